@@ -1,0 +1,51 @@
+# sigeo — sub-one-shot NAS as small Unix filters.
+CC      ?= cc
+PREFIX  ?= /usr/local
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -Iinclude
+MSGPACK := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
+PKGS    := $(MSGPACK) openblas zlib
+CFLAGS  += $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+
+# One source file per tool; everything else in src/ is a shared module.
+TOOL_NAMES := sample-arch rank mp2json json2mp train-arch warmup-supernet \
+              score-sigeo mutate-arch gen-criteo
+TOOL_SRC   := $(wildcard $(TOOL_NAMES:%=src/%.c))
+TOOLS      := $(TOOL_SRC:src/%.c=bin/%)
+LIB_SRC    := $(filter-out $(TOOL_SRC),$(wildcard src/*.c))
+LIB_OBJ    := $(LIB_SRC:src/%.c=build/%.o)
+TEST_SRC   := $(wildcard tests/test_*.c)
+TEST_BIN   := $(TEST_SRC:tests/%.c=build/tests/%)
+
+all: $(TOOLS)
+
+build/%.o: src/%.c | build
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/libsigeo.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/%: build/%.o build/libsigeo.a | bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
+build/tests/%: tests/%.c build/libsigeo.a | build/tests
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
+bin build build/tests:
+	mkdir -p $@
+
+# Runs every C test and every tests/t_*.sh; prints "N passed, N failed".
+test: all $(TEST_BIN)
+	@tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test install clean
+.PRECIOUS: build/%.o
+-include $(wildcard build/*.d build/tests/*.d)

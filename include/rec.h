@@ -1,0 +1,75 @@
+/* rec.h — msgpack record streams: constant-memory reading, one-at-a-time writing,
+ * typed getters over dotted paths, and setters that add keys to a record.
+ *
+ * A stream is msgpack maps written back to back. Every record has "kind" (string).
+ * Filters pass keys they do not know through unchanged. */
+#ifndef SIGEO_REC_H
+#define SIGEO_REC_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest record a reader accepts by default; declared lengths beyond what the
+ * cap allows are rejected before anything is allocated for them. */
+#define REC_MAX_DEFAULT (16u << 20)
+
+typedef struct rec_reader rec_reader_t;
+
+/* Reads records from fd. name is used in messages ("stdin", a file path).
+ * max_bytes caps one record (0 = REC_MAX_DEFAULT). The reader owns its buffers. */
+rec_reader_t *rec_reader_new(int fd, const char *name, size_t max_bytes);
+void rec_reader_free(rec_reader_t *r);
+
+/* Next record into *out. Returns 1 on a record, 0 on clean end of stream, -1 on
+ * malformed input (garbage, truncated record, huge declared length, read error);
+ * rec_reader_error() then says why. *out lives until the next rec_read() call. */
+int rec_read(rec_reader_t *r, msgpack_object *out);
+const char *rec_reader_error(const rec_reader_t *r);
+/* 1-based number of the record last returned (or being read when an error occurred). */
+long rec_reader_count(const rec_reader_t *r);
+
+/* A record being edited: the object tree plus a zone that owns everything added.
+ * rec_edit_begin() takes a shallow view of obj (which must outlive the edit). */
+typedef struct {
+    msgpack_object root;
+    msgpack_zone *zone;
+} rec_t;
+
+int rec_edit_begin(rec_t *e, const msgpack_object *obj);
+void rec_edit_end(rec_t *e);
+/* Start an empty map record. */
+int rec_new(rec_t *e);
+
+/* Set a dotted path ("scores.sigeo"), creating intermediate maps and replacing an
+ * existing value. Strings are copied into the record's zone. Return 0 or -1 (no memory,
+ * or an intermediate key is not a map). */
+int rec_set_f64(rec_t *e, const char *path, double v);
+int rec_set_i64(rec_t *e, const char *path, int64_t v);
+int rec_set_str(rec_t *e, const char *path, const char *s);
+int rec_set_bool(rec_t *e, const char *path, int b);
+int rec_set_nil(rec_t *e, const char *path);
+/* Deep-copies v into the record's zone. */
+int rec_set_obj(rec_t *e, const char *path, const msgpack_object *v);
+/* Removes a key if present. */
+int rec_del(rec_t *e, const char *path);
+
+/* Getters. Return 0 on success, REC_MISSING if the path is absent, REC_WRONG_TYPE if
+ * the value has another type. Numbers accept float32, float64 and integers. */
+enum { REC_OK = 0, REC_MISSING = -1, REC_WRONG_TYPE = -2 };
+const msgpack_object *rec_lookup(const msgpack_object *m, const char *path);
+int rec_get_num(const msgpack_object *m, const char *path, double *out);
+int rec_get_int(const msgpack_object *m, const char *path, int64_t *out);
+/* Copies a string (NUL-terminated, truncated to n-1 bytes; returns REC_WRONG_TYPE if it
+ * does not fit or holds a NUL). */
+int rec_get_str(const msgpack_object *m, const char *path, char *buf, size_t n);
+/* Non-zero if the string object equals s. */
+int rec_str_eq(const msgpack_object *o, const char *s);
+
+/* Writes one record to fd fully (retrying short writes). Returns 0 or -1 with errno. */
+typedef struct rec_writer rec_writer_t;
+rec_writer_t *rec_writer_new(int fd);
+void rec_writer_free(rec_writer_t *w);
+int rec_write(rec_writer_t *w, const msgpack_object *obj);
+
+#endif

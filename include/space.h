@@ -1,0 +1,64 @@
+/* space.h — the search-space interface. A space encodes, samples and mutates candidate
+ * architectures and builds their networks; each space is one source file (nb201.c,
+ * nasrec.c) behind this table, so the tools never special-case a space. */
+#ifndef SIGEO_SPACE_H
+#define SIGEO_SPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "net.h"
+#include "rec.h"
+#include "util.h"
+
+#define ARCH_MAX_GENES 64
+
+/* A candidate: a tuple of small integers whose meaning belongs to the space. */
+typedef struct {
+    int n;
+    int g[ARCH_MAX_GENES];
+} arch_t;
+
+/* Space parameters: the network size a record and a supernet must agree on.
+ * NB201 uses C, N, in_ch, H, W, classes. Other spaces use the generic slots
+ * (documented in their source file and docs/). */
+typedef struct {
+    int C, N, in_ch, H, W, classes;
+    int extra[16];
+} space_cfg_t;
+
+typedef struct space {
+    const char *name;
+    int64_t n_arch; /* size of the space if enumerable, else -1 */
+    void (*cfg_default)(space_cfg_t *c);
+    /* Read the record's "cfg" map (keys absent there take defaults). 0, or -1 with err. */
+    int (*cfg_read)(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);
+    /* Write cfg as the map at path (normally "cfg"). */
+    int (*cfg_write)(const space_cfg_t *c, rec_t *e, const char *path);
+    int (*parse)(const char *s, arch_t *a, char *err, size_t n_err);
+    int (*format)(const arch_t *a, char *buf, size_t n);
+    int64_t (*to_index)(const arch_t *a);        /* -1 if not enumerable */
+    int (*from_index)(int64_t i, arch_t *a);     /* 0 or -1 */
+    void (*sample)(rng_t *r, arch_t *a);
+    void (*mutate)(rng_t *r, const arch_t *parent, arch_t *child);
+    /* Add the candidate's nodes (input to loss) to an empty net. 0 or -1. */
+    int (*build)(net_t *net, const space_cfg_t *c, const arch_t *a);
+    /* Declare every parameter of the weight-sharing supernet into P (not allocated). */
+    int (*declare_supernet)(params_t *P, const space_cfg_t *c);
+    /* Path sampling for supernet training (uniform single path unless the space says
+     * otherwise). */
+    void (*sample_path)(rng_t *r, arch_t *a);
+} space_t;
+
+/* NULL if no space has that name. */
+const space_t *space_find(const char *name);
+/* NULL-terminated table of all spaces. */
+extern const space_t *const space_all[];
+
+/* Reads a record's "space" (default "nb201"), "arch" and "cfg" into the outputs.
+ * Returns 0, or -1 with a message in err naming what is wrong. */
+int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a,
+                      space_cfg_t *c, char *err, size_t n_err);
+/* Non-zero if two configurations are equal. */
+int space_cfg_equal(const space_cfg_t *a, const space_cfg_t *b);
+
+#endif

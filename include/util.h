@@ -1,0 +1,62 @@
+/* util.h — exit codes, diagnostics, the one RNG, small helpers shared by every tool. */
+#ifndef SIGEO_UTIL_H
+#define SIGEO_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Named exit codes: every tool uses these and nothing else. */
+enum {
+    EXIT_OK = 0,
+    EXIT_BAD_INPUT = 1, /* malformed record, data file, checkpoint, numeric failure */
+    EXIT_USAGE = 2,     /* bad options */
+    EXIT_IO = 3         /* write failure (disk full, closed pipe reported), interrupted */
+};
+
+/* Program name used as the prefix of every diagnostic: "tool: error: ...". */
+void util_set_prog(const char *argv0);
+const char *util_prog(void);
+/* "prog: error: <fmt>\n" on stderr. */
+void util_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: <fmt>\n" on stderr (warnings, progress, summaries). */
+void util_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict number parsing for options; return 0 on success, -1 on junk or out of range. */
+int util_parse_long(const char *s, long lo, long hi, long *out);
+int util_parse_double(const char *s, double *out);
+
+/* Monotonic wall clock in seconds. */
+double util_now(void);
+
+/* Refuse to write binary records to a terminal unless forced (like gzip).
+ * Returns 0 if writing is fine, -1 (after printing an error) if not. */
+int util_check_binary_stdout(int force);
+
+/* xoshiro256** seeded with splitmix64: the single RNG of the project. */
+typedef struct {
+    uint64_t s[4];
+} rng_t;
+
+void rng_seed(rng_t *r, uint64_t seed);
+uint64_t rng_u64(rng_t *r);
+/* Uniform in [0, n) without modulo bias. */
+uint64_t rng_below(rng_t *r, uint64_t n);
+/* Uniform float in [0, 1). */
+double rng_uniform(rng_t *r);
+/* Standard normal (Box-Muller; deterministic sequence for a seed). */
+double rng_normal(rng_t *r);
+
+/* SHA-256 of a byte range, used for checkpoint content hashes. */
+typedef struct {
+    uint32_t h[8];
+    uint64_t n_bytes;
+    uint8_t buf[64];
+    size_t n_buf;
+} sha256_t;
+void sha256_init(sha256_t *s);
+void sha256_update(sha256_t *s, const void *data, size_t n);
+void sha256_final(sha256_t *s, uint8_t out[32]);
+/* Hex string of 32 bytes into out[65]. */
+void sha256_hex(const uint8_t d[32], char out[65]);
+
+#endif
