@@ -44,6 +44,8 @@ typedef struct {
     size_t n_state_floats;
     float *s;
     int frozen; /* set by params_alloc: no new names may be declared after it */
+    int *hash;  /* name -> view index (+1, negated for state views); private to net.c */
+    int n_hash;
 } params_t;
 
 void params_init(params_t *P);
@@ -97,6 +99,7 @@ typedef struct {
     float *y, *dy;   /* output and its gradient, owned by the net's arena */
     float *aux;      /* op-specific saved values (BN mean/inv-std, x-hat, ...) */
     size_t n_aux;
+    int reached;     /* set during a backward pass when dy got a contribution */
 } node_t;
 
 typedef struct net {
@@ -148,6 +151,17 @@ float net_forward(net_t *net, const float *x, const int *labels);
 /* Backward pass from the loss: accumulates into P->g (does not zero it) and fills every
  * node's dy, including the input's (for Jacobian-based proxies). */
 void net_backward(net_t *net);
+/* For proxies that seed their own gradient: net_zero_dy clears every dy; the caller then
+ * writes the dy of node `from` (e.g. the logits) and net_backward_from walks back from it,
+ * accumulating into P->g and every upstream dy. net_backward = zero, seed loss, walk. */
+void net_zero_dy(net_t *net);
+void net_backward_from(net_t *net, int from);
+
+/* Declare the parameters a node constructor would (same names, shapes and kinds), for
+ * supernets that declare candidate ops without building them. 0 or -1. */
+int net_declare_conv(params_t *P, const char *name, int oc, int c, int k);
+int net_declare_bn(params_t *P, const char *name, int C, int affine);
+int net_declare_linear(params_t *P, const char *name, int out, int in, int bias);
 
 /* Number of trainable floats the graph uses (parameter count of the subnet), and the
  * multiply-accumulates of one forward pass for one example. */

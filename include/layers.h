@@ -1,0 +1,82 @@
+/* layers.h — forward/backward of every layer as free functions over flat float arrays.
+ *
+ * Layout is NCHW throughout. Arguments: outputs first, then inputs, then sizes as plain
+ * ints. Forward functions overwrite their outputs; backward functions ACCUMULATE into
+ * their input gradients and parameter gradients (zero them once per step). A NULL input
+ * gradient pointer skips that part of the backward pass. No function allocates: scratch
+ * memory comes from the caller's workspace. */
+#ifndef SIGEO_LAYERS_H
+#define SIGEO_LAYERS_H
+
+#include <stddef.h>
+
+/* The one GEMM of the code base (row-major, over cblas_sgemm):
+ * C (M,N) = beta * C + op(A) * op(B), op(A) (M,K), op(B) (K,N); ta/tb transpose A/B as
+ * stored. beta is 1 to accumulate (backward) or 0 to overwrite (forward). */
+void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B,
+              float beta, float *C);
+
+/* Output size of a convolution along one axis. */
+static inline int conv2d_out(int h, int k, int stride, int pad) {
+    return (h + 2 * pad - k) / stride + 1;
+}
+/* Workspace floats a conv needs to process nb images per GEMM (im2col buffer plus a
+ * channel-major output buffer). A smaller workspace makes the conv use smaller chunks;
+ * the minimum is conv2d_ws_floats(1, ...). */
+size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad);
+
+/* y (B,OC,OH,OW) = conv(x (B,C,H,W), w (OC,C,K,K)), no bias. ws has n_ws floats. */
+void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
+                    int B, int C, int H, int W, int OC, int K, int stride, int pad);
+/* dx (B,C,H,W) += d/dx, dw (OC,C,K,K) += d/dw, from dy (B,OC,OH,OW). */
+void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                     float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
+                     int stride, int pad);
+
+/* Batch norm over x (B,C,HW) per channel. mode is net.h's BN_TRAIN/BN_BATCH/BN_EVAL/
+ * BN_OFF. gamma/beta (C) may be NULL (no affine: scale 1, shift 0). rmean/rvar (C) are
+ * the running statistics: read in BN_EVAL, updated only in BN_TRAIN
+ * (r = (1-momentum) r + momentum * batch, unbiased batch variance, as PyTorch).
+ * aux (2C) receives the mean and 1/sqrt(var+eps) used, for the backward pass. BN_OFF is
+ * the identity (no affine either). */
+void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
+                       const float *beta, float *rmean, float *rvar, int mode,
+                       float momentum, float eps, int B, int C, int HW);
+/* dx += d/dx (through the batch statistics in BN_TRAIN/BN_BATCH), dgamma/dbeta (C) +=
+ * (both skipped when gamma is NULL or mode is BN_OFF). */
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *x, const float *gamma, const float *aux, int mode,
+                        int B, int C, int HW);
+
+/* y (n) = max(x, 0); dx += dy where x > 0. */
+void relu_forward(float *y, const float *x, size_t n);
+void relu_backward(float *dx, const float *dy, const float *x, size_t n);
+
+/* 3x3 average pool, stride 1, padding 1, padded cells not counted (PyTorch
+ * count_include_pad=False): y (BC,H,W) from x (BC,H,W), BC = B*C planes. */
+void avgpool3_forward(float *y, const float *x, int BC, int H, int W);
+void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W);
+
+/* 2x2 average pool stride 2: y (BC,H/2,W/2) from x (BC,H,W) (floor, as PyTorch). */
+void avgpool2_forward(float *y, const float *x, int BC, int H, int W);
+void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W);
+
+/* Global average pool: y (BC) = mean over HW of x (BC,HW). */
+void gap_forward(float *y, const float *x, int BC, int HW);
+void gap_backward(float *dx, const float *dy, int BC, int HW);
+
+/* y (B,OUT) = x (B,IN) w^T + b, w (OUT,IN), b (OUT) or NULL. */
+void linear_forward(float *y, const float *x, const float *w, const float *b, int B,
+                    int IN, int OUT);
+/* dx (B,IN) +=, dw (OUT,IN) +=, db (OUT) += (db may be NULL). */
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *w, int B, int IN, int OUT);
+
+/* Mean softmax cross-entropy of logits (B,K) against labels (B) in [0,K); probs (B,K)
+ * receives the softmax for the backward pass. Returns NaN for a label out of range. */
+float xent_forward(float *probs, const float *logits, const int *labels, int B, int K);
+/* dlogits (B,K) += dloss * (probs - onehot(labels)) / B. */
+void xent_backward(float *dlogits, const float *probs, const int *labels, float dloss,
+                   int B, int K);
+
+#endif

@@ -1,0 +1,420 @@
+/* layers.c — forward/backward of every layer (see include/layers.h). NCHW, flat arrays;
+ * backward functions accumulate. Reductions are summed in double, in a fixed order, so
+ * results are bit-reproducible and close to a float64 reference. */
+#include "layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "net.h"
+
+void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B,
+              float beta, float *C) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
+
+/* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
+
+size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad) {
+    size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
+    return (size_t)nb * ohw * ((size_t)C * K * K + OC);
+}
+
+/* Valid output range [lo, hi) along one axis for kernel offset k: in = o*S - P + k
+ * must lie in [0, n). */
+static void valid_range(int n, int on, int k, int S, int P, int *lo, int *hi) {
+    int a = P - k; /* o*S >= a */
+    int l = a <= 0 ? 0 : (a + S - 1) / S;
+    int b = n - 1 + P - k; /* o*S <= b */
+    int h = b < 0 ? 0 : b / S + 1;
+    if (h > on) h = on;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* col (C*K*K, nb*OH*OW): row (c,ky,kx), column (i,oh,ow) = x[i,c,oh*S-P+ky,ow*S-P+kx] or 0.
+ * x is (nb,C,H,W). */
+static void im2col(float *col, const float *x, int nb, int C, int H, int W, int K, int S,
+                   int P, int OH, int OW) {
+    size_t ohw = (size_t)OH * OW, ld = (size_t)nb * ohw;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            int ylo, yhi;
+            valid_range(H, OH, ky, S, P, &ylo, &yhi);
+            for (int kx = 0; kx < K; kx++) {
+                int xlo, xhi;
+                valid_range(W, OW, kx, S, P, &xlo, &xhi);
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
+                for (int i = 0; i < nb; i++) {
+                    const float *xp = x + ((size_t)i * C + c) * H * W;
+                    float *d = row + i * ohw;
+                    for (int oh = 0; oh < OH; oh++, d += OW) {
+                        if (oh < ylo || oh >= yhi || xlo >= xhi) {
+                            memset(d, 0, sizeof(float) * OW);
+                            continue;
+                        }
+                        const float *s = xp + (size_t)(oh * S - P + ky) * W;
+                        for (int ow = 0; ow < xlo; ow++) d[ow] = 0;
+                        if (S == 1)
+                            memcpy(d + xlo, s + xlo - P + kx, sizeof(float) * (xhi - xlo));
+                        else
+                            for (int ow = xlo; ow < xhi; ow++) d[ow] = s[ow * S - P + kx];
+                        for (int ow = xhi; ow < OW; ow++) d[ow] = 0;
+                    }
+                }
+            }
+        }
+}
+
+/* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. */
+static void col2im_add(float *dx, const float *col, int nb, int C, int H, int W, int K, int S,
+                       int P, int OH, int OW) {
+    size_t ohw = (size_t)OH * OW, ld = (size_t)nb * ohw;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            int ylo, yhi;
+            valid_range(H, OH, ky, S, P, &ylo, &yhi);
+            for (int kx = 0; kx < K; kx++) {
+                int xlo, xhi;
+                valid_range(W, OW, kx, S, P, &xlo, &xhi);
+                const float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
+                for (int i = 0; i < nb; i++) {
+                    float *xp = dx + ((size_t)i * C + c) * H * W;
+                    const float *s = row + i * ohw;
+                    for (int oh = ylo; oh < yhi; oh++) {
+                        float *d = xp + (size_t)(oh * S - P + ky) * W;
+                        const float *r = s + (size_t)oh * OW;
+                        for (int ow = xlo; ow < xhi; ow++) d[ow * S - P + kx] += r[ow];
+                    }
+                }
+            }
+        }
+}
+
+static int conv_chunk(size_t n_ws, int B, size_t per) {
+    size_t nb = n_ws / per;
+    if (nb < 1) nb = 1; /* caller guarantees at least one image fits */
+    if (nb > (size_t)B) nb = B;
+    return (int)nb;
+}
+
+void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
+                    int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
+    int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
+    size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
+    int nb = conv_chunk(n_ws, B, ohw * (ckk + OC));
+    float *col = ws, *out = ws + (size_t)nb * ohw * ckk; /* col (CKK, n*OHW), out (OC, n*OHW) */
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        const float *xb = x + (size_t)b0 * C * H * W;
+        float *yb = y + (size_t)b0 * OC * ohw;
+        if (K == 1 && stride == 1 && pad == 0 && n == 1) {
+            /* y[b] (OC,HW) = w (OC,C) * x[b] (C,HW): no im2col needed */
+            lay_gemm(0, 0, OC, (int)ohw, C, w, xb, 0.0f, yb);
+            continue;
+        }
+        im2col(col, xb, n, C, H, W, K, stride, pad, OH, OW);
+        /* out (OC, n*OHW) = w (OC,CKK) * col (CKK, n*OHW) */
+        lay_gemm(0, 0, OC, (int)(n * ohw), (int)ckk, w, col, 0.0f, n == 1 ? yb : out);
+        if (n > 1)
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < OC; o++)
+                    memcpy(yb + ((size_t)i * OC + o) * ohw, out + ((size_t)o * n + i) * ohw,
+                           sizeof(float) * ohw);
+    }
+}
+
+void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                     float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
+                     int stride, int pad) {
+    // dy is (B,OC,OH,OW), x and dx are (B,C,H,W), w and dw are (OC,C,K,K)
+    int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
+    size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
+    int nb = conv_chunk(n_ws, B, ohw * (ckk + OC));
+    float *col = ws, *dyc = ws + (size_t)nb * ohw * ckk; /* col (CKK, n*OHW), dyc (OC, n*OHW) */
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        const float *xb = x + (size_t)b0 * C * H * W;
+        const float *dyb = dy + (size_t)b0 * OC * ohw;
+        float *dxb = dx ? dx + (size_t)b0 * C * H * W : NULL;
+        if (K == 1 && stride == 1 && pad == 0 && n == 1) {
+            /* dw (OC,C) += dy[b] (OC,HW) * x[b]^T (HW,C) */
+            if (dw) lay_gemm(0, 1, OC, C, (int)ohw, dyb, xb, 1.0f, dw);
+            /* dx[b] (C,HW) += w^T (C,OC) * dy[b] (OC,HW) */
+            if (dxb) lay_gemm(1, 0, C, (int)ohw, OC, w, dyb, 1.0f, dxb);
+            continue;
+        }
+        const float *g = dyb;
+        if (n > 1) {
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < OC; o++)
+                    memcpy(dyc + ((size_t)o * n + i) * ohw, dyb + ((size_t)i * OC + o) * ohw,
+                           sizeof(float) * ohw);
+            g = dyc;
+        }
+        if (dw) {
+            im2col(col, xb, n, C, H, W, K, stride, pad, OH, OW);
+            /* dw (OC,CKK) += dyc (OC, n*OHW) * col^T (n*OHW, CKK) */
+            lay_gemm(0, 1, OC, (int)ckk, (int)(n * ohw), g, col, 1.0f, dw);
+        }
+        if (dxb) {
+            /* col (CKK, n*OHW) = w^T (CKK,OC) * dyc (OC, n*OHW), then scattered into dx */
+            lay_gemm(1, 0, (int)ckk, (int)(n * ohw), OC, w, g, 0.0f, col);
+            col2im_add(dxb, col, n, C, H, W, K, stride, pad, OH, OW);
+        }
+    }
+}
+
+/* ---- batch norm ------------------------------------------------------------------------ */
+
+void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
+                       const float *beta, float *rmean, float *rvar, int mode,
+                       float momentum, float eps, int B, int C, int HW) {
+    // x and y are (B,C,HW); gamma, beta, rmean, rvar are (C); aux is (2,C): mean, inv-std
+    size_t N = (size_t)B * HW;
+    for (int c = 0; c < C; c++) {
+        if (mode == BN_OFF) {
+            for (int b = 0; b < B; b++)
+                memcpy(y + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW,
+                       sizeof(float) * HW);
+            aux[c] = 0.0f;
+            aux[C + c] = 1.0f;
+            continue;
+        }
+        double mean, var;
+        if (mode == BN_EVAL) {
+            mean = rmean[c];
+            var = rvar[c];
+        } else {
+            double s = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *xp = x + ((size_t)b * C + c) * HW;
+                for (int i = 0; i < HW; i++) s += xp[i];
+            }
+            mean = s / (double)N;
+            double v = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *xp = x + ((size_t)b * C + c) * HW;
+                for (int i = 0; i < HW; i++) {
+                    double d = xp[i] - mean;
+                    v += d * d;
+                }
+            }
+            var = v / (double)N;
+            if (mode == BN_TRAIN) {
+                double unb = N > 1 ? var * (double)N / (double)(N - 1) : var;
+                rmean[c] = (float)((1.0 - momentum) * rmean[c] + momentum * mean);
+                rvar[c] = (float)((1.0 - momentum) * rvar[c] + momentum * unb);
+            }
+        }
+        float m = (float)mean, inv = (float)(1.0 / sqrt(var + eps));
+        aux[c] = m;
+        aux[C + c] = inv;
+        float sc = gamma ? gamma[c] * inv : inv, sh = beta ? beta[c] : 0.0f;
+        for (int b = 0; b < B; b++) {
+            const float *xp = x + ((size_t)b * C + c) * HW;
+            float *yp = y + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) yp[i] = (xp[i] - m) * sc + sh;
+        }
+    }
+}
+
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *x, const float *gamma, const float *aux, int mode,
+                        int B, int C, int HW) {
+    // dy, x and dx are (B,C,HW); dgamma, dbeta (C); aux (2,C) from the forward pass
+    size_t N = (size_t)B * HW;
+    for (int c = 0; c < C; c++) {
+        if (mode == BN_OFF) {
+            if (dx)
+                for (int b = 0; b < B; b++) {
+                    float *d = dx + ((size_t)b * C + c) * HW;
+                    const float *g = dy + ((size_t)b * C + c) * HW;
+                    for (int i = 0; i < HW; i++) d[i] += g[i];
+                }
+            continue;
+        }
+        float m = aux[c], inv = aux[C + c];
+        double sdy = 0.0, sdyx = 0.0; /* sum dy, sum dy * xhat */
+        for (int b = 0; b < B; b++) {
+            const float *xp = x + ((size_t)b * C + c) * HW;
+            const float *g = dy + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                sdy += g[i];
+                sdyx += (double)g[i] * ((xp[i] - m) * inv);
+            }
+        }
+        if (gamma) {
+            dgamma[c] += (float)sdyx;
+            dbeta[c] += (float)sdy;
+        }
+        if (!dx) continue;
+        float k = gamma ? gamma[c] * inv : inv;
+        if (mode == BN_EVAL) {
+            /* running statistics are constants: dx = gamma * inv * dy */
+            for (int b = 0; b < B; b++) {
+                float *d = dx + ((size_t)b * C + c) * HW;
+                const float *g = dy + ((size_t)b * C + c) * HW;
+                for (int i = 0; i < HW; i++) d[i] += k * g[i];
+            }
+            continue;
+        }
+        /* dx = gamma * inv * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+        float mdy = (float)(sdy / (double)N), mdyx = (float)(sdyx / (double)N);
+        for (int b = 0; b < B; b++) {
+            float *d = dx + ((size_t)b * C + c) * HW;
+            const float *xp = x + ((size_t)b * C + c) * HW;
+            const float *g = dy + ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) d[i] += k * (g[i] - mdy - (xp[i] - m) * inv * mdyx);
+        }
+    }
+}
+
+/* ---- elementwise and pooling ----------------------------------------------------------- */
+
+void relu_forward(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(float *dx, const float *dy, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > 0.0f) dx[i] += dy[i];
+}
+
+void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
+    // x and y are (BC,H,W); each output averages the in-bounds cells of its 3x3 window
+    for (int p = 0; p < BC; p++) {
+        const float *xp = x + (size_t)p * H * W;
+        float *yp = y + (size_t)p * H * W;
+        for (int h = 0; h < H; h++) {
+            int h0 = h > 0 ? h - 1 : 0, h1 = h < H - 1 ? h + 1 : H - 1;
+            for (int w = 0; w < W; w++) {
+                int w0 = w > 0 ? w - 1 : 0, w1 = w < W - 1 ? w + 1 : W - 1;
+                float s = 0.0f;
+                for (int i = h0; i <= h1; i++)
+                    for (int j = w0; j <= w1; j++) s += xp[i * W + j];
+                yp[h * W + w] = s / (float)((h1 - h0 + 1) * (w1 - w0 + 1));
+            }
+        }
+    }
+}
+
+void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
+    for (int p = 0; p < BC; p++) {
+        float *dp = dx + (size_t)p * H * W;
+        const float *gp = dy + (size_t)p * H * W;
+        for (int h = 0; h < H; h++) {
+            int h0 = h > 0 ? h - 1 : 0, h1 = h < H - 1 ? h + 1 : H - 1;
+            for (int w = 0; w < W; w++) {
+                int w0 = w > 0 ? w - 1 : 0, w1 = w < W - 1 ? w + 1 : W - 1;
+                float g = gp[h * W + w] / (float)((h1 - h0 + 1) * (w1 - w0 + 1));
+                for (int i = h0; i <= h1; i++)
+                    for (int j = w0; j <= w1; j++) dp[i * W + j] += g;
+            }
+        }
+    }
+}
+
+void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
+    // x is (BC,H,W), y is (BC,H/2,W/2)
+    int OH = H / 2, OW = W / 2;
+    for (int p = 0; p < BC; p++) {
+        const float *xp = x + (size_t)p * H * W;
+        float *yp = y + (size_t)p * OH * OW;
+        for (int h = 0; h < OH; h++)
+            for (int w = 0; w < OW; w++) {
+                const float *s = xp + (size_t)(2 * h) * W + 2 * w;
+                yp[h * OW + w] = 0.25f * (s[0] + s[1] + s[W] + s[W + 1]);
+            }
+    }
+}
+
+void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
+    int OH = H / 2, OW = W / 2;
+    for (int p = 0; p < BC; p++) {
+        float *dp = dx + (size_t)p * H * W;
+        const float *gp = dy + (size_t)p * OH * OW;
+        for (int h = 0; h < OH; h++)
+            for (int w = 0; w < OW; w++) {
+                float g = 0.25f * gp[h * OW + w], *d = dp + (size_t)(2 * h) * W + 2 * w;
+                d[0] += g;
+                d[1] += g;
+                d[W] += g;
+                d[W + 1] += g;
+            }
+    }
+}
+
+void gap_forward(float *y, const float *x, int BC, int HW) {
+    // x is (BC,HW), y is (BC)
+    for (int p = 0; p < BC; p++) {
+        const float *xp = x + (size_t)p * HW;
+        double s = 0.0;
+        for (int i = 0; i < HW; i++) s += xp[i];
+        y[p] = (float)(s / HW);
+    }
+}
+
+void gap_backward(float *dx, const float *dy, int BC, int HW) {
+    for (int p = 0; p < BC; p++) {
+        float g = dy[p] / (float)HW, *d = dx + (size_t)p * HW;
+        for (int i = 0; i < HW; i++) d[i] += g;
+    }
+}
+
+/* ---- linear and loss ------------------------------------------------------------------- */
+
+void linear_forward(float *y, const float *x, const float *w, const float *b, int B,
+                    int IN, int OUT) {
+    // x is (B,IN), w is (OUT,IN), b is (OUT), y is (B,OUT)
+    for (int i = 0; i < B; i++)
+        for (int o = 0; o < OUT; o++) y[(size_t)i * OUT + o] = b ? b[o] : 0.0f;
+    /* y (B,OUT) += x (B,IN) * w^T (IN,OUT) */
+    lay_gemm(0, 1, B, OUT, IN, x, w, 1.0f, y);
+}
+
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *w, int B, int IN, int OUT) {
+    /* dw (OUT,IN) += dy^T (OUT,B) * x (B,IN) */
+    if (dw) lay_gemm(1, 0, OUT, IN, B, dy, x, 1.0f, dw);
+    /* dx (B,IN) += dy (B,OUT) * w (OUT,IN) */
+    if (dx) lay_gemm(0, 0, B, IN, OUT, dy, w, 1.0f, dx);
+    if (db)
+        for (int o = 0; o < OUT; o++) {
+            double s = 0.0;
+            for (int i = 0; i < B; i++) s += dy[(size_t)i * OUT + o];
+            db[o] += (float)s;
+        }
+}
+
+float xent_forward(float *probs, const float *logits, const int *labels, int B, int K) {
+    // logits and probs are (B,K), labels (B)
+    double loss = 0.0;
+    for (int i = 0; i < B; i++) {
+        const float *l = logits + (size_t)i * K;
+        float *p = probs + (size_t)i * K;
+        float mx = l[0];
+        for (int k = 1; k < K; k++)
+            if (l[k] > mx) mx = l[k];
+        double s = 0.0;
+        for (int k = 0; k < K; k++) s += exp((double)l[k] - mx);
+        for (int k = 0; k < K; k++) p[k] = (float)(exp((double)l[k] - mx) / s);
+        if (labels[i] < 0 || labels[i] >= K) return NAN;
+        loss += log(s) - ((double)l[labels[i]] - mx);
+    }
+    return (float)(loss / B);
+}
+
+void xent_backward(float *dlogits, const float *probs, const int *labels, float dloss,
+                   int B, int K) {
+    float s = dloss / (float)B;
+    for (int i = 0; i < B; i++) {
+        const float *p = probs + (size_t)i * K;
+        float *d = dlogits + (size_t)i * K;
+        for (int k = 0; k < K; k++) d[k] += s * (p[k] - (k == labels[i] ? 1.0f : 0.0f));
+    }
+}
