@@ -18,6 +18,7 @@ typedef struct {
     double fraction, lr, momentum, weight_decay;
     int epochs, batch;
     uint64_t seed;
+    int threads;                 /* OpenBLAS threads of the run (results depend on it); 0 unknown */
     char data_fingerprint[65];
     char data_dir[256];
     int64_t steps;

@@ -119,7 +119,7 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     rc |= pack_cstr(&pk, "space") | pack_cstr(&pk, c->space->name);
     rc |= pack_cstr(&pk, "cfg") | msgpack_pack_object(&pk, *cfg);
 
-    rc |= pack_cstr(&pk, "train") | msgpack_pack_map(&pk, 7);
+    rc |= pack_cstr(&pk, "train") | msgpack_pack_map(&pk, 8);
     rc |= pack_cstr(&pk, "fraction") | msgpack_pack_double(&pk, c->fraction);
     rc |= pack_cstr(&pk, "epochs") | msgpack_pack_int(&pk, c->epochs);
     rc |= pack_cstr(&pk, "batch") | msgpack_pack_int(&pk, c->batch);
@@ -127,6 +127,7 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     rc |= pack_cstr(&pk, "momentum") | msgpack_pack_double(&pk, c->momentum);
     rc |= pack_cstr(&pk, "weight_decay") | msgpack_pack_double(&pk, c->weight_decay);
     rc |= pack_cstr(&pk, "seed") | msgpack_pack_uint64(&pk, c->seed);
+    rc |= pack_cstr(&pk, "threads") | msgpack_pack_int(&pk, c->threads);
 
     /* No data was read for an untrained supernet: nil rather than an empty string. */
     rc |= pack_cstr(&pk, "data") | msgpack_pack_map(&pk, 2);
@@ -475,11 +476,12 @@ static int load_tensor(params_t *P, const msgpack_object_kv *kv, unsigned char *
     }
     seen[id] = 1;
     int got[4] = {0, 0, 0, 0}, ok = shape->via.array.size == (uint32_t)v->n_dim;
-    for (uint32_t d = 0; ok && d < shape->via.array.size; d++) {
+    for (uint32_t d = 0; d < shape->via.array.size && d < 4; d++) {
         const msgpack_object *x = &shape->via.array.ptr[d];
-        ok = x->type == MSGPACK_OBJECT_POSITIVE_INTEGER && x->via.u64 == (uint64_t)v->shape[d];
-        if (x->type == MSGPACK_OBJECT_POSITIVE_INTEGER && x->via.u64 < 1u << 30)
-            got[d] = (int)x->via.u64;
+        int pos = x->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+        if (pos && x->via.u64 < 1u << 30) got[d] = (int)x->via.u64;
+        else got[d] = -1;
+        ok = ok && pos && x->via.u64 == (uint64_t)v->shape[d];
     }
     if (!ok) {
         char a[64], b[64];
@@ -570,6 +572,7 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         return -1;
     }
     c->seed = map_get(tr, "seed")->via.u64;
+    c->threads = obj_num(map_get(tr, "threads"), &v) == 0 ? (int)v : 0;
     c->epochs = (int)epochs;
     c->batch = (int)batch;
     if (!da || obj_str(map_get(da, "dir"), c->data_dir, sizeof c->data_dir) ||

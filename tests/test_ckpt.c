@@ -1,0 +1,410 @@
+/* test_ckpt.c — supernet checkpoints: bit-exact round trip, refusal of damaged,
+ * truncated and mismatched files, atomic writes, and weight inheritance (a subnet over
+ * the supernet's params computes exactly what the same cell built standalone does). */
+#include "ckpt.h"
+#include "nb201.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_ "tests/tmp/test_ckpt"
+
+static int n_fail;
+
+static void check(int ok, const char *what)
+{
+    printf("%s %s\n", ok ? "ok" : "NOT OK", what);
+    if (!ok) n_fail++;
+}
+
+static space_cfg_t small_cfg(void)
+{
+    space_cfg_t c;
+    space_nb201.cfg_default(&c);
+    c.C = 4;
+    c.N = 1;
+    c.in_ch = 1;
+    c.H = c.W = 8;
+    c.classes = 3;
+    return c;
+}
+
+/* A trained-looking checkpoint: random weights and state, a curve, options. The supernet
+ * is declared for decl (normally equal to c->cfg; tests pass another to mismatch). */
+static int make_ckpt(ckpt_t *c, const space_cfg_t *stored, const space_cfg_t *decl,
+                     const char *extra_name, uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    c->space = &space_nb201;
+    c->cfg = *stored;
+    c->fraction = 0.1;
+    c->epochs = 1;
+    c->batch = 64;
+    c->lr = 0.05;
+    c->momentum = 0.9;
+    c->weight_decay = 5e-4;
+    c->seed = seed;
+    strcpy(c->data_dir, "/nonexistent/data");
+    memset(c->data_fingerprint, 'a', 64);
+    c->steps = 93;
+    c->n_curve = 5;
+    for (int i = 0; i < 5; i++) c->curve[i] = 2.3f / (float)(i + 1);
+    c->lambda[0] = 1, c->lambda[1] = 50, c->lambda[2] = 1;
+    params_init(&c->P);
+    if (space_nb201.declare_supernet(&c->P, decl) != 0) return -1;
+    if (extra_name) {
+        int shape[1] = {3};
+        if (params_declare(&c->P, extra_name, PK_BIAS, 1, shape) < 0) return -1;
+    }
+    if (params_alloc(&c->P) != 0) return -1;
+    rng_t r;
+    rng_seed(&r, seed);
+    params_init_default(&c->P, &r);
+    for (size_t i = 0; i < c->P.n_state_floats; i++) c->P.s[i] = (float)rng_uniform(&r);
+    return 0;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
+    *n = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    return b;
+}
+
+static void spit(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+/* The load of path must fail with a message that names the file and contains want. */
+static void expect_refused(const char *path, const char *want, const char *what)
+{
+    ckpt_t c;
+    char err[512] = "";
+    int rc = ckpt_load(path, &c, err, sizeof err);
+    int ok = rc != 0 && strstr(err, path) && (!want || strstr(err, want));
+    if (rc == 0) ckpt_free(&c);
+    printf("  # %s -> %s\n", what, rc ? err : "(accepted)");
+    check(ok, what);
+}
+
+/* Number of directory entries whose name starts with prefix. */
+static int count_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
+    closedir(d);
+    return n;
+}
+
+static void test_round_trip(void)
+{
+    space_cfg_t cfg = small_cfg();
+    ckpt_t a, b;
+    char err[512];
+    check(make_ckpt(&a, &cfg, &cfg, NULL, 7) == 0, "build a supernet checkpoint");
+    check(ckpt_save(DIR_ "/a.ckpt", &a, err, sizeof err) == 0, "save");
+    int rc = ckpt_load(DIR_ "/a.ckpt", &b, err, sizeof err);
+    if (rc) printf("  # %s\n", err);
+    check(rc == 0, "load");
+    if (rc) return;
+    check(strcmp(a.hash, b.hash) == 0 && strlen(b.hash) == 64, "hash reported by save and load");
+    check(b.space == &space_nb201 && space_cfg_equal(&a.cfg, &b.cfg), "space and cfg");
+    check(a.fraction == b.fraction && a.lr == b.lr && a.momentum == b.momentum &&
+              a.weight_decay == b.weight_decay && a.epochs == b.epochs && a.batch == b.batch &&
+              a.seed == b.seed && a.steps == b.steps,
+          "training options");
+    check(strcmp(a.data_dir, b.data_dir) == 0 &&
+              strcmp(a.data_fingerprint, b.data_fingerprint) == 0,
+          "data dir and fingerprint");
+    check(a.n_curve == b.n_curve && memcmp(a.curve, b.curve, sizeof(float) * 5) == 0 &&
+              memcmp(a.lambda, b.lambda, sizeof a.lambda) == 0,
+          "loss curve and lambda");
+    check(a.P.n == b.P.n && a.P.n_state == b.P.n_state && a.P.n_floats == b.P.n_floats &&
+              memcmp(a.P.w, b.P.w, a.P.n_floats * 4) == 0 &&
+              memcmp(a.P.s, b.P.s, a.P.n_state_floats * 4) == 0,
+          "every parameter and state float bit-exact");
+    check(ckpt_save(DIR_ "/b.ckpt", &b, err, sizeof err) == 0, "save the loaded checkpoint");
+    size_t na, nb;
+    unsigned char *fa = slurp(DIR_ "/a.ckpt", &na), *fb = slurp(DIR_ "/b.ckpt", &nb);
+    check(fa && fb && na == nb && memcmp(fa, fb, na) == 0,
+          "save, load, save gives identical bytes");
+    check(count_prefix(DIR_, "a.ckpt.tmp") == 0, "no temporary file left behind");
+
+    /* A different seed gives different weights, hence a different hash. */
+    ckpt_t c;
+    make_ckpt(&c, &cfg, &cfg, NULL, 8);
+    ckpt_save(DIR_ "/c.ckpt", &c, err, sizeof err);
+    check(strcmp(c.hash, a.hash) != 0, "other weights, other hash");
+    ckpt_free(&c);
+
+    /* Untrained checkpoint: no data; nil dir and fingerprint load back as empty. */
+    make_ckpt(&c, &cfg, &cfg, NULL, 9);
+    c.data_dir[0] = c.data_fingerprint[0] = 0;
+    c.fraction = 0;
+    c.steps = 0;
+    c.n_curve = 0;
+    ckpt_save(DIR_ "/u.ckpt", &c, err, sizeof err);
+    ckpt_t d;
+    rc = ckpt_load(DIR_ "/u.ckpt", &d, err, sizeof err);
+    check(rc == 0 && d.data_dir[0] == 0 && d.data_fingerprint[0] == 0 && d.n_curve == 0 &&
+              d.steps == 0,
+          "untrained checkpoint without data round-trips");
+    if (rc == 0) ckpt_free(&d);
+    ckpt_free(&c);
+
+    /* Damage: flip one byte at many places; every one must be refused. */
+    int all = 1;
+    char path[256];
+    snprintf(path, sizeof path, DIR_ "/flip.ckpt");
+    for (int k = 0; k < 64 && fa; k++) {
+        size_t at = k == 0 ? 0 : k == 1 ? na - 1 : k == 2 ? na / 2 : (na * (size_t)k) / 67;
+        unsigned char *g = malloc(na);
+        memcpy(g, fa, na);
+        g[at] ^= 0x10;
+        spit(path, g, na);
+        free(g);
+        ckpt_t x;
+        char e2[512] = "";
+        if (ckpt_load(path, &x, e2, sizeof e2) == 0) {
+            printf("  # flipped byte at %zu accepted\n", at);
+            ckpt_free(&x);
+            all = 0;
+        } else if (!strstr(e2, path)) {
+            printf("  # message does not name the file: %s\n", e2);
+            all = 0;
+        }
+    }
+    check(all, "64 single-byte flips all refused, each message naming the file");
+    /* A flip in the middle of the tensor data: the hash says so. */
+    if (fa) {
+        fa[na / 2] ^= 1;
+        spit(path, fa, na);
+        expect_refused(path, "hash mismatch", "flipped tensor byte: content hash mismatch");
+        fa[na / 2] ^= 1;
+        spit(DIR_ "/trunc.ckpt", fa, na / 2);
+        expect_refused(DIR_ "/trunc.ckpt", "truncated", "truncated to half");
+        spit(DIR_ "/trunc.ckpt", fa, na - 1);
+        expect_refused(DIR_ "/trunc.ckpt", "truncated", "truncated by one byte");
+        spit(DIR_ "/trunc.ckpt", fa, 0);
+        expect_refused(DIR_ "/trunc.ckpt", "empty", "empty file");
+        unsigned char *g = malloc(na + 1);
+        memcpy(g, fa, na);
+        g[na] = 0xc0;
+        spit(DIR_ "/trunc.ckpt", g, na + 1);
+        free(g);
+        expect_refused(DIR_ "/trunc.ckpt", "after the checkpoint", "a trailing byte");
+    }
+    expect_refused(DIR_ "/does-not-exist.ckpt", "cannot open", "missing file");
+    free(fa);
+    free(fb);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+
+static void test_mismatch(void)
+{
+    space_cfg_t cfg = small_cfg(), wide = small_cfg(), deep = small_cfg();
+    wide.C = 8;
+    deep.N = 2;
+    ckpt_t c;
+    char err[512];
+
+    /* The header says C=8 but the tensors were made for C=4 (valid hash). */
+    make_ckpt(&c, &wide, &cfg, NULL, 1);
+    check(ckpt_save(DIR_ "/wide.ckpt", &c, err, sizeof err) == 0, "save a C-mismatched file");
+    ckpt_free(&c);
+    expect_refused(DIR_ "/wide.ckpt", "shape", "tensor shapes differ from the stored cfg");
+
+    make_ckpt(&c, &deep, &cfg, NULL, 1);
+    ckpt_save(DIR_ "/deep.ckpt", &c, err, sizeof err);
+    ckpt_free(&c);
+    expect_refused(DIR_ "/deep.ckpt", "missing tensor '", "N=2 header over N=1 tensors");
+
+    make_ckpt(&c, &cfg, &cfg, "bogus.b", 1);
+    ckpt_save(DIR_ "/extra.ckpt", &c, err, sizeof err);
+    ckpt_free(&c);
+    expect_refused(DIR_ "/extra.ckpt", "unexpected tensor 'bogus.b'", "an extra tensor");
+}
+
+static void test_atomic(void)
+{
+    space_cfg_t cfg = small_cfg();
+    ckpt_t c;
+    char err[512];
+    make_ckpt(&c, &cfg, &cfg, NULL, 3);
+
+    /* A write that fails half-way (file size limit): the old target stays as it was and
+     * no temporary is left. */
+    spit(DIR_ "/old.ckpt", (const unsigned char *)"old", 3);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    int rc = ckpt_save(DIR_ "/old.ckpt", &c, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    printf("  # %s\n", rc ? err : "(written)");
+    size_t n;
+    unsigned char *b = slurp(DIR_ "/old.ckpt", &n);
+    check(rc != 0 && strstr(err, DIR_ "/old.ckpt"), "a failing write is reported");
+    check(b && n == 3 && memcmp(b, "old", 3) == 0, "the previous target is untouched");
+    check(count_prefix(DIR_, "old.ckpt.tmp") == 0, "no temporary left after a failed write");
+    free(b);
+
+    /* Target is a directory: rename fails, the temporary is removed. */
+    mkdir(DIR_ "/isdir.ckpt", 0755);
+    rc = ckpt_save(DIR_ "/isdir.ckpt", &c, err, sizeof err);
+    printf("  # %s\n", rc ? err : "(written)");
+    check(rc != 0 && count_prefix(DIR_, "isdir.ckpt.tmp") == 0,
+          "rename onto a directory fails without leaving a temporary");
+    rmdir(DIR_ "/isdir.ckpt");
+
+    /* Directory that does not exist. */
+    rc = ckpt_save(DIR_ "/nodir/x.ckpt", &c, err, sizeof err);
+    check(rc != 0 && strstr(err, "cannot create"), "missing directory reported");
+
+    /* Read-only directory (meaningless as root, who may write anyway). */
+    if (geteuid() != 0) {
+        mkdir(DIR_ "/ro", 0755);
+        chmod(DIR_ "/ro", 0555);
+        rc = ckpt_save(DIR_ "/ro/x.ckpt", &c, err, sizeof err);
+        check(rc != 0 && count_prefix(DIR_ "/ro", "x.ckpt") == 0,
+              "read-only directory: refused, nothing created");
+        chmod(DIR_ "/ro", 0755);
+        rmdir(DIR_ "/ro");
+    } else {
+        printf("# skip read-only directory case: running as root\n");
+    }
+    ckpt_free(&c);
+}
+
+/* Weight inheritance: a path built over the supernet params computes bit for bit what the
+ * same cell computes when built standalone (own params_t) with the weights copied in by
+ * name. */
+static void test_inherit(void)
+{
+    space_cfg_t cfg = small_cfg();
+    ckpt_t c;
+    char err[512];
+    make_ckpt(&c, &cfg, &cfg, NULL, 11);
+    ckpt_save(DIR_ "/inh.ckpt", &c, err, sizeof err);
+    ckpt_free(&c);
+    if (ckpt_load(DIR_ "/inh.ckpt", &c, err, sizeof err) != 0) {
+        check(0, err);
+        return;
+    }
+    enum { B = 4 };
+    int D = cfg.in_ch * cfg.H * cfg.W;
+    float *x = malloc(sizeof(float) * B * (size_t)D);
+    int y[B];
+    rng_t r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < B * D; i++) x[i] = (float)rng_normal(&r);
+    for (int i = 0; i < B; i++) y[i] = i % cfg.classes;
+
+    int all = 1, all_params = 1;
+    for (int t = 0; t < 8; t++) {
+        arch_t a;
+        if (t == 0) { /* every op on every edge at least once across the first tests */
+            a.n = NB_N_EDGES;
+            for (int e = 0; e < NB_N_EDGES; e++) a.g[e] = NB_CONV3;
+        } else if (t == 1) {
+            a.n = NB_N_EDGES;
+            for (int e = 0; e < NB_N_EDGES; e++) a.g[e] = (e % 2) ? NB_CONV1 : NB_AVG3;
+        } else {
+            space_nb201.sample_path(&r, &a);
+        }
+        net_t ns, nt;
+        params_t Q;
+        params_init(&Q);
+        net_init(&ns, &c.P, B);
+        net_init(&nt, &Q, B);
+        rng_t r2;
+        rng_seed(&r2, 99);
+        if (space_nb201.build(&ns, &cfg, &a) || net_finalize(&ns, NULL) ||
+            space_nb201.build(&nt, &cfg, &a) || net_finalize(&nt, &r2)) {
+            check(0, "build the path over the supernet and standalone");
+            return;
+        }
+        /* Every standalone view exists in the supernet with the same shape. */
+        for (int i = 0; i < Q.n; i++) {
+            int j = params_find(&c.P, Q.v[i].name, 0);
+            if (j < 0 || c.P.v[j].n != Q.v[i].n) {
+                all_params = 0;
+                continue;
+            }
+            memcpy(Q.w + Q.v[i].off, c.P.w + c.P.v[j].off, Q.v[i].n * 4);
+        }
+        for (int i = 0; i < Q.n_state; i++) {
+            int j = params_find(&c.P, Q.sv[i].name, 1);
+            if (j < 0 || c.P.sv[j].n != Q.sv[i].n) {
+                all_params = 0;
+                continue;
+            }
+            memcpy(Q.s + Q.sv[i].off, c.P.s + c.P.sv[j].off, Q.sv[i].n * 4);
+        }
+        check(net_param_count(&nt) == net_param_count(&ns), "subnet parameter counts agree");
+        int modes[2] = {BN_EVAL, BN_BATCH};
+        for (int m = 0; m < 2; m++) {
+            ns.bn_mode = nt.bn_mode = modes[m];
+            float ls = net_forward(&ns, x, y), lt = net_forward(&nt, x, y);
+            const node_t *ks = &ns.nodes[ns.logits], *kt = &nt.nodes[nt.logits];
+            size_t nl = (size_t)B * (size_t)cfg.classes;
+            int same = memcmp(&ls, &lt, sizeof ls) == 0 && ks->B * ks->C * ks->H * ks->W ==
+                                                                  kt->B * kt->C * kt->H * kt->W &&
+                       memcmp(ks->y, kt->y, nl * 4) == 0 && isfinite(ls);
+            if (!same) {
+                printf("  # arch %d mode %d: loss %.9g vs %.9g\n", t, modes[m], ls, lt);
+                all = 0;
+            }
+        }
+        net_free(&ns);
+        net_free(&nt);
+        params_free(&Q);
+    }
+    check(all_params, "every standalone parameter is found in the supernet by name");
+    check(all, "8 paths: subnet over the loaded supernet == standalone cell, bit-exact logits");
+    free(x);
+    ckpt_free(&c);
+}
+
+int main(void)
+{
+    mkdir("tests/tmp", 0755);
+    mkdir(DIR_, 0755);
+    test_round_trip();
+    test_mismatch();
+    test_atomic();
+    test_inherit();
+    /* Clean up our scratch files. */
+    const char *files[] = {"a", "b", "c", "u", "flip", "trunc", "wide", "deep", "extra", "old",
+                           "inh"};
+    char p[256];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, DIR_ "/%s.ckpt", files[i]);
+        unlink(p);
+    }
+    rmdir(DIR_);
+    printf("%s\n", n_fail ? "FAILED" : "all passed");
+    return n_fail ? 1 : 0;
+}
