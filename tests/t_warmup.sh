@@ -1,0 +1,130 @@
+#!/bin/sh
+# warmup-supernet end to end on tiny generated IDX data: the checkpoint is plain msgpack
+# with a hash any client can check, warm-up lowers the loss, runs are byte-identical,
+# --fraction 0 needs no data, and failures leave no file behind.
+set -u
+T=tests/tmp/t_warmup
+rm -rf "$T"
+mkdir -p "$T/data"
+PY=/usr/bin/python3
+fail=0
+ok() { echo "ok $1"; }
+notok() { echo "NOT OK $1"; fail=1; }
+check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+
+# 3 classes of 8x8 images: a bright 2x2 blob whose position gives the class, plus noise.
+$PY - "$T/data" <<'EOF' || exit 1
+import random, struct, sys
+d = sys.argv[1]
+r = random.Random(5)
+n = 480
+imgs, labs = bytearray(), bytearray()
+for i in range(n):
+    k = i % 3
+    px = [r.randrange(0, 60) for _ in range(64)]
+    for (y, x) in [(1, 1), (1, 5), (5, 3)][k:k + 1]:
+        for dy in (0, 1):
+            for dx in (0, 1):
+                px[(y + dy) * 8 + x + dx] = 200 + r.randrange(0, 55)
+    imgs += bytes(px)
+    labs.append(k)
+open(d + "/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + imgs)
+open(d + "/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + labs)
+EOF
+
+SP="--channels 4 --cells 1 --input 1x8x8 --classes 3"
+TR="$SP --data $T/data --fraction 1 --epochs 4 --batch 16 --lr 0.05 --seed 3"
+
+# Python reader: prints a summary, verifies the hash by slicing the file bytes.
+cat >"$T/read.py" <<'EOF'
+import hashlib, json, struct, sys, msgpack
+raw = open(sys.argv[1], "rb").read()
+m = msgpack.unpackb(raw, raw=False)
+keys = list(m)
+assert keys[-1] == "hash" and raw[0] == 0x80 | len(keys), keys
+calc = hashlib.sha256(bytes([0x80 | (len(keys) - 1)]) + raw[1:-71]).hexdigest()
+assert calc == m["hash"], (calc, m["hash"])
+for name, t in m["tensors"].items():
+    n = 1
+    for s in t["shape"]:
+        n *= s
+    assert t["dtype"] == "f32le" and len(t["data"]) == 4 * n, name
+    assert all(x == x for x in struct.unpack("<%df" % n, t["data"])), name
+out = {k: m[k] for k in ("kind", "version", "space", "cfg", "train", "data", "steps", "lambda")}
+out["n_tensors"] = len(m["tensors"])
+out["n_state"] = sum(1 for t in m["tensors"].values() if t["state"])
+out["curve"] = m["loss_curve"]
+print(json.dumps(out))
+EOF
+
+# --fraction 0: no data read (the data directory does not even exist), untrained lambda.
+warmup-supernet $SP --fraction 0 --data /nonexistent -o "$T/f0.ckpt"
+check "fraction 0 runs without data" '[ $? -eq 0 ] && [ -s "$T/f0.ckpt" ]'
+J=$($PY "$T/read.py" "$T/f0.ckpt")
+check "fraction 0 checkpoint is msgpack with a valid hash" '[ -n "$J" ]'
+echo "$J" | $PY -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["kind"] == "supernet" and j["version"] == 1 and j["space"] == "nb201", j
+assert j["cfg"] == {"C": 4, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}, j["cfg"]
+assert j["lambda"] == [1, 1, 0] and j["steps"] == 0 and j["curve"] == [], j
+assert j["data"] == {"dir": None, "fingerprint": None}, j["data"]
+assert j["n_state"] > 0 and j["n_tensors"] > j["n_state"], j
+'
+check "fraction 0: header, lambda [1,1,0], no data" '[ $? -eq 0 ]'
+warmup-supernet $SP --fraction 0 -o "$T/f0b.ckpt"
+check "fraction 0 twice: identical bytes" 'cmp -s "$T/f0.ckpt" "$T/f0b.ckpt"'
+
+# Warm-up: 4 epochs of 30 steps; the loss curve must come down.
+warmup-supernet $TR -o "$T/w.ckpt" 2>"$T/err"
+check "warm-up runs" '[ $? -eq 0 ] && [ -s "$T/w.ckpt" ] && [ ! -s "$T/err" ]'
+J=$($PY "$T/read.py" "$T/w.ckpt")
+echo "$J" | $PY -c '
+import json, sys
+j = json.load(sys.stdin)
+c = j["curve"]
+print("  # steps", j["steps"], "curve", " ".join("%.3f" % x for x in c[:3]), "...",
+      " ".join("%.3f" % x for x in c[-3:]))
+assert j["steps"] == 4 * (480 // 16) and len(c) == j["steps"], j
+assert j["lambda"] == [1, 50, 1], j["lambda"]
+assert len(j["data"]["fingerprint"]) == 64 and j["data"]["dir"].endswith("t_warmup/data"), j
+assert j["train"]["fraction"] == 1 and j["train"]["epochs"] == 4 and j["train"]["batch"] == 16
+first, last = sum(c[:10]) / 10, sum(c[-10:]) / 10
+assert last < 0.8 * first, (first, last)
+'
+check "warm-up lowers the loss (mean of the last 10 steps < 0.8 x first 10)" '[ $? -eq 0 ]'
+
+warmup-supernet $TR -o "$T/w2.ckpt"
+check "same options and data: byte-identical checkpoint" 'cmp -s "$T/w.ckpt" "$T/w2.ckpt"'
+warmup-supernet $TR --seed 4 -o "$T/w3.ckpt"
+check "another seed: another checkpoint" '! cmp -s "$T/w.ckpt" "$T/w3.ckpt"'
+warmup-supernet $TR --progress -o "$T/w4.ckpt" 2>"$T/err"
+check "--progress reports steps, loss and images/s on stderr" \
+    'grep -q "step 120/120 loss [0-9.]* [0-9]* img/s" "$T/err" && cmp -s "$T/w.ckpt" "$T/w4.ckpt"'
+
+# Cache names follow the options.
+a=$(warmup-supernet $TR --cache-name)
+b=$(warmup-supernet $TR --cache-name)
+c=$(warmup-supernet $TR --lr 0.1 --cache-name)
+check "cache name is stable and changes with options" \
+    '[ "$a" = "$b" ] && [ "$a" != "$c" ] && case "$a" in supernet-nb201-C4-N1-f1-e4-s3-*.ckpt) true;; *) false;; esac'
+
+# Errors.
+warmup-supernet $SP 2>"$T/err"
+check "no -o: usage error (2)" '[ $? -eq 2 ] && grep -q "give -o FILE" "$T/err"'
+warmup-supernet $SP --fraction 1.5 -o "$T/x.ckpt" 2>/dev/null
+check "fraction out of range: usage error (2)" '[ $? -eq 2 ]'
+warmup-supernet $SP --data "$T/nodata" -o "$T/x.ckpt" 2>"$T/err"
+check "missing data: bad input (1), no file" '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "nodata" "$T/err"'
+warmup-supernet --data "$T/data" --fraction 1 -o "$T/x.ckpt" 2>"$T/err"
+check "data shape differs from --input: bad input (1)" \
+    '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "8x8" "$T/err"'
+warmup-supernet $SP --data "$T/data" --fraction 0.01 -o "$T/x.ckpt" 2>"$T/err"
+check "fewer examples than a batch: bad input (1)" '[ $? -eq 1 ] && grep -q "fewer than one batch" "$T/err"'
+warmup-supernet $SP --fraction 0 -o "$T/nodir/x.ckpt" 2>"$T/err"
+check "unwritable target: I/O error (3), message names the file" \
+    '[ $? -eq 3 ] && grep -q "nodir/x.ckpt" "$T/err" && [ ! -e "$T/nodir" ]'
+check "no temporaries left" '! ls "$T" | grep -q tmp'
+
+[ $fail -eq 0 ] && rm -rf "$T"
+exit $fail
