@@ -1,0 +1,405 @@
+/* score-sigeo — score each arch record with SiGeo and the zero-cost baselines over
+ * weights inherited from a supernet checkpoint (docs/proxies.md).
+ *
+ *   sample-arch -n 100 | score-sigeo --supernet sn.ckpt | rank --by scores.sigeo
+ *
+ * The supernet is loaded once and never written: each candidate's network is built over
+ * a working copy of its parameters, and every proxy first copies the views the network
+ * uses from the supernet. The data batches are drawn once from --seed, so every candidate
+ * (and every shard) sees the same batches and a record's scores do not depend on its
+ * position in the stream. */
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "data.h"
+#include "net.h"
+#include "proxy.h"
+#include "rec.h"
+#include "space.h"
+#include "util.h"
+
+typedef struct {
+    const char *supernet, *data_dir, *proxies;
+    long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
+    double step_lr, lambda[3];
+    int have_lambda[3];
+    int progress, force;
+} opts_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: score-sigeo --supernet FILE [options] < arch records > scored records\n"
+            "Adds scores.<proxy> to each record (docs/proxies.md); a score that is not finite\n"
+            "is NaN and the record gets an \"error\" key saying why.\n"
+            "  --supernet FILE      supernet checkpoint from warmup-supernet (required)\n"
+            "  --data DIR           training data [the checkpoint's data dir, else "
+            DATA_DEFAULT_DIR "]\n"
+            "  --proxies LIST       comma list of proxies, or 'all' [every default-on proxy]:\n"
+            "                       ");
+    for (const proxy_t *p = proxy_table; p->name; p++)
+        fprintf(f, "%s%s%s", p->name, p->default_on ? "" : "(off)", p[1].name ? "," : "\n");
+    fprintf(f,
+            "  --seed INT           which training examples form the batches [1]\n"
+            "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
+            "  --batch INT          examples per mini-batch [64]\n"
+            "  --step-lr X          plain-SGD step after each SiGeo batch [1.0]\n"
+            "  --l1 X, --l2 X, --l3 X  SiGeo weights [the checkpoint's lambda]\n"
+            "  --bn-batches INT     one-shot: batches that recompute BN statistics [4]\n"
+            "  --eval-batches INT   one-shot: held-out batches evaluated [4]\n"
+            "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
+            "  --threads INT        OpenBLAS threads [1]\n"
+            "  --progress           progress on stderr even when it is not a terminal\n"
+            "  -q, --quiet          no progress, even on a terminal\n"
+            "  -f, --force          write binary records to a terminal\n"
+            "  -h, --help           this text\n");
+}
+
+/* Parse "a,b,c" / "all" into on[] (one flag per table entry). 0 or -1. */
+static int parse_proxies(const char *list, unsigned char *on)
+{
+    int n = 0;
+    for (const proxy_t *p = proxy_table; p->name; p++) on[n++] = list ? 0 : (unsigned char)p->default_on;
+    if (!list) return 0;
+    if (strcmp(list, "all") == 0) {
+        memset(on, 1, (size_t)n);
+        return 0;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    int any = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const proxy_t *p = proxy_find(t);
+        if (!p) {
+            util_err("unknown proxy '%s' (see --help)", t);
+            return -1;
+        }
+        on[p - proxy_table] = 1;
+        any = 1;
+    }
+    if (!any) util_err("--proxies: empty list");
+    return any ? 0 : -1;
+}
+
+/* The scoring, BN and evaluation batches: distinct training examples drawn by seed
+ * (partial Fisher-Yates), normalized with the full training split's channel statistics,
+ * as warmup-supernet and train-arch normalize. Only these examples are kept. */
+typedef struct {
+    int n, c, h, w, classes;
+    float *x;
+    int *y;
+} batches_t;
+
+static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
+{
+    char err[1024];
+    dataset_t full;
+    if (data_load(&full, dir, 1, err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
+    if (need > full.n) {
+        util_err("%s: %d training examples, fewer than the %ld the batches need", dir, full.n,
+                 need);
+        data_free(&full);
+        return EXIT_BAD_INPUT;
+    }
+    if (full.c > 3) {
+        util_err("%s: %d channels, at most 3 supported", dir, full.c);
+        data_free(&full);
+        return EXIT_BAD_INPUT;
+    }
+    float mean[3], sd[3];
+    data_channel_stats(&full, mean, sd);
+    int *perm = malloc((size_t)full.n * sizeof(int));
+    dataset_t sel = full;
+    sel.n = (int)need;
+    sel.x = malloc((size_t)need * full.c * full.h * full.w * sizeof(float));
+    sel.y = malloc((size_t)need * sizeof(int));
+    if (!perm || !sel.x || !sel.y) {
+        util_err("out of memory for the batches");
+        free(perm), free(sel.x), free(sel.y), data_free(&full);
+        return EXIT_IO;
+    }
+    for (int i = 0; i < full.n; i++) perm[i] = i;
+    rng_t r;
+    rng_seed(&r, (uint64_t)o->seed ^ 0x510e527fade682d1ull);
+    for (long i = 0; i < need; i++) {
+        long j = i + (long)rng_below(&r, (uint64_t)(full.n - i));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    data_batch(&full, perm, (int)need, sel.x, sel.y);
+    data_normalize(&sel, mean, sd);
+    bt->n = sel.n, bt->c = sel.c, bt->h = sel.h, bt->w = sel.w, bt->classes = full.classes;
+    bt->x = sel.x, bt->y = sel.y;
+    free(perm);
+    data_free(&full);
+    return EXIT_OK;
+}
+
+/* Build the record's network over W, run the selected proxies and add their keys.
+ * Returns 0, -1 with err for bad input, -2 for out of memory. */
+static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, proxy_ctx_t *ctx,
+                        const unsigned char *on, const msgpack_object *in, rec_t *e, char *err,
+                        size_t n_err)
+{
+    const space_t *sp;
+    arch_t a;
+    space_cfg_t c;
+    if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
+    if (sp != ck->space) {
+        snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", sp->name,
+                 ck->space->name);
+        return -1;
+    }
+    if (!space_cfg_equal(&c, &ck->cfg)) {
+        snprintf(err, n_err,
+                 "record cfg (C=%d N=%d input %dx%dx%d classes %d) differs from the supernet's "
+                 "(C=%d N=%d input %dx%dx%d classes %d)",
+                 c.C, c.N, c.in_ch, c.H, c.W, c.classes, ck->cfg.C, ck->cfg.N, ck->cfg.in_ch,
+                 ck->cfg.H, ck->cfg.W, ck->cfg.classes);
+        return -1;
+    }
+    net_t net;
+    net_init(&net, W, (int)o->batch);
+    unsigned char *used = calloc((size_t)W->n + 1, 1);
+    int rc = 0;
+    if (!used) {
+        rc = -2;
+    } else if (sp->build(&net, &c, &a) < 0) {
+        snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
+        rc = -1;
+    } else if (net_finalize(&net, NULL) < 0) {
+        rc = -2;
+    }
+    if (rc) {
+        free(used);
+        net_free(&net);
+        return rc;
+    }
+    net_used_params(&net, used);
+    ctx->net = &net;
+    ctx->used = used;
+    proxy_ctx_reset(ctx);
+    char why[512] = "";
+    for (int i = 0; proxy_table[i].name && rc == 0; i++) {
+        if (!on[i]) continue;
+        proxy_out_t out;
+        memset(&out, 0, sizeof out);
+        if (proxy_table[i].fn(ctx, &out) < 0) {
+            rc = -2;
+            break;
+        }
+        for (int k = 0; k < out.n && rc == 0; k++) {
+            char key[64];
+            snprintf(key, sizeof key, "scores.%s", out.key[k]);
+            double v = isfinite(out.v[k]) ? out.v[k] : NAN;
+            if (rec_set_f64(e, key, v)) rc = -2;
+        }
+        if (out.err[0]) {
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", out.err);
+        }
+    }
+    if (rc == 0 && why[0] && rec_set_str(e, "error", why)) rc = -2;
+    ctx->net = NULL;
+    ctx->used = NULL;
+    free(used);
+    net_free(&net);
+    return rc;
+}
+
+/* W gets the supernet's views (same names, kinds, shapes, order), allocated. */
+static int working_params(const params_t *S, params_t *W)
+{
+    params_init(W);
+    for (int i = 0; i < S->n; i++)
+        if (params_declare(W, S->v[i].name, S->v[i].kind, S->v[i].n_dim, S->v[i].shape) != i)
+            return -1;
+    for (int i = 0; i < S->n_state; i++)
+        if (params_declare(W, S->sv[i].name, S->sv[i].kind, S->sv[i].n_dim, S->sv[i].shape) != i)
+            return -1;
+    if (params_alloc(W) < 0) return -1;
+    memcpy(W->w, S->w, S->n_floats * sizeof(float));
+    memcpy(W->s, S->s, S->n_state_floats * sizeof(float));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("score-sigeo");
+    opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
+    enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
+           O_L2, O_L3, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS };
+    static const struct option lo[] = {
+        {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
+        {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
+        {"batches", 1, 0, O_BATCHES},   {"batch", 1, 0, O_BATCH},
+        {"step-lr", 1, 0, O_STEPLR},    {"l1", 1, 0, O_L1},
+        {"l2", 1, 0, O_L2},             {"l3", 1, 0, O_L3},
+        {"bn-batches", 1, 0, O_BNB},    {"eval-batches", 1, 0, O_EVB},
+        {"shard", 1, 0, O_SHARD},       {"threads", 1, 0, O_THREADS},
+        {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case O_SUPERNET: o.supernet = optarg; break;
+        case O_DATA: o.data_dir = optarg; break;
+        case O_PROXIES: o.proxies = optarg; break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
+        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &o.batches); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &o.batch); break;
+        case O_STEPLR: bad = util_parse_double(optarg, &o.step_lr) || !(o.step_lr >= 0); break;
+        case O_L1:
+        case O_L2:
+        case O_L3:
+            bad = util_parse_double(optarg, &o.lambda[ch - O_L1]);
+            o.have_lambda[ch - O_L1] = 1;
+            break;
+        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o.bn_batches); break;
+        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o.eval_batches); break;
+        case O_SHARD: {
+            char tail;
+            bad = sscanf(optarg, "%ld/%ld%c", &o.shard_i, &o.shard_n, &tail) != 2 ||
+                  o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n;
+            break;
+        }
+        case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
+        case O_PROGRESS: o.progress = 1; break;
+        case 'q': o.progress = -1; break;
+        case 'f': o.force = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad) {
+            util_err("invalid value for --%s: '%s'", lo[ch - O_SUPERNET].name, optarg);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o.supernet) {
+        util_err("--supernet FILE is required (make one with warmup-supernet)");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    unsigned char on[64];
+    if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
+    if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    openblas_set_num_threads((int)o.threads);
+
+    static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
+    char err[1024];
+    if (ckpt_load(o.supernet, &ck, err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    for (int i = 0; i < 3; i++)
+        if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
+    const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
+    batches_t bt;
+    int rc = load_batches(&o, dir, &bt);
+    if (rc) {
+        ckpt_free(&ck);
+        return rc;
+    }
+    if (bt.c != ck.cfg.in_ch || bt.h != ck.cfg.H || bt.w != ck.cfg.W ||
+        bt.classes > ck.cfg.classes) {
+        util_err("%s: data is %dx%dx%d with %d classes, the supernet wants %dx%dx%d and %d", dir,
+                 bt.c, bt.h, bt.w, bt.classes, ck.cfg.in_ch, ck.cfg.H, ck.cfg.W, ck.cfg.classes);
+        free(bt.x), free(bt.y), ckpt_free(&ck);
+        return EXIT_BAD_INPUT;
+    }
+    params_t W;
+    if (working_params(&ck.P, &W)) {
+        util_err("out of memory for the working parameters");
+        free(bt.x), free(bt.y), ckpt_free(&ck);
+        return EXIT_IO;
+    }
+    size_t img = (size_t)bt.c * bt.h * bt.w;
+    long B = o.batch, nk = o.batches * B, nb = o.bn_batches * B;
+    proxy_ctx_t ctx = {
+        .P = &W, .src = &ck.P, .c = bt.c, .h = bt.h, .w = bt.w,
+        .n_batches = (int)o.batches, .x = bt.x, .y = bt.y,
+        .n_bn = (int)o.bn_batches, .n_eval = (int)o.eval_batches,
+        .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
+        .x_eval = bt.x + (nk + nb) * img, .y_eval = bt.y + nk + nb,
+        .step_lr = (float)o.step_lr,
+        .lambda = {o.lambda[0], o.lambda[1], o.lambda[2]},
+    };
+
+    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
+    if (!rd || !wr) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
+    double t0 = util_now(), t_last = t0;
+    long scored = 0, n_nan = 0;
+    msgpack_object in;
+    int r;
+    while ((r = rec_read(rd, &in)) == 1) {
+        long n = rec_reader_count(rd);
+        if ((n - 1) % o.shard_n != o.shard_i) continue;
+        rec_t e;
+        if (rec_edit_begin(&e, &in)) {
+            util_err("out of memory (record %ld)", n);
+            rc = EXIT_IO;
+            break;
+        }
+        int s = score_record(&o, &ck, &W, &ctx, on, &in, &e, err, sizeof err);
+        if (s) {
+            if (s == -1) util_err("%s (record %ld)", err, n);
+            else util_err("out of memory (record %ld)", n);
+            rec_edit_end(&e);
+            rc = s == -1 ? EXIT_BAD_INPUT : EXIT_IO;
+            break;
+        }
+        n_nan += rec_lookup(&e.root, "error") != NULL;
+        int w = rec_write(wr, &e.root);
+        rec_edit_end(&e);
+        if (w) {
+            util_err("writing record %ld: %s", n, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+        scored++;
+        double now = util_now();
+        if (show && now - t_last >= (isatty(STDERR_FILENO) ? 0.5 : 10.0)) {
+            util_msg("%ld scored, %.2f/s, %ld with errors", scored, scored / (now - t0), n_nan);
+            t_last = now;
+        }
+    }
+    if (r < 0) {
+        util_err("%s (record %ld)", rec_reader_error(rd), rec_reader_count(rd));
+        rc = EXIT_BAD_INPUT;
+    }
+    if (show && rc == EXIT_OK) {
+        double dt = util_now() - t0;
+        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors", scored, dt,
+                 dt > 0 ? scored / dt : 0.0, n_nan);
+    }
+    rec_reader_free(rd);
+    rec_writer_free(wr);
+    params_free(&W);
+    free(bt.x), free(bt.y);
+    ckpt_free(&ck);
+    return rc;
+}
