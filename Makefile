@@ -39,6 +39,10 @@ bin build build/tests:
 test: all $(TEST_BIN)
 	@tests/run.sh
 
+# Engine cross-check against PyTorch (tests/torch_check.py; skips when torch is missing).
+torch-check: build/tests/torch_dump
+	/usr/bin/python3 tests/torch_check.py build/tests/torch_dump
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
@@ -46,6 +50,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean
+.PHONY: all test install clean torch-check
 .PRECIOUS: build/%.o
 -include $(wildcard build/*.d build/tests/*.d)

@@ -1,0 +1,388 @@
+/* test_layers.c — every layer against central finite differences (float forward, loss
+ * summed in double), and every BLAS-backed layer (conv, linear) against plain loops. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "net.h"
+#include "util.h"
+
+static int fails;
+static void check(int ok, const char *what, double v) {
+    printf("%s %s (%.3g)\n", ok ? "ok" : "NOT OK", what, v);
+    fails += !ok;
+}
+
+static rng_t rng;
+static float *randn(size_t n, float scale) {
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = (float)(scale * rng_normal(&rng));
+    return p;
+}
+static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+/* Max |a-b| / max(max|b|, 1e-6). */
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double m = 1e-6, d = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+        if (fabs((double)a[i] - b[i]) > d) d = fabs((double)a[i] - b[i]);
+    }
+    return d / m;
+}
+
+/* The layer under test: fwd() recomputes Y (ny) from the current inputs; the scalar loss
+ * is L = sum R * Y, so the upstream gradient is dY = R. */
+static void (*fwd)(void);
+static float *Y, *R;
+static size_t ny;
+
+static double loss(void) {
+    fwd();
+    double s = 0.0;
+    for (size_t i = 0; i < ny; i++) s += (double)R[i] * Y[i];
+    return s;
+}
+
+/* Central differences for every entry of p against the analytic gradient g; returns the
+ * max error relative to the largest gradient entry of the tensor. */
+static double fd(float *p, const float *g, size_t n, float h) {
+    double gmax = 1e-6, worst = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(g[i]) > gmax) gmax = fabs(g[i]);
+    for (size_t i = 0; i < n; i++) {
+        float s = p[i];
+        p[i] = s + h;
+        double step = (double)p[i];
+        double lp = loss();
+        p[i] = s - h;
+        step -= (double)p[i];
+        double lm = loss();
+        p[i] = s;
+        double num = (lp - lm) / step, e = fabs(num - g[i]) / gmax;
+        if (e > worst) worst = e;
+    }
+    loss();
+    return worst;
+}
+
+#define TOL 2e-3
+
+/* ---- convolution ----------------------------------------------------------------------- */
+
+static int cB, cC, cH, cW, cOC, cK, cS, cP;
+static float *cx, *cw, *cws;
+static size_t cnws;
+
+static void conv_naive_fwd(float *y, const float *x, const float *w) {
+    int OH = conv2d_out(cH, cK, cS, cP), OW = conv2d_out(cW, cK, cS, cP);
+    for (int b = 0; b < cB; b++)
+        for (int o = 0; o < cOC; o++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    double s = 0.0;
+                    for (int c = 0; c < cC; c++)
+                        for (int ky = 0; ky < cK; ky++)
+                            for (int kx = 0; kx < cK; kx++) {
+                                int iy = oh * cS - cP + ky, ix = ow * cS - cP + kx;
+                                if (iy < 0 || iy >= cH || ix < 0 || ix >= cW) continue;
+                                s += (double)x[((b * cC + c) * cH + iy) * cW + ix] *
+                                     w[((o * cC + c) * cK + ky) * cK + kx];
+                            }
+                    y[((b * cOC + o) * OH + oh) * OW + ow] = (float)s;
+                }
+}
+
+static void conv_naive_bwd(float *dx, float *dw, const float *dy, const float *x,
+                           const float *w) {
+    int OH = conv2d_out(cH, cK, cS, cP), OW = conv2d_out(cW, cK, cS, cP);
+    for (int b = 0; b < cB; b++)
+        for (int o = 0; o < cOC; o++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    float g = dy[((b * cOC + o) * OH + oh) * OW + ow];
+                    for (int c = 0; c < cC; c++)
+                        for (int ky = 0; ky < cK; ky++)
+                            for (int kx = 0; kx < cK; kx++) {
+                                int iy = oh * cS - cP + ky, ix = ow * cS - cP + kx;
+                                if (iy < 0 || iy >= cH || ix < 0 || ix >= cW) continue;
+                                size_t xi = ((size_t)(b * cC + c) * cH + iy) * cW + ix;
+                                size_t wi = ((size_t)(o * cC + c) * cK + ky) * cK + kx;
+                                dx[xi] += g * w[wi];
+                                dw[wi] += g * x[xi];
+                            }
+                }
+}
+
+static void conv_fwd(void) {
+    conv2d_forward(Y, cx, cw, cws, cnws, cB, cC, cH, cW, cOC, cK, cS, cP);
+}
+
+static void test_conv(int B, int C, int H, int W, int OC, int K, int S, int P, int chunk) {
+    cB = B, cC = C, cH = H, cW = W, cOC = OC, cK = K, cS = S, cP = P;
+    int OH = conv2d_out(H, K, S, P), OW = conv2d_out(W, K, S, P);
+    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * K * K;
+    ny = (size_t)B * OC * OH * OW;
+    cnws = conv2d_ws_floats(chunk, C, H, W, OC, K, S, P);
+    cx = randn(nx, 1), cw = randn(nw, 0.5f), cws = zeros(cnws);
+    Y = zeros(ny), R = randn(ny, 1);
+    float *yr = zeros(ny), *dx = randn(nx, 1), *dw = randn(nw, 1);
+    float *dxr = malloc(sizeof(float) * nx), *dwr = malloc(sizeof(float) * nw);
+    memcpy(dxr, dx, sizeof(float) * nx); /* backward accumulates: start from garbage */
+    memcpy(dwr, dw, sizeof(float) * nw);
+    char what[160];
+    snprintf(what, sizeof what, "B%d C%d %dx%d OC%d K%d S%d P%d chunk%d", B, C, H, W, OC, K,
+             S, P, chunk);
+    char msg[200];
+
+    conv_fwd();
+    conv_naive_fwd(yr, cx, cw);
+    snprintf(msg, sizeof msg, "conv forward vs loops %s", what);
+    check(rel_diff(Y, yr, ny) < 1e-5, msg, rel_diff(Y, yr, ny));
+
+    conv2d_backward(dx, dw, R, cx, cw, cws, cnws, B, C, H, W, OC, K, S, P);
+    conv_naive_bwd(dxr, dwr, R, cx, cw);
+    snprintf(msg, sizeof msg, "conv backward dx vs loops %s", what);
+    check(rel_diff(dx, dxr, nx) < 1e-5, msg, rel_diff(dx, dxr, nx));
+    snprintf(msg, sizeof msg, "conv backward dw vs loops %s", what);
+    check(rel_diff(dw, dwr, nw) < 1e-5, msg, rel_diff(dw, dwr, nw));
+
+    memset(dx, 0, sizeof(float) * nx);
+    memset(dw, 0, sizeof(float) * nw);
+    conv2d_backward(dx, dw, R, cx, cw, cws, cnws, B, C, H, W, OC, K, S, P);
+    fwd = conv_fwd;
+    double e = fd(cx, dx, nx, 1e-2f);
+    snprintf(msg, sizeof msg, "conv finite-diff dx %s", what);
+    check(e < TOL, msg, e);
+    e = fd(cw, dw, nw, 1e-2f);
+    snprintf(msg, sizeof msg, "conv finite-diff dw %s", what);
+    check(e < TOL, msg, e);
+    free(cx), free(cw), free(cws), free(Y), free(R), free(yr), free(dx), free(dw);
+    free(dxr), free(dwr);
+}
+
+/* ---- linear ---------------------------------------------------------------------------- */
+
+static int lB, lIN, lOUT;
+static float *lx, *lw, *lb;
+static void lin_fwd(void) { linear_forward(Y, lx, lw, lb, lB, lIN, lOUT); }
+
+static void test_linear(int bias) {
+    lB = 5, lIN = 7, lOUT = 4;
+    ny = (size_t)lB * lOUT;
+    lx = randn(lB * lIN, 1), lw = randn(lOUT * lIN, 1), lb = bias ? randn(lOUT, 1) : NULL;
+    Y = zeros(ny), R = randn(ny, 1);
+    float *dx = zeros(lB * lIN), *dw = zeros(lOUT * lIN), *db = zeros(lOUT);
+    float *yr = zeros(ny), *dxr = zeros(lB * lIN), *dwr = zeros(lOUT * lIN), *dbr = zeros(lOUT);
+    lin_fwd();
+    for (int i = 0; i < lB; i++)
+        for (int o = 0; o < lOUT; o++) {
+            double s = lb ? lb[o] : 0.0;
+            for (int k = 0; k < lIN; k++) s += (double)lx[i * lIN + k] * lw[o * lIN + k];
+            yr[i * lOUT + o] = (float)s;
+            float g = R[i * lOUT + o];
+            for (int k = 0; k < lIN; k++) {
+                dxr[i * lIN + k] += g * lw[o * lIN + k];
+                dwr[o * lIN + k] += g * lx[i * lIN + k];
+            }
+            dbr[o] += g;
+        }
+    linear_backward(dx, dw, lb ? db : NULL, R, lx, lw, lB, lIN, lOUT);
+    const char *t = bias ? "linear+bias" : "linear";
+    char msg[100];
+    snprintf(msg, sizeof msg, "%s forward vs loops", t);
+    check(rel_diff(Y, yr, ny) < 1e-5, msg, rel_diff(Y, yr, ny));
+    snprintf(msg, sizeof msg, "%s backward dx, dw vs loops", t);
+    double e = fmax(rel_diff(dx, dxr, lB * lIN), rel_diff(dw, dwr, lOUT * lIN));
+    check(e < 1e-5, msg, e);
+    fwd = lin_fwd;
+    snprintf(msg, sizeof msg, "%s finite-diff dx, dw", t);
+    e = fmax(fd(lx, dx, lB * lIN, 1e-2f), fd(lw, dw, lOUT * lIN, 1e-2f));
+    check(e < TOL, msg, e);
+    if (bias) {
+        e = fmax(rel_diff(db, dbr, lOUT), fd(lb, db, lOUT, 1e-2f));
+        check(e < TOL, "linear finite-diff and loops db", e);
+    }
+    free(lx), free(lw), free(lb), free(Y), free(R), free(dx), free(dw), free(db);
+    free(yr), free(dxr), free(dwr), free(dbr);
+}
+
+/* ---- batch norm ------------------------------------------------------------------------ */
+
+static int bB, bC, bHW, bmode;
+static float *bx, *bg, *bb, *brm, *brv, *baux;
+static void bn_fwd(void) {
+    batchnorm_forward(Y, baux, bx, bg, bb, brm, brv, bmode, 0.1f, 1e-5f, bB, bC, bHW);
+}
+
+static void test_bn(int mode, int affine) {
+    static const char *const names[] = {"train", "batch", "eval", "off"};
+    bB = 4, bC = 3, bHW = 5, bmode = mode;
+    size_t n = (size_t)bB * bC * bHW;
+    ny = n;
+    bx = randn(n, 2);
+    for (size_t i = 0; i < n; i++) bx[i] += 1.0f; /* non-zero mean */
+    bg = affine ? randn(bC, 1) : NULL, bb = affine ? randn(bC, 1) : NULL;
+    brm = randn(bC, 0.5f), brv = randn(bC, 0.3f), baux = zeros(2 * bC);
+    for (int c = 0; c < bC; c++) brv[c] = 1.0f + fabsf(brv[c]);
+    Y = zeros(n), R = randn(n, 1);
+    float *dx = zeros(n), *dg = zeros(bC), *db = zeros(bC);
+    float rm0[8], rv0[8];
+    memcpy(rm0, brm, sizeof(float) * bC);
+    memcpy(rv0, brv, sizeof(float) * bC);
+    bn_fwd();
+    /* running statistics: updated (PyTorch convention) in train mode only */
+    double st = 0.0;
+    for (int c = 0; c < bC; c++) {
+        double s = 0, v = 0;
+        for (int b = 0; b < bB; b++)
+            for (int i = 0; i < bHW; i++) s += bx[(b * bC + c) * bHW + i];
+        s /= n / bC;
+        for (int b = 0; b < bB; b++)
+            for (int i = 0; i < bHW; i++) v += pow(bx[(b * bC + c) * bHW + i] - s, 2);
+        v /= (double)(n / bC - 1);
+        double em = mode == BN_TRAIN ? 0.9 * rm0[c] + 0.1 * s : rm0[c];
+        double ev = mode == BN_TRAIN ? 0.9 * rv0[c] + 0.1 * v : rv0[c];
+        st = fmax(st, fmax(fabs(brm[c] - em), fabs(brv[c] - ev)));
+    }
+    char msg[100];
+    snprintf(msg, sizeof msg, "bn %s%s running statistics", names[mode],
+             affine ? " affine" : "");
+    check(st < 1e-5, msg, st);
+    /* keep running stats fixed during the finite differences */
+    if (mode == BN_TRAIN) bmode = BN_BATCH;
+    batchnorm_backward(dx, bg ? dg : NULL, bg ? db : NULL, R, bx, bg, baux, mode, bB, bC, bHW);
+    fwd = bn_fwd;
+    double e = fd(bx, dx, n, 1e-2f);
+    if (affine) e = fmax(e, fmax(fd(bg, dg, bC, 1e-2f), fd(bb, db, bC, 1e-2f)));
+    snprintf(msg, sizeof msg, "bn %s%s finite-diff dx%s", names[mode], affine ? " affine" : "",
+             affine ? ", dgamma, dbeta" : "");
+    check(e < TOL, msg, e);
+    free(bx), free(bg), free(bb), free(brm), free(brv), free(baux), free(Y), free(R);
+    free(dx), free(dg), free(db);
+}
+
+/* Eval with the batch's own (biased) statistics must equal batch mode. */
+static void test_bn_eval_equals_batch(void) {
+    int B = 3, C = 2, HW = 7;
+    size_t n = (size_t)B * C * HW;
+    float *x = randn(n, 1.5f), *g = randn(C, 1), *b = randn(C, 1);
+    float *y1 = zeros(n), *y2 = zeros(n), aux[4], rm[2] = {0, 0}, rv[2] = {1, 1};
+    batchnorm_forward(y1, aux, x, g, b, rm, rv, BN_BATCH, 0.1f, 1e-5f, B, C, HW);
+    for (int c = 0; c < C; c++) {
+        rm[c] = aux[c];
+        rv[c] = 1.0f / (aux[C + c] * aux[C + c]) - 1e-5f;
+    }
+    batchnorm_forward(y2, aux, x, g, b, rm, rv, BN_EVAL, 0.1f, 1e-5f, B, C, HW);
+    check(rel_diff(y2, y1, n) < 1e-5, "bn eval with batch statistics = batch mode",
+          rel_diff(y2, y1, n));
+    batchnorm_forward(y2, aux, x, g, b, rm, rv, BN_OFF, 0.1f, 1e-5f, B, C, HW);
+    check(rel_diff(y2, x, n) == 0.0, "bn off is the identity", rel_diff(y2, x, n));
+    free(x), free(g), free(b), free(y1), free(y2);
+}
+
+/* ---- parameter-free layers ------------------------------------------------------------- */
+
+static int pBC, pH, pW;
+static float *px;
+static void relu_fwd(void) { relu_forward(Y, px, (size_t)pBC * pH * pW); }
+static void pool3_fwd(void) { avgpool3_forward(Y, px, pBC, pH, pW); }
+static void pool2_fwd(void) { avgpool2_forward(Y, px, pBC, pH, pW); }
+static void gap_fwd(void) { gap_forward(Y, px, pBC, pH * pW); }
+
+static void test_plain(const char *name, void (*f)(void), void (*bwd)(float *), size_t nyy) {
+    pBC = 6, pH = 5, pW = 6;
+    size_t n = (size_t)pBC * pH * pW;
+    px = randn(n, 1);
+    for (size_t i = 0; i < n; i++) /* keep ReLU inputs away from the kink */
+        if (fabsf(px[i]) < 0.05f) px[i] = px[i] < 0 ? -0.05f : 0.05f;
+    ny = nyy;
+    Y = zeros(ny), R = randn(ny, 1);
+    float *dx = zeros(n);
+    f();
+    bwd(dx);
+    fwd = f;
+    double e = fd(px, dx, n, 1e-2f);
+    char msg[100];
+    snprintf(msg, sizeof msg, "%s finite-diff dx", name);
+    check(e < TOL, msg, e);
+    free(px), free(Y), free(R), free(dx);
+}
+static void relu_bwd(float *dx) { relu_backward(dx, R, px, (size_t)pBC * pH * pW); }
+static void pool3_bwd(float *dx) { avgpool3_backward(dx, R, pBC, pH, pW); }
+static void pool2_bwd(float *dx) { avgpool2_backward(dx, R, pBC, pH, pW); }
+static void gap_bwd(float *dx) { gap_backward(dx, R, pBC, pH * pW); }
+
+/* avg pool 3x3 must not count padding: a corner averages 4 cells, an edge 6. */
+static void test_pool3_values(void) {
+    float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, y[9];
+    avgpool3_forward(y, x, 1, 3, 3);
+    int ok = fabsf(y[0] - 3.0f) < 1e-6f && fabsf(y[1] - 3.5f) < 1e-6f &&
+             fabsf(y[4] - 5.0f) < 1e-6f && fabsf(y[8] - 7.0f) < 1e-6f;
+    check(ok, "avgpool3 excludes padding from the count", y[0]);
+}
+
+/* ---- cross-entropy --------------------------------------------------------------------- */
+
+static int xB = 4, xK = 5;
+static int xlab[4] = {0, 3, 4, 1};
+static float *xl, *xp;
+static float xloss;
+static void xent_fwd(void) {
+    xloss = xent_forward(xp, xl, xlab, xB, xK);
+    Y[0] = xloss;
+}
+
+static void test_xent(void) {
+    xl = randn(xB * xK, 2), xp = zeros(xB * xK);
+    ny = 1;
+    Y = zeros(1), R = zeros(1);
+    R[0] = 1.0f;
+    float *dl = zeros(xB * xK);
+    xent_fwd();
+    double ref = 0.0;
+    for (int i = 0; i < xB; i++) {
+        double s = 0.0;
+        for (int k = 0; k < xK; k++) s += exp(xl[i * xK + k]);
+        ref += log(s) - xl[i * xK + xlab[i]];
+    }
+    ref /= xB;
+    check(fabs(xloss - ref) < 1e-5 * fabs(ref), "xent loss vs log-sum-exp", xloss - ref);
+    xent_backward(dl, xp, xlab, 1.0f, xB, xK);
+    fwd = xent_fwd;
+    double e = fd(xl, dl, xB * xK, 1e-2f);
+    check(e < TOL, "xent finite-diff dlogits", e);
+    int bad[4] = {0, 5, 1, 1};
+    check(isnan(xent_forward(xp, xl, bad, xB, xK)), "xent label out of range -> NaN", 0);
+    free(xl), free(xp), free(Y), free(R), free(dl);
+}
+
+int main(void) {
+    rng_seed(&rng, 1234);
+    /* conv: kernels, strides, paddings; chunk 1 vs whole batch vs uneven chunks */
+    test_conv(3, 2, 5, 6, 3, 3, 1, 1, 3);
+    test_conv(3, 2, 5, 6, 3, 3, 1, 1, 1);
+    test_conv(3, 2, 6, 6, 4, 3, 2, 1, 2);
+    test_conv(2, 3, 7, 5, 2, 3, 2, 1, 2);
+    test_conv(3, 4, 4, 5, 3, 1, 1, 0, 1);
+    test_conv(3, 4, 4, 5, 3, 1, 1, 0, 3);
+    test_conv(2, 2, 6, 6, 3, 2, 2, 0, 2);
+    test_conv(2, 2, 7, 6, 3, 5, 2, 2, 1);
+    test_linear(0);
+    test_linear(1);
+    for (int m = BN_TRAIN; m <= BN_OFF; m++) {
+        test_bn(m, 1);
+        test_bn(m, 0);
+    }
+    test_bn_eval_equals_batch();
+    test_plain("relu", relu_fwd, relu_bwd, 6 * 5 * 6);
+    test_plain("avgpool3", pool3_fwd, pool3_bwd, 6 * 5 * 6);
+    test_plain("avgpool2", pool2_fwd, pool2_bwd, 6 * 2 * 3);
+    test_plain("gap", gap_fwd, gap_bwd, 6);
+    test_pool3_values();
+    test_xent();
+    if (fails) printf("%d NOT OK\n", fails);
+    return fails != 0;
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""torch_check.py — cross-check of the C engine against an independent PyTorch build of the
+same NAS-Bench-201 network.
+
+For each (cell, BN mode) case, runs build/tests/torch_dump, which writes the network
+configuration, weights, batch and the engine's loss, logits, input gradient, every parameter
+gradient and the BN running statistics after one step. This script builds the network in
+PyTorch (float64) from the NB201 definition, loads the same weights by name, runs the same
+step and reports the max relative difference per tensor: max|c - t| / max|t|.
+Exit 0 when every tensor is within 1e-4, 1 otherwise; 0 with a message when torch is missing.
+
+usage: tests/torch_check.py [path/to/torch_dump]
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("torch_check: skipped: torch is not installed for %s" % sys.executable)
+    sys.exit(0)
+
+TOL = 1e-4
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+BN_TRAIN, BN_BATCH, BN_EVAL, BN_OFF = range(4)
+
+
+def read_dump(path):
+    b = open(path, "rb").read()
+    pos = [0]
+
+    def take(fmt, n=1):
+        size = struct.calcsize("<%d%s" % (n, fmt))
+        v = struct.unpack_from("<%d%s" % (n, fmt), b, pos[0])
+        pos[0] += size
+        return v
+
+    def floats(n):
+        a = np.frombuffer(b, dtype="<f4", count=n, offset=pos[0]).astype(np.float64)
+        pos[0] += 4 * n
+        return a
+
+    def name():
+        (n,) = take("i")
+        s = b[pos[0]:pos[0] + n].decode()
+        pos[0] += n
+        return s
+
+    assert b[:4] == b"SGTD", "bad magic"
+    pos[0] = 4
+    (version,) = take("I")
+    assert version == 1
+    C, N, in_ch, H, W, classes, B, mode = take("i", 8)
+    ops = list(take("i", 6))
+    d = dict(C=C, N=N, in_ch=in_ch, H=H, W=W, classes=classes, B=B, mode=mode, ops=ops)
+    nx = B * in_ch * H * W
+    d["x"] = floats(nx).reshape(B, in_ch, H, W)
+    d["labels"] = np.array(take("i", B))
+    d["loss"] = floats(1)[0]
+    d["logits"] = floats(B * classes).reshape(B, classes)
+    d["dx"] = floats(nx).reshape(B, in_ch, H, W)
+    (nv,) = take("i")
+    d["params"] = {}
+    for _ in range(nv):
+        nm = name()
+        (nd,) = take("i")
+        shape = take("i", 4)[:nd]
+        n = int(np.prod(shape))
+        w = floats(n).reshape(shape)
+        g = floats(n).reshape(shape)
+        d["params"][nm] = (w, g)
+    (ns,) = take("i")
+    d["state"] = {}
+    for _ in range(ns):
+        nm = name()
+        (n,) = take("i")
+        d["state"][nm] = (floats(n), floats(n))
+    assert pos[0] == len(b), "trailing bytes"
+    return d
+
+
+# ---- NAS-Bench-201 in PyTorch, written from the benchmark's definition -----------------
+
+class ReLUConvBN(nn.Module):
+    def __init__(self, cin, cout, k, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout, affine=True, momentum=0.1, eps=1e-5)
+
+    def forward(self, x):
+        return self.bn(self.conv(F.relu(x)))
+
+
+class Cell(nn.Module):
+    def __init__(self, C, ops):
+        super().__init__()
+        self.ops = ops
+        self.edges = nn.ModuleDict()
+        for e, op in enumerate(ops):
+            if op == 2:
+                self.edges["e%d" % e] = ReLUConvBN(C, C, 1, 1)
+            elif op == 3:
+                self.edges["e%d" % e] = ReLUConvBN(C, C, 3, 1)
+
+    def edge(self, e, x):
+        op = self.ops[e]
+        if op == 0:
+            return x.mul(0.0)
+        if op == 1:
+            return x
+        if op == 4:
+            return F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+        return self.edges["e%d" % e](x)
+
+    def forward(self, x):
+        nodes = [x]
+        e = 0
+        for j in range(1, 4):
+            s = 0
+            for i in range(j):
+                s = s + self.edge(e, nodes[i])
+                e += 1
+            nodes.append(s)
+        return nodes[3]
+
+
+class Reduction(nn.Module):  # NB201 ResNetBasicblock, stride 2
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.a = ReLUConvBN(cin, cout, 3, 2)
+        self.b = ReLUConvBN(cout, cout, 3, 1)
+        self.sc = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
+
+    def forward(self, x):
+        return self.b(self.a(x)) + self.sc(F.avg_pool2d(x, 2, 2))
+
+
+class NB201(nn.Module):
+    def __init__(self, C, N, in_ch, classes, ops):
+        super().__init__()
+        self.stem_conv = nn.Conv2d(in_ch, C, 3, 1, 1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(C)
+        self.body = nn.ModuleList()
+        self.names = []
+        for s in range(3):
+            if s > 0:
+                self.body.append(Reduction(C << (s - 1), C << s))
+                self.names.append("red%d" % (s - 1))
+            for i in range(N):
+                self.body.append(Cell(C << s, ops))
+                self.names.append("s%d.c%d" % (s, i))
+        self.head_bn = nn.BatchNorm2d(C << 2)
+        self.fc = nn.Linear(C << 2, classes)
+
+    def forward(self, x):
+        h = self.stem_bn(self.stem_conv(x))
+        for m in self.body:
+            h = m(h)
+        h = F.relu(self.head_bn(h))
+        return self.fc(h.mean(dim=(2, 3)))
+
+    def named_tensors(self):
+        """(engine name, parameter or buffer) for every tensor of the network."""
+        def bn(prefix, m):
+            return [(prefix + ".gamma", m.weight), (prefix + ".beta", m.bias),
+                    (prefix + ".mean", m.running_mean), (prefix + ".var", m.running_var)]
+
+        out = [("stem.conv.w", self.stem_conv.weight)] + bn("stem.bn", self.stem_bn)
+        for nm, m in zip(self.names, self.body):
+            if isinstance(m, Reduction):
+                for part in ("a", "b"):
+                    r = getattr(m, part)
+                    out.append(("%s.%s.conv.w" % (nm, part), r.conv.weight))
+                    out += bn("%s.%s.bn" % (nm, part), r.bn)
+                out.append((nm + ".sc.conv.w", m.sc.weight))
+            else:
+                for key, r in m.edges.items():
+                    e = int(key[1:])
+                    pre = "%s.e%d.%s" % (nm, e, "conv1" if m.ops[e] == 2 else "conv3")
+                    out.append((pre + ".conv.w", r.conv.weight))
+                    out += bn(pre + ".bn", r.bn)
+        out += bn("head.bn", self.head_bn)
+        out += [("head.fc.w", self.fc.weight), ("head.fc.b", self.fc.bias)]
+        return out
+
+
+def rel(c, t, floor=0.0):
+    """max|c - t| / max(max|t|, floor)."""
+    c, t = np.asarray(c, np.float64), np.asarray(t, np.float64)
+    den = max(np.abs(t).max() if t.size else 0.0, floor)
+    diff = np.abs(c - t).max() if t.size else 0.0
+    return diff / den if den > 0 else diff
+
+
+def check(d, label):
+    torch.manual_seed(0)
+    net = NB201(d["C"], d["N"], d["in_ch"], d["classes"], d["ops"]).double()
+    tensors = dict(net.named_tensors())
+    names_c = set(d["params"]) | set(d["state"])
+    if set(tensors) != names_c:
+        print("NOT OK %s: tensor names differ: torch-only %s, engine-only %s" % (
+            label, sorted(set(tensors) - names_c)[:5], sorted(names_c - set(tensors))[:5]))
+        return False
+    with torch.no_grad():
+        for nm, (w, _) in d["params"].items():
+            tensors[nm].copy_(torch.from_numpy(w))
+        for nm, (before, _) in d["state"].items():
+            tensors[nm].copy_(torch.from_numpy(before))
+    mode = d["mode"]
+    if mode in (BN_TRAIN, BN_BATCH):
+        net.train()
+    elif mode == BN_EVAL:
+        net.eval()
+    else:
+        print("skip %s: BN mode %d has no PyTorch counterpart here" % (label, mode))
+        return True
+    x = torch.from_numpy(d["x"]).requires_grad_(True)
+    logits = net(x)
+    loss = F.cross_entropy(logits, torch.from_numpy(d["labels"]).long())
+    loss.backward()
+
+    rows = [("loss", rel(d["loss"], loss.item())),
+            ("logits", rel(d["logits"], logits.detach().numpy())),
+            ("input grad", rel(d["dx"], x.grad.numpy()))]
+    # Some exact gradients are zero: in train mode the beta of a BN that feeds another BN
+    # (through sums only) is removed by that BN's mean subtraction. Float rounding leaves
+    # ~1e-9 there, so gradients are measured against max(their own scale, 1e-3 times the
+    # largest gradient of the network).
+    gscale = max(np.abs(tensors[nm].grad.numpy()).max() for nm in d["params"])
+    for nm, (_, g) in d["params"].items():
+        rows.append((nm + " grad", rel(g, tensors[nm].grad.numpy(), 1e-3 * gscale)))
+    for nm, (before, after) in d["state"].items():
+        want = tensors[nm].detach().numpy() if mode == BN_TRAIN else before
+        rows.append((nm + " (running)", rel(after, want)))
+    worst = max(r for _, r in rows)
+    ok = worst < TOL
+    for nm, r in rows:
+        if r >= TOL or os.environ.get("VERBOSE"):
+            print("  %-40s max rel diff %.3g" % (nm, r))
+    print("%s %s: %d tensors, max relative difference %.3g (loss %.6f vs %.6f)" % (
+        "ok" if ok else "NOT OK", label, len(rows), worst, d["loss"], loss.item()))
+    return ok
+
+
+def main():
+    dump = sys.argv[1] if len(sys.argv) > 1 else "build/tests/torch_dump"
+    if not os.access(dump, os.X_OK):
+        print("torch_check: error: %s not built (make build/tests/torch_dump)" % dump,
+              file=sys.stderr)
+        return 2
+    # cells: all-conv3, a mixed cell using every op, a cell with empty nodes
+    def index(ops):
+        return sum(op * 5 ** j for j, op in enumerate(ops))
+    cells = [("all nor_conv_3x3", [3] * 6), ("mixed", [3, 1, 2, 4, 0, 3]),
+             ("sparse", [2, 0, 0, 0, 4, 1])]
+    cases = []
+    for nm, ops in cells:
+        for mode, mn in ((BN_TRAIN, "train"), (BN_EVAL, "eval")):
+            cases.append(("%s, bn %s, C=4 N=1 8x8 B=4" % (nm, mn), index(ops), mode, []))
+    cases.append(("mixed, bn train, C=8 N=2 16x16 B=6", index([3, 1, 2, 4, 0, 3]), BN_TRAIN,
+                  ["8", "2", "16", "6"]))
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, idx, mode, extra in cases:
+            path = os.path.join(tmp, "ref.bin")
+            subprocess.run([dump, path, str(idx), str(mode)] + extra, check=True)
+            ok &= check(read_dump(path), label)
+    print("torch_check: %s (torch %s, tolerance %g)" % ("all ok" if ok else "FAILED",
+                                                         torch.__version__, TOL))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
