@@ -145,7 +145,7 @@ double proxy_s1(const proxy_ctx_t *c, const float *G, int K)
                 var += d * d;
             }
             double sd = sqrt(var / K); /* population std, as numpy's default */
-            if (sd > 0) layer += mabs / sd;
+            if (sd != 0) layer += mabs / sd; /* NaN is not 0: it propagates, as in numpy */
         }
         if (layer != 0) s1 += log(layer);
         k += c->P->v[i].n;
@@ -182,8 +182,11 @@ static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
     double s1 = proxy_s1(c, G, c->n_batches), s2 = proxy_s2(c, G, c->n_batches);
     free(G);
     double v = c->lambda[0] * s1 + c->lambda[1] * s2 - c->lambda[2] * L;
-    if (!isfinite(L)) set_err(o, "sigeo: training loss not finite");
-    else if (!isfinite(v)) set_err(o, "sigeo: score not finite");
+    if (!isfinite(v) || !isfinite(L)) {
+        char why[160];
+        snprintf(why, sizeof why, "sigeo: not finite (S1 %g, S2 %g, loss %g)", s1, s2, L);
+        set_err(o, why);
+    }
     set_out(o, "sigeo", isfinite(v) && isfinite(L) ? v : NAN);
     set_out(o, "sigeo_s1", s1);
     set_out(o, "sigeo_s2", s2);
@@ -201,7 +204,9 @@ static int p_zico(proxy_ctx_t *c, proxy_out_t *o)
     double v = proxy_s1(c, G, c->n_batches);
     free(G);
     if (!isfinite(L) || !isfinite(v)) {
-        set_err(o, "zico: loss or score not finite");
+        char why[160];
+        snprintf(why, sizeof why, "zico: not finite (S1 %g, loss %g)", v, L);
+        set_err(o, why);
         v = NAN;
     }
     set_out(o, "zico", v);
