@@ -43,6 +43,10 @@ test: all $(TEST_BIN)
 torch-check: build/tests/torch_dump
 	/usr/bin/python3 tests/torch_check.py build/tests/torch_dump
 
+# Warm-up throughput against PyTorch and the time of a default warm-up (docs/warmup.md).
+bench-warmup: bin/warmup-supernet
+	bench/warmup.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
@@ -50,6 +54,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean torch-check
+.PHONY: all test install clean torch-check bench-warmup
 .PRECIOUS: build/%.o
 -include $(wildcard build/*.d build/tests/*.d)
