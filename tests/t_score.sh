@@ -1,0 +1,135 @@
+#!/bin/sh
+# score-sigeo end to end on tiny generated IDX data and an untrained and a warmed-up tiny
+# supernet: every record comes back in order with every score; sharded runs merge to the
+# unsharded result; scores do not depend on a record's position in the stream; a
+# non-finite score gives NaN and an "error" key while the stream goes on; a cfg mismatch
+# and bad options fail with the documented exit codes.
+set -u
+T=tests/tmp/t_score
+rm -rf "$T"
+mkdir -p "$T/data"
+PY=/usr/bin/python3
+fail=0
+ok() { echo "ok $1"; }
+notok() { echo "NOT OK $1"; fail=1; }
+check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+
+$PY - "$T/data" <<'EOF' || exit 1
+import random, struct, sys
+d = sys.argv[1]
+r = random.Random(7)
+n = 400
+imgs, labs = bytearray(), bytearray()
+for i in range(n):
+    k = i % 3
+    px = [r.randrange(0, 60) for _ in range(64)]
+    y, x = [(1, 1), (1, 5), (5, 3)][k]
+    for dy in (0, 1):
+        for dx in (0, 1):
+            px[(y + dy) * 8 + x + dx] = 200 + r.randrange(0, 55)
+    imgs += bytes(px)
+    labs.append(k)
+open(d + "/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + imgs)
+open(d + "/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + labs)
+EOF
+
+SP="--channels 2 --cells 1 --input 1x8x8 --classes 3"
+SC="--data $T/data --batch 8 --batches 4 --bn-batches 2 --eval-batches 2 --seed 5"
+warmup-supernet $SP --fraction 0 -q -o "$T/sn0.ckpt" || { notok "untrained supernet"; exit 1; }
+warmup-supernet $SP --data "$T/data" --fraction 0.5 --epochs 1 --batch 16 -q -o "$T/sn1.ckpt" ||
+    { notok "warmed-up supernet"; exit 1; }
+sample-arch $SP -n 24 --seed 4 > "$T/a.mp"
+
+score-sigeo --supernet "$T/sn0.ckpt" $SC < "$T/a.mp" > "$T/all.mp" 2> "$T/err"
+check "scores 24 records, exit 0" '[ $? -eq 0 ]'
+for s in 0 1 2; do
+    score-sigeo --supernet "$T/sn0.ckpt" $SC --shard $s/3 < "$T/a.mp" > "$T/sh$s.mp" ||
+        notok "shard $s/3"
+done
+# The same records in reverse order: each record's scores must not move.
+$PY - "$T/a.mp" "$T/rev.mp" <<'EOF'
+import msgpack, sys
+recs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+open(sys.argv[2], "wb").write(b"".join(msgpack.packb(r) for r in reversed(recs)))
+EOF
+score-sigeo --supernet "$T/sn0.ckpt" $SC < "$T/rev.mp" > "$T/rev_scored.mp"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo,zico,oneshot < "$T/a.mp" > "$T/warm.mp" ||
+    notok "warmed-up supernet scores"
+
+$PY - "$T" <<'EOF'
+import math, msgpack, sys
+T = sys.argv[1]
+rd = lambda f: list(msgpack.Unpacker(open(f"{T}/{f}", "rb"), raw=False))
+fail = 0
+same = lambda x, y: msgpack.packb(x) == msgpack.packb(y)  # NaN-aware, bit-exact
+def check(c, what):
+    global fail
+    print(("ok " if c else "NOT OK ") + what)
+    fail |= not c
+arch, alls = rd("a.mp"), rd("all.mp")
+keys = ["sigeo", "sigeo_s1", "sigeo_s2", "sigeo_loss", "zico", "grad_norm", "snip", "grasp",
+        "fisher", "synflow", "naswot", "jacov", "params", "flops", "oneshot_acc", "oneshot_loss"]
+check(len(alls) == 24 and [r["arch"] for r in alls] == [r["arch"] for r in arch],
+      "output order equals input order")
+check(all(k in r["scores"] for r in alls for k in keys), "every default key present")
+ok_recs = [r for r in alls if "error" not in r]
+check(len(ok_recs) >= 12, f"most records have no error ({len(ok_recs)}/24)")
+check(all(math.isfinite(r["scores"][k]) for r in ok_recs for k in keys),
+      "records without an error key have finite scores")
+check(all(any(math.isnan(v) for v in r["scores"].values()) for r in alls if "error" in r),
+      "records with an error key have a NaN score")
+s = alls[0]["scores"]
+check(abs(s["sigeo"] - (s["sigeo_s1"] + s["sigeo_s2"])) < 1e-9 * max(1, abs(s["sigeo"])),
+      "untrained supernet: sigeo = S1 + S2 (lambda 1,1,0)")
+# sharded = unsharded: shard s holds records s, s+3, ... in order; merged they are identical.
+shards = [rd(f"sh{i}.mp") for i in range(3)]
+check([len(x) for x in shards] == [8, 8, 8], "shard sizes 8/8/8")
+check(all(same(shards[i][j], alls[3 * j + i]) for i in range(3) for j in range(8)),
+      "shard i holds records i, i+3, ... and they equal the unsharded ones exactly")
+merged = sorted((r for x in shards for r in x), key=lambda r: -r["scores"]["sigeo"]
+                if math.isfinite(r["scores"]["sigeo"]) else math.inf)
+ranked = sorted(alls, key=lambda r: -r["scores"]["sigeo"]
+                if math.isfinite(r["scores"]["sigeo"]) else math.inf)
+check([r["arch"] for r in merged] == [r["arch"] for r in ranked], "merged shards rank like the unsharded run")
+rev = {r["arch"]: r for r in rd("rev_scored.mp")}
+check(all(same(rev[r["arch"]], r) for r in alls), "scores independent of the record's position")
+warm = rd("warm.mp")
+check(len(warm) == 24 and all(set(r["scores"]) == {"sigeo", "sigeo_s1", "sigeo_s2", "sigeo_loss",
+      "zico", "oneshot_acc", "oneshot_loss"} for r in warm), "--proxies selects keys")
+w = warm[0]["scores"]
+check(abs(w["sigeo"] - (w["sigeo_s1"] + 50 * w["sigeo_s2"] - w["sigeo_loss"])) < 1e-9 * max(1, abs(w["sigeo"])),
+      "warmed-up supernet: lambda (1,50,1) from the checkpoint")
+accs = [r["scores"]["oneshot_acc"] for r in warm]
+check(max(accs) > 0.5, f"warmed-up one-shot accuracy above chance somewhere (max {max(accs):.3f})")
+sys.exit(fail)
+EOF
+[ $? -eq 0 ] || fail=1
+
+# Overflowing lambda: NaN and an error key, the stream goes on, exit 0.
+score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies sigeo,params --l1 1e308 --l2 1e308 < "$T/a.mp" > "$T/nan.mp"
+check "overflow: exit 0" '[ $? -eq 0 ]'
+$PY - "$T/nan.mp" <<'EOF' || fail=1
+import math, msgpack, sys
+r = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+c = len(r) == 24 and all(math.isnan(x["scores"]["sigeo"]) and "sigeo" in x["error"]
+                         and x["scores"]["params"] > 0 for x in r)
+print(("ok" if c else "NOT OK") + " overflow: every record has NaN sigeo, an error, and its other scores")
+sys.exit(not c)
+EOF
+
+# A record whose cfg differs from the supernet's.
+sample-arch --channels 4 --cells 1 --input 1x8x8 --classes 3 -n 2 > "$T/other.mp"
+cat "$T/a.mp" "$T/other.mp" | score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies params > "$T/x.mp" 2> "$T/err"
+check "cfg mismatch: exit 1" '[ $? -eq 1 ]'
+check "cfg mismatch: names the record" 'grep -q "^score-sigeo: error: .*(record 25)" "$T/err"'
+score-sigeo $SC < "$T/a.mp" > /dev/null 2>&1
+check "no --supernet: exit 2" '[ $? -eq 2 ]'
+score-sigeo --supernet "$T/sn0.ckpt" --proxies sigeo,bogus < "$T/a.mp" > /dev/null 2>&1
+check "unknown proxy: exit 2" '[ $? -eq 2 ]'
+score-sigeo --supernet "$T/sn0.ckpt" --shard 3/3 < "$T/a.mp" > /dev/null 2>&1
+check "bad shard: exit 2" '[ $? -eq 2 ]'
+score-sigeo --supernet "$T/nonexistent.ckpt" < "$T/a.mp" > /dev/null 2> "$T/err"
+check "missing checkpoint: exit 1" '[ $? -eq 1 ]'
+
+[ $fail -eq 0 ] && rm -rf "$T"
+exit $fail
