@@ -26,5 +26,8 @@ void json_reader_free(json_reader_t *r);
  * (json_reader_error says what and where). *out lives until the next json_read(). */
 int json_read(json_reader_t *r, msgpack_object *out);
 const char *json_reader_error(const json_reader_t *r);
+/* After an error, discard the rest of the line the error was on (JSON Lines resync for
+ * --keep-going). Returns 1 if input may follow, 0 at end of input. */
+int json_reader_skip_line(json_reader_t *r);
 
 #endif

@@ -72,4 +72,30 @@ rec_writer_t *rec_writer_new(int fd);
 void rec_writer_free(rec_writer_t *w);
 int rec_write(rec_writer_t *w, const msgpack_object *obj);
 
+/* ---- What a filter does with a bad record (docs/reliability.md) ----
+ * Default: stop at the first bad record, exit EXIT_BAD_INPUT, with everything before it
+ * written. --keep-going: skip record-level errors (not a map, missing key, wrong type,
+ * unknown space or op, cfg mismatch, NaN), count them, and exit EXIT_BAD_INPUT at the end
+ * unless --ok-if-bad. A byte-level stream error (garbage, truncation, huge length) cannot
+ * be resynchronized: it always stops the filter. */
+typedef struct {
+    int keep_going, ok_if_bad;
+    long n_bad;
+} rec_policy_t;
+
+/* Usage lines for the two options, for a tool's -h text. */
+#define REC_POLICY_USAGE                                                                   \
+    "  --keep-going         skip bad records (counted on stderr) instead of stopping\n"  \
+    "  --ok-if-bad          with --keep-going, exit 0 even if records were skipped\n"
+
+/* Reports a record-level error as "prog: error: <msg> (record N)". Returns 1 if the
+ * caller skips the record and goes on (--keep-going), 0 if it stops. */
+int rec_policy_bad(rec_policy_t *p, long rec_no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reports a stream error (what rec_read said) and returns EXIT_BAD_INPUT; under
+ * --keep-going it adds that the rest of the stream is lost. */
+int rec_policy_stream_error(const rec_policy_t *p, const char *what, long rec_no);
+/* Final exit status from the status so far: prints "N bad records skipped" if any, and
+ * turns success into EXIT_BAD_INPUT when records were skipped, unless ok_if_bad. */
+int rec_policy_exit(const rec_policy_t *p, int status);
+
 #endif

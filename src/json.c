@@ -143,8 +143,63 @@ static int write_obj(FILE *f, const msgpack_object *o, char *err, size_t n_err) 
     }
 }
 
+/* What write_obj would refuse, found before a byte is written, so a record JSON cannot
+ * hold never leaves half a line behind. */
+static int check_obj(const msgpack_object *o, char *err, size_t n_err, int depth) {
+    if (depth > 64) {
+        snprintf(err, n_err, "nested too deeply");
+        return -2;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+    case MSGPACK_OBJECT_BOOLEAN:
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+    case MSGPACK_OBJECT_BIN:
+    case MSGPACK_OBJECT_EXT: return 0;
+    case MSGPACK_OBJECT_STR: {
+        const unsigned char *p = (const unsigned char *)o->via.str.ptr;
+        size_t n = o->via.str.size;
+        for (size_t i = 0; i < n;) {
+            size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+            if (!l) {
+                snprintf(err, n_err, "string is not valid UTF-8 (byte 0x%02x at %zu)", p[i], i);
+                return -2;
+            }
+            i += l;
+        }
+        return 0;
+    }
+    case MSGPACK_OBJECT_ARRAY:
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            int r = check_obj(&o->via.array.ptr[i], err, n_err, depth + 1);
+            if (r) return r;
+        }
+        return 0;
+    case MSGPACK_OBJECT_MAP:
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR) {
+                snprintf(err, n_err, "map key is not a string (JSON cannot hold it)");
+                return -2;
+            }
+            int r = check_obj(&kv->key, err, n_err, depth + 1);
+            if (!r) r = check_obj(&kv->val, err, n_err, depth + 1);
+            if (r) return r;
+        }
+        return 0;
+    default:
+        snprintf(err, n_err, "unknown msgpack type %d", (int)o->type);
+        return -2;
+    }
+}
+
 int json_write(FILE *f, const msgpack_object *o, char *err, size_t n_err) {
-    int r = write_obj(f, o, err, n_err);
+    int r = check_obj(o, err, n_err, 0);
+    if (r) return r;
+    r = write_obj(f, o, err, n_err);
     if (r) return r;
     return ferror(f) ? -1 : 0;
 }
@@ -164,6 +219,7 @@ struct json_reader {
     size_t n_kst, cap_kst;
     char *sbuf; /* string being decoded */
     size_t cap_sbuf;
+    int last; /* last character read, so a resync knows whether it ended a line */
     char err[200];
 };
 
@@ -197,6 +253,7 @@ static int jerr(json_reader_t *r, const char *what) {
 
 static int next(json_reader_t *r) {
     int c = getc(r->f);
+    r->last = c;
     if (c == '\n') r->line++;
     if (c != EOF) r->used++;
     return c;
@@ -206,6 +263,7 @@ static void back(json_reader_t *r, int c) {
     if (c == EOF) return;
     if (c == '\n') r->line--;
     r->used--;
+    r->last = 0;
     ungetc(c, r->f);
 }
 
@@ -561,4 +619,12 @@ int json_read(json_reader_t *r, msgpack_object *out) {
     }
     back(r, c);
     return 1;
+}
+
+int json_reader_skip_line(json_reader_t *r) {
+    if (r->last == '\n' || r->last == EOF) return r->last == EOF ? 0 : 1;
+    int c;
+    do c = next(r);
+    while (c != '\n' && c != EOF);
+    return c == EOF ? 0 : 1;
 }

@@ -29,7 +29,11 @@ static void usage(FILE *f) {
             "  -t, --truth KEY       ground-truth key; prints Kendall tau-b, Spearman rho and\n"
             "                        the top-k hit rate (k = --top, or 10) to stderr\n"
             "  -f, --force           write binary to a terminal anyway\n"
-            "  -h, --help            this text\n");
+            REC_POLICY_USAGE
+            "  -h, --help            this text\n"
+            "On bad input rank writes nothing (a ranking of part of the input would mislead);\n"
+            "with --keep-going it ranks the good records. With --top K and no --truth memory\n"
+            "stays bounded by K records. Exit: 0 ok, 1 bad input, 2 usage, 3 write error.\n");
 }
 
 typedef struct {
@@ -117,6 +121,29 @@ static void sort_items(item_t *v, item_t *tmp, size_t n, int asc) {
     memcpy(v, tmp, n * sizeof *v);
 }
 
+/* Keeps the best k items (stable order, as a full sort would rank them) and compacts
+ * the arena to their bytes; rank --top k calls it whenever 2k items are held. */
+static int prune_to_top(size_t k, int asc) {
+    item_t *tmp = malloc(S.n * sizeof *tmp);
+    char *arena = malloc(S.cap_arena);
+    if (!tmp || !arena) {
+        free(tmp), free(arena);
+        return -1;
+    }
+    sort_items(S.it, tmp, S.n, asc);
+    free(tmp);
+    size_t off = 0;
+    for (size_t i = 0; i < k && i < S.n; i++) {
+        memcpy(arena + off, S.arena + S.it[i].off, S.it[i].len);
+        S.it[i].off = off;
+        off += S.it[i].len;
+    }
+    free(S.arena);
+    S.arena = arena, S.n_arena = off;
+    if (S.n > k) S.n = k;
+    return 0;
+}
+
 typedef struct {
     size_t n, k;
     double tau, rho, hit;
@@ -171,10 +198,13 @@ int main(int argc, char **argv) {
                                          {"truth", required_argument, 0, 't'},
                                          {"force", no_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"keep-going", no_argument, 0, 256},
+                                         {"ok-if-bad", no_argument, 0, 257},
                                          {0, 0, 0, 0}};
     const char *by = "scores.sigeo", *truth = NULL, *format = "msgpack";
     long top = 0;
     int asc = 0, force = 0, ch;
+    rec_policy_t pol = {0, 0, 0};
     while ((ch = getopt_long(argc, argv, "b:k:aF:t:fh", opts, NULL)) != -1) {
         switch (ch) {
         case 'b': by = optarg; break;
@@ -188,6 +218,8 @@ int main(int argc, char **argv) {
         case 'F': format = optarg; break;
         case 't': truth = optarg; break;
         case 'f': force = 1; break;
+        case 256: pol.keep_going = 1; break;
+        case 257: pol.ok_if_bad = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -219,12 +251,14 @@ int main(int argc, char **argv) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_object o;
-    int ret, status = EXIT_OK;
-    size_t n_missing = 0;
+    int ret, status = EXIT_OK, pol_status = EXIT_OK;
+    size_t n_missing = 0, n_seen = 0;
+    /* --top K without statistics only ever needs the best K records seen so far. */
+    int bounded = top > 0 && !truth && !by_all;
     while (r && (ret = rec_read(r, &o)) == 1) {
         long rn = rec_reader_count(r);
         if (o.type != MSGPACK_OBJECT_MAP) {
-            util_err("record is not a map (record %ld)", rn);
+            if (rec_policy_bad(&pol, rn, "record is not a map")) continue;
             status = EXIT_BAD_INPUT;
             break;
         }
@@ -232,16 +266,17 @@ int main(int argc, char **argv) {
         const char *key = by_all ? truth : by;
         int g = rec_get_num(&o, key, &it.key);
         if (g == REC_WRONG_TYPE) {
-            util_err("\"%s\" is not a number (record %ld)", key, rn);
+            if (rec_policy_bad(&pol, rn, "\"%s\" is not a number", key)) continue;
+            status = EXIT_BAD_INPUT;
+            break;
+        }
+        if (truth && rec_get_num(&o, truth, &it.truth) == REC_WRONG_TYPE) {
+            if (rec_policy_bad(&pol, rn, "\"%s\" is not a number", truth)) continue;
             status = EXIT_BAD_INPUT;
             break;
         }
         if (g == REC_MISSING) n_missing++;
-        if (truth && rec_get_num(&o, truth, &it.truth) == REC_WRONG_TYPE) {
-            util_err("\"%s\" is not a number (record %ld)", truth, rn);
-            status = EXIT_BAD_INPUT;
-            break;
-        }
+        n_seen++;
         msgpack_sbuffer_clear(&sb);
         if (msgpack_pack_object(&pk, o) || grow((void **)&S.arena, &S.cap_arena, S.n_arena + sb.size, 1) ||
             grow((void **)&S.it, &S.cap, S.n + 1, sizeof *S.it) || (by_all && collect_scores(&o, S.n))) {
@@ -253,19 +288,24 @@ int main(int argc, char **argv) {
         it.off = S.n_arena, it.len = sb.size;
         S.n_arena += sb.size;
         S.it[S.n++] = it;
+        if (bounded && S.n >= 2 * (size_t)top && prune_to_top((size_t)top, asc)) {
+            util_err("out of memory after %zu records", S.n);
+            status = EXIT_IO;
+            break;
+        }
     }
     if (!r) {
         util_err("out of memory");
         return EXIT_IO;
     }
     if (status == EXIT_OK && ret < 0) {
-        util_err("%s (record %ld)", rec_reader_error(r), rec_reader_count(r));
-        status = EXIT_BAD_INPUT;
+        status = rec_policy_stream_error(&pol, rec_reader_error(r), rec_reader_count(r));
+        if (pol.keep_going) pol_status = status, status = EXIT_OK; /* rank what came before */
     }
     rec_reader_free(r);
     msgpack_sbuffer_destroy(&sb);
     if (status != EXIT_OK) return status; /* sorted output of partial input would mislead */
-    if (n_missing) util_msg("%zu of %zu records lack \"%s\" (sorted last)", n_missing, S.n, by_all ? truth : by);
+    if (n_missing) util_msg("%zu of %zu records lack \"%s\" (sorted last)", n_missing, n_seen, by_all ? truth : by);
 
     /* Statistics, before sorting (columns are in input order). */
     size_t k = top > 0 ? (size_t)top : 10;
@@ -297,7 +337,7 @@ int main(int argc, char **argv) {
                           rec_set_f64(&e, "kendall_tau_b", s.tau) || rec_set_f64(&e, "spearman_rho", s.rho) ||
                           rec_set_f64(&e, "topk_hit", s.hit);
                 if (bad || rec_write(w, &e.root)) {
-                    util_err("writing stdout: %s", bad ? "out of memory" : strerror(errno));
+                    util_err("write: %s", bad ? "out of memory" : strerror(errno));
                     return EXIT_IO;
                 }
                 rec_edit_end(&e);
@@ -306,7 +346,7 @@ int main(int argc, char **argv) {
         free(x), free(y);
     }
     rec_writer_free(w);
-    if (fmt == F_STATS) return EXIT_OK;
+    if (fmt == F_STATS) return rec_policy_exit(&pol, pol_status);
 
     item_t *tmp = malloc((S.n ? S.n : 1) * sizeof *tmp);
     if (!tmp) {
@@ -328,7 +368,7 @@ int main(int argc, char **argv) {
         const item_t *it = &S.it[i];
         if (fmt == F_MSGPACK) {
             if (write_all(STDOUT_FILENO, S.arena + it->off, it->len)) {
-                util_err("writing stdout: %s", strerror(errno));
+                util_err("write: %s", strerror(errno));
                 return EXIT_IO;
             }
             continue;
@@ -359,9 +399,11 @@ int main(int argc, char **argv) {
         if (ferror(stdout)) break;
     }
     msgpack_unpacked_destroy(&u);
-    if (ferror(stdout) | fclose(stdout)) {
-        util_err("writing stdout failed");
+    int werr = ferror(stdout) ? errno : 0;
+    errno = 0;
+    if (werr | fclose(stdout)) {
+        util_err("write: %s", strerror(werr ? werr : errno ? errno : EIO));
         return EXIT_IO;
     }
-    return EXIT_OK;
+    return rec_policy_exit(&pol, pol_status);
 }

@@ -9,10 +9,13 @@
 #include "rec.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #define REC_READ_CHUNK (64u << 10)
 
@@ -519,4 +522,30 @@ int rec_write(rec_writer_t *w, const msgpack_object *obj) {
         msgpack_sbuffer_init(&w->sb);
     }
     return 0;
+}
+
+/* ---- bad-record policy ---- */
+
+int rec_policy_bad(rec_policy_t *p, long rec_no, const char *fmt, ...) {
+    char m[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    util_err("%s (record %ld)%s", m, rec_no, p->keep_going ? ", skipped" : "");
+    if (!p->keep_going) return 0;
+    p->n_bad++;
+    return 1;
+}
+
+int rec_policy_stream_error(const rec_policy_t *p, const char *what, long rec_no) {
+    util_err("%s (record %ld)%s", what, rec_no,
+             p->keep_going ? "; a damaged stream cannot be resynchronized, stopping" : "");
+    return EXIT_BAD_INPUT;
+}
+
+int rec_policy_exit(const rec_policy_t *p, int status) {
+    if (p->n_bad) util_msg("%ld bad record%s skipped", p->n_bad, p->n_bad == 1 ? "" : "s");
+    if (status == EXIT_OK && p->n_bad && !p->ok_if_bad) return EXIT_BAD_INPUT;
+    return status;
 }
