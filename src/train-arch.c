@@ -57,7 +57,10 @@ static void usage(FILE *f)
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -f, --force          write binary records to a terminal\n"
-            "  -h, --help           this text\n");
+            REC_POLICY_USAGE
+            "  -h, --help           this text\n"
+            "A record that cannot be trained (bad arch or cfg, loss not finite) is bad input:\n"
+            "exit 1 after the records before it (docs/reliability.md).\n");
 }
 
 static void progress_line(const opts_t *o, long rec, long ep, long step, long steps, double loss,
@@ -295,7 +298,7 @@ int main(int argc, char **argv)
                 .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
                 .test_fraction = 1, .schedule = OPTIM_COSINE, .nesterov = 1};
     enum { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
-           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS };
+           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
     static const struct option lo[] = {
         {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},       {"lr", 1, 0, O_LR},
@@ -306,7 +309,9 @@ int main(int argc, char **argv)
         {"test-fraction", 1, 0, O_TFRAC}, {"threads", 1, 0, O_THREADS},
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
+        {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
         {0, 0, 0, 0}};
+    rec_policy_t pol = {0, 0, 0};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
@@ -327,6 +332,8 @@ int main(int argc, char **argv)
         case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
         case 'q': o.progress = -1; break;
+        case O_KEEP: pol.keep_going = 1; break;
+        case O_OKBAD: pol.ok_if_bad = 1; break;
         case 'f': o.force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
@@ -360,7 +367,7 @@ int main(int argc, char **argv)
         result_t res;
         rec_t e;
         if (train_record(&o, &in, &train, &test, n, &res, err, sizeof err)) {
-            util_err("%s (record %ld)", err, n);
+            if (rec_policy_bad(&pol, n, "%s", err)) continue;
             rc = EXIT_BAD_INPUT;
             break;
         }
@@ -381,10 +388,8 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (r < 0) {
-        util_err("%s (record %ld)", rec_reader_error(rd), rec_reader_count(rd));
-        rc = EXIT_BAD_INPUT;
-    }
+    if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
+    rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
     data_free(&train);
