@@ -7,8 +7,10 @@
  * no re-packing, and any msgpack client can recompute it by slicing. */
 #include "ckpt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +209,64 @@ static int fsync_parent(const char *path)
     return rc;
 }
 
+/* The temp file of the save in progress, so SIGINT/SIGTERM/SIGHUP during the write
+ * removes it before the default action ends the process (docs/reliability.md). */
+static char tmp_live[4200];
+static volatile sig_atomic_t tmp_armed;
+static const int tmp_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction tmp_old[3];
+
+static void tmp_on_signal(int sig)
+{
+    if (tmp_armed) unlink(tmp_live);
+    raise(sig); /* SA_RESETHAND restored the default action */
+}
+
+static void tmp_guard(int on)
+{
+    for (int i = 0; i < 3; i++) {
+        if (on) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = tmp_on_signal;
+            sa.sa_flags = SA_RESETHAND;
+            sigemptyset(&sa.sa_mask);
+            sigaction(tmp_sigs[i], NULL, &tmp_old[i]);
+            if (tmp_old[i].sa_handler == SIG_DFL) sigaction(tmp_sigs[i], &sa, NULL);
+        } else {
+            sigaction(tmp_sigs[i], &tmp_old[i], NULL);
+        }
+    }
+    tmp_armed = on;
+}
+
+/* Removes path.tmp.PID files left by a writer that was killed (kill -9): their PID no
+ * longer exists. A live writer's file is left alone. */
+static void remove_stale_tmp(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir) return;
+    if (!slash) strcpy(dir, ".");
+    else if (n == 0) strcpy(dir, "/");
+    else memcpy(dir, path, n), dir[n] = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t bl = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(name + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char full[8400];
+        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, name) < sizeof full) unlink(full);
+    }
+    closedir(d);
+}
+
 int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
 {
     char msg[256];
@@ -228,8 +288,12 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
         snprintf(err, n_err, "%s: path too long", path);
         return -1;
     }
+    remove_stale_tmp(path);
+    memcpy(tmp_live, tmp, sizeof tmp_live);
+    tmp_guard(1);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
+        tmp_guard(0);
         snprintf(err, n_err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
         msgpack_sbuffer_destroy(&sb);
         return -1;
@@ -247,8 +311,9 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
         saved = errno;
     }
     msgpack_sbuffer_destroy(&sb);
+    if (what) unlink(tmp);
+    tmp_guard(0);
     if (what) {
-        unlink(tmp);
         snprintf(err, n_err, "%s: %s failed: %s", path, what, strerror(saved));
         return -1;
     }
