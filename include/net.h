@@ -75,6 +75,9 @@ enum {
     OP_GAP,       /* global average pool to (B,C,1,1) */
     OP_LINEAR,    /* (B,IN) -> (B,OUT), optional bias */
     OP_XENT,      /* softmax cross-entropy over (B,K) logits, mean over batch, scalar out */
+    /* recommender ops, layers_rec.h (constructors and forward/backward live there) */
+    OP_EMBED, OP_SLICE, OP_RLINEAR, OP_EFC, OP_DOT, OP_LN, OP_SIGMOID, OP_MUL, OP_CONCAT,
+    OP_BCE,
     OP_N_BUILTIN
 };
 
@@ -124,6 +127,10 @@ typedef struct net {
 /* An empty network for batch size B over parameters P (not owned). */
 void net_init(net_t *net, params_t *P, int batch);
 void net_free(net_t *net);
+
+/* Append a bare node of shape (batch,C,H,W) for constructors outside net.c (layers_rec.c);
+ * NULL when finalized or out of memory. The pointer dies with the next append. */
+node_t *net_node_new(net_t *net, int op, int C, int H, int W);
 
 /* Node constructors. Each returns the new node id or -1 (bad shape, parameter clash).
  * name prefixes the parameters the node declares: "<name>.w", "<name>.b", "<name>.gamma",

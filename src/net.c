@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "layers_rec.h"
 
 /* Workspace cap in floats (32 MB): convs whose whole-batch im2col is larger run in chunks
  * of images. Bigger chunks mean fewer, larger GEMMs. */
@@ -205,6 +206,10 @@ static node_t *new_node(net_t *net, int op, int C, int H, int W) {
     d->p[0] = d->p[1] = d->p[2] = -1;
     d->st[0] = d->st[1] = -1;
     return d;
+}
+
+node_t *net_node_new(net_t *net, int op, int C, int H, int W) {
+    return new_node(net, op, C, H, W);
 }
 
 static int ok_in(const net_t *net, int x) {
@@ -479,6 +484,9 @@ float net_forward(net_t *net, const float *x, const int *labels) {
             loss = labels ? xent_forward(d->aux, X->y, labels, d->B, X->C) : 0.0f;
             d->y[0] = loss;
             break;
+        default: /* recommender ops (layers_rec.c) */
+            if (rec_node_forward(net, d)) loss = d->y[0];
+            break;
         }
     }
     return isfinite(loss) ? loss : NAN;
@@ -539,6 +547,9 @@ void net_backward_from(net_t *net, int from) {
         case OP_XENT:
             if (net->labels) xent_backward(X->dy, d->aux, net->labels, d->dy[0], d->B, X->C);
             break;
+        default:
+            rec_node_backward(net, d);
+            break;
         }
     }
 }
@@ -564,6 +575,12 @@ size_t net_param_count(const net_t *net) {
     unsigned char *used = calloc((size_t)net->P->n + 1, 1);
     if (!used) return 0;
     net_used_params(net, used);
+    for (int i = 0; i < net->n; i++) /* sliced views count only the block they use */
+        if (net->nodes[i].op > OP_XENT) {
+            tot += rec_node_params(net, &net->nodes[i]);
+            for (int j = 0; j < 3; j++)
+                if (net->nodes[i].p[j] >= 0) used[net->nodes[i].p[j]] = 0;
+        }
     for (int i = 0; i < net->P->n; i++)
         if (used[i]) tot += net->P->v[i].n;
     free(used);
@@ -579,6 +596,8 @@ double net_flops(const net_t *net) {
             macs += (double)d->C * d->H * d->W * X->C * d->k * d->k;
         else if (d->op == OP_LINEAR)
             macs += (double)d->C * X->C * X->H * X->W;
+        else if (d->op > OP_XENT)
+            macs += rec_node_flops(net, d);
     }
     return macs;
 }
