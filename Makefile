@@ -23,6 +23,9 @@ all: $(TOOLS)
 build/%.o: src/%.c | build
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# The engine's elementwise loops (ReLU, BN, pooling) need the loop vectorizer.
+build/layers.o build/net.o: CFLAGS += -O3
+
 build/libsigeo.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 

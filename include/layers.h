@@ -12,17 +12,18 @@
 
 /* The one GEMM of the code base (row-major, over cblas_sgemm):
  * C (M,N) = beta * C + op(A) * op(B), op(A) (M,K), op(B) (K,N); ta/tb transpose A/B as
- * stored. beta is 1 to accumulate (backward) or 0 to overwrite (forward). */
-void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B,
-              float beta, float *C);
+ * stored; lda/ldb/ldc are the row strides as stored (blocks of wider matrices allowed).
+ * beta is 1 to accumulate (backward) or 0 to overwrite (forward). */
+void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
 
 /* Output size of a convolution along one axis. */
 static inline int conv2d_out(int h, int k, int stride, int pad) {
     return (h + 2 * pad - k) / stride + 1;
 }
-/* Workspace floats a conv needs to process nb images per GEMM (im2col buffer plus a
- * channel-major output buffer). A smaller workspace makes the conv use smaller chunks;
- * the minimum is conv2d_ws_floats(1, ...). */
+/* Workspace floats a conv needs for an im2col chunk of nb images (0 for 1x1 stride-1
+ * convs, which need none). A smaller workspace makes the conv use smaller chunks; the
+ * minimum is conv2d_ws_floats(1, ...). */
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad);
 
 /* y (B,OC,OH,OW) = conv(x (B,C,H,W), w (OC,C,K,K)), no bias. ws has n_ws floats. */

@@ -9,17 +9,19 @@
 
 #include "net.h"
 
-void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B,
-              float beta, float *C) {
+void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+                M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
 
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad) {
+    (void)OC;
+    if (K == 1 && stride == 1 && pad == 0) return 0; /* the input is its own im2col */
     size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
-    return (size_t)nb * ohw * ((size_t)C * K * K + OC);
+    return (size_t)nb * ohw * C * K * K;
 }
 
 /* Valid output range [lo, hi) along one axis for kernel offset k: in = o*S - P + k
@@ -69,6 +71,10 @@ static void im2col(float *col, const float *x, int nb, int C, int H, int W, int 
         }
 }
 
+static void vadd(float *restrict d, const float *restrict s, int n) {
+    for (int i = 0; i < n; i++) d[i] += s[i];
+}
+
 /* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. */
 static void col2im_add(float *dx, const float *col, int nb, int C, int H, int W, int K, int S,
                        int P, int OH, int OW) {
@@ -87,16 +93,22 @@ static void col2im_add(float *dx, const float *col, int nb, int C, int H, int W,
                     for (int oh = ylo; oh < yhi; oh++) {
                         float *d = xp + (size_t)(oh * S - P + ky) * W;
                         const float *r = s + (size_t)oh * OW;
-                        for (int ow = xlo; ow < xhi; ow++) d[ow * S - P + kx] += r[ow];
+                        if (S == 1)
+                            vadd(d + xlo - P + kx, r + xlo, xhi - xlo);
+                        else
+                            for (int ow = xlo; ow < xhi; ow++) d[ow * S - P + kx] += r[ow];
                     }
                 }
             }
         }
 }
 
+/* Images per im2col chunk: as many as the workspace holds (at least one). The GEMMs run
+ * per image on a column block of the chunk (leading dimension n*OHW), so y and dy stay
+ * NCHW with no scatter or gather; chunking only amortizes the im2col loop overhead. */
 static int conv_chunk(size_t n_ws, int B, size_t per) {
-    size_t nb = n_ws / per;
-    if (nb < 1) nb = 1; /* caller guarantees at least one image fits */
+    size_t nb = per ? n_ws / per : (size_t)B;
+    if (nb < 1) nb = 1;
     if (nb > (size_t)B) nb = B;
     return (int)nb;
 }
@@ -105,26 +117,22 @@ void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t 
                     int B, int C, int H, int W, int OC, int K, int stride, int pad) {
     // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
-    size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
-    int nb = conv_chunk(n_ws, B, ohw * (ckk + OC));
-    float *col = ws, *out = ws + (size_t)nb * ohw * ckk; /* col (CKK, n*OHW), out (OC, n*OHW) */
+    int ohw = OH * OW, ckk = C * K * K;
+    if (K == 1 && stride == 1 && pad == 0) {
+        for (int b = 0; b < B; b++)
+            /* y[b] (OC,HW) = w (OC,C) * x[b] (C,HW) */
+            lay_gemm(0, 0, OC, ohw, C, w, C, x + (size_t)b * C * ohw, ohw, 0.0f,
+                     y + (size_t)b * OC * ohw, ohw);
+        return;
+    }
+    int nb = conv_chunk(n_ws, B, (size_t)ohw * ckk);
     for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb;
-        const float *xb = x + (size_t)b0 * C * H * W;
-        float *yb = y + (size_t)b0 * OC * ohw;
-        if (K == 1 && stride == 1 && pad == 0 && n == 1) {
-            /* y[b] (OC,HW) = w (OC,C) * x[b] (C,HW): no im2col needed */
-            lay_gemm(0, 0, OC, (int)ohw, C, w, xb, 0.0f, yb);
-            continue;
-        }
-        im2col(col, xb, n, C, H, W, K, stride, pad, OH, OW);
-        /* out (OC, n*OHW) = w (OC,CKK) * col (CKK, n*OHW) */
-        lay_gemm(0, 0, OC, (int)(n * ohw), (int)ckk, w, col, 0.0f, n == 1 ? yb : out);
-        if (n > 1)
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < OC; o++)
-                    memcpy(yb + ((size_t)i * OC + o) * ohw, out + ((size_t)o * n + i) * ohw,
-                           sizeof(float) * ohw);
+        int n = B - b0 < nb ? B - b0 : nb, ld = n * ohw;
+        im2col(ws, x + (size_t)b0 * C * H * W, n, C, H, W, K, stride, pad, OH, OW);
+        for (int i = 0; i < n; i++)
+            /* y[b] (OC,OHW) = w (OC,CKK) * col[:, i*OHW : (i+1)*OHW] (CKK,OHW) */
+            lay_gemm(0, 0, OC, ohw, ckk, w, ckk, ws + (size_t)i * ohw, ld, 0.0f,
+                     y + (size_t)(b0 + i) * OC * ohw, ohw);
     }
 }
 
@@ -133,38 +141,33 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
                      int stride, int pad) {
     // dy is (B,OC,OH,OW), x and dx are (B,C,H,W), w and dw are (OC,C,K,K)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
-    size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
-    int nb = conv_chunk(n_ws, B, ohw * (ckk + OC));
-    float *col = ws, *dyc = ws + (size_t)nb * ohw * ckk; /* col (CKK, n*OHW), dyc (OC, n*OHW) */
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb;
-        const float *xb = x + (size_t)b0 * C * H * W;
-        const float *dyb = dy + (size_t)b0 * OC * ohw;
-        float *dxb = dx ? dx + (size_t)b0 * C * H * W : NULL;
-        if (K == 1 && stride == 1 && pad == 0 && n == 1) {
+    int ohw = OH * OW, ckk = C * K * K;
+    if (K == 1 && stride == 1 && pad == 0) {
+        for (int b = 0; b < B; b++) {
+            const float *xb = x + (size_t)b * C * ohw, *g = dy + (size_t)b * OC * ohw;
             /* dw (OC,C) += dy[b] (OC,HW) * x[b]^T (HW,C) */
-            if (dw) lay_gemm(0, 1, OC, C, (int)ohw, dyb, xb, 1.0f, dw);
+            if (dw) lay_gemm(0, 1, OC, C, ohw, g, ohw, xb, ohw, 1.0f, dw, C);
             /* dx[b] (C,HW) += w^T (C,OC) * dy[b] (OC,HW) */
-            if (dxb) lay_gemm(1, 0, C, (int)ohw, OC, w, dyb, 1.0f, dxb);
-            continue;
+            if (dx) lay_gemm(1, 0, C, ohw, OC, w, C, g, ohw, 1.0f, dx + (size_t)b * C * ohw, ohw);
         }
-        const float *g = dyb;
-        if (n > 1) {
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < OC; o++)
-                    memcpy(dyc + ((size_t)o * n + i) * ohw, dyb + ((size_t)i * OC + o) * ohw,
-                           sizeof(float) * ohw);
-            g = dyc;
-        }
+        return;
+    }
+    int nb = conv_chunk(n_ws, B, (size_t)ohw * ckk);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb, ld = n * ohw;
         if (dw) {
-            im2col(col, xb, n, C, H, W, K, stride, pad, OH, OW);
-            /* dw (OC,CKK) += dyc (OC, n*OHW) * col^T (n*OHW, CKK) */
-            lay_gemm(0, 1, OC, (int)ckk, (int)(n * ohw), g, col, 1.0f, dw);
+            im2col(ws, x + (size_t)b0 * C * H * W, n, C, H, W, K, stride, pad, OH, OW);
+            for (int i = 0; i < n; i++)
+                /* dw (OC,CKK) += dy[b] (OC,OHW) * col_i^T (OHW,CKK) */
+                lay_gemm(0, 1, OC, ckk, ohw, dy + (size_t)(b0 + i) * OC * ohw, ohw,
+                         ws + (size_t)i * ohw, ld, 1.0f, dw, ckk);
         }
-        if (dxb) {
-            /* col (CKK, n*OHW) = w^T (CKK,OC) * dyc (OC, n*OHW), then scattered into dx */
-            lay_gemm(1, 0, (int)ckk, (int)(n * ohw), OC, w, g, 0.0f, col);
-            col2im_add(dxb, col, n, C, H, W, K, stride, pad, OH, OW);
+        if (dx) {
+            for (int i = 0; i < n; i++)
+                /* col_i (CKK,OHW) = w^T (CKK,OC) * dy[b] (OC,OHW), then scattered into dx */
+                lay_gemm(1, 0, ckk, ohw, OC, w, ckk, dy + (size_t)(b0 + i) * OC * ohw, ohw,
+                         0.0f, ws + (size_t)i * ohw, ld);
+            col2im_add(dx + (size_t)b0 * C * H * W, ws, n, C, H, W, K, stride, pad, OH, OW);
         }
     }
 }
@@ -190,21 +193,20 @@ void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
             mean = rmean[c];
             var = rvar[c];
         } else {
-            double s = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *xp = x + ((size_t)b * C + c) * HW;
-                for (int i = 0; i < HW; i++) s += xp[i];
-            }
-            mean = s / (double)N;
-            double v = 0.0;
+            /* one pass: sums of x and x^2 in double (float inputs: no cancellation
+             * problem unless |mean|/std exceeds ~1e6) */
+            double s = 0.0, s2 = 0.0;
             for (int b = 0; b < B; b++) {
                 const float *xp = x + ((size_t)b * C + c) * HW;
                 for (int i = 0; i < HW; i++) {
-                    double d = xp[i] - mean;
-                    v += d * d;
+                    double v = xp[i];
+                    s += v;
+                    s2 += v * v;
                 }
             }
-            var = v / (double)N;
+            mean = s / (double)N;
+            var = s2 / (double)N - mean * mean;
+            if (var < 0.0) var = 0.0;
             if (mode == BN_TRAIN) {
                 double unb = N > 1 ? var * (double)N / (double)(N - 1) : var;
                 rmean[c] = (float)((1.0 - momentum) * rmean[c] + momentum * mean);
@@ -276,13 +278,17 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 
 /* ---- elementwise and pooling ----------------------------------------------------------- */
 
-void relu_forward(float *y, const float *x, size_t n) {
+/* Branch-free loops (a mispredicted branch per element costs more than the memory). */
+void relu_forward(float *restrict y, const float *restrict x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void relu_backward(float *dx, const float *dy, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (x[i] > 0.0f) dx[i] += dy[i];
+void relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
+                   size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i]; /* loaded unconditionally so the loop vectorizes */
+        dx[i] += x[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
@@ -374,15 +380,15 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
     for (int i = 0; i < B; i++)
         for (int o = 0; o < OUT; o++) y[(size_t)i * OUT + o] = b ? b[o] : 0.0f;
     /* y (B,OUT) += x (B,IN) * w^T (IN,OUT) */
-    lay_gemm(0, 1, B, OUT, IN, x, w, 1.0f, y);
+    lay_gemm(0, 1, B, OUT, IN, x, IN, w, IN, 1.0f, y, OUT);
 }
 
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                      const float *w, int B, int IN, int OUT) {
     /* dw (OUT,IN) += dy^T (OUT,B) * x (B,IN) */
-    if (dw) lay_gemm(1, 0, OUT, IN, B, dy, x, 1.0f, dw);
+    if (dw) lay_gemm(1, 0, OUT, IN, B, dy, OUT, x, IN, 1.0f, dw, IN);
     /* dx (B,IN) += dy (B,OUT) * w (OUT,IN) */
-    if (dx) lay_gemm(0, 0, B, IN, OUT, dy, w, 1.0f, dx);
+    if (dx) lay_gemm(0, 0, B, IN, OUT, dy, OUT, w, IN, 1.0f, dx, IN);
     if (db)
         for (int o = 0; o < OUT; o++) {
             double s = 0.0;
