@@ -124,7 +124,7 @@ def main():
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--cells", type=int, default=1)
     ap.add_argument("--classes", type=int, default=10)
-    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--threads", type=int, default=1)

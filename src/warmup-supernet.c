@@ -50,7 +50,7 @@ static void usage(FILE *f)
             "                       supernet and reads no data [0.1]\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
-            "      --lr X           constant SGD learning rate [0.05]\n"
+            "      --lr X           constant SGD learning rate [0.1]\n"
             "      --momentum X     SGD momentum [0.9]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.1, .lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
     enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
            O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS };
     static const struct option lo[] = {
