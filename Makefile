@@ -50,6 +50,10 @@ torch-check: build/tests/torch_dump
 bench-warmup: bin/warmup-supernet
 	bench/warmup.sh
 
+# Scoring throughput against PyTorch and the time to score all cells (docs/proxies.md).
+bench-score: bin/warmup-supernet bin/sample-arch bin/score-sigeo
+	bench/score.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
@@ -57,6 +61,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean torch-check bench-warmup
+.PHONY: all test install clean torch-check bench-warmup bench-score
 .PRECIOUS: build/%.o
 -include $(wildcard build/*.d build/tests/*.d)
