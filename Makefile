@@ -54,6 +54,16 @@ bench-warmup: bin/warmup-supernet
 bench-score: bin/warmup-supernet bin/sample-arch bin/score-sigeo
 	bench/score.sh
 
+# Engine throughput vs PyTorch and sgemm peak (bench/engine.sh; not a test).
+build/bench/bench_engine: bench/bench_engine.c build/libsigeo.a | build/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
+build/bench:
+	mkdir -p $@
+
+bench-engine:
+	bench/engine.sh $(THREADS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
@@ -61,6 +71,6 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean torch-check bench-warmup bench-score
+.PHONY: all test install clean torch-check bench-engine bench-warmup bench-score
 .PRECIOUS: build/%.o
 -include $(wildcard build/*.d build/tests/*.d)
