@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs the C test binaries and the shell tests; one line per test, then a summary.
 # SIGEO_TEST_FILTER=pattern runs only the tests whose name contains it.
+# SIGEO_BIN and SIGEO_TESTS point at other builds of the tools and C tests (make sanitize).
 cd "$(dirname "$0")/.." || exit 2
 pass=0 fail=0 failed=""
-export PATH="$PWD/bin:$PATH"
+export PATH="$PWD/${SIGEO_BIN:-bin}:$PATH"
 mkdir -p tests/tmp
-for t in build/tests/test_* tests/t_*.sh; do
+for t in "${SIGEO_TESTS:-build/tests}"/test_* tests/t_*.sh; do
     [ -e "$t" ] || continue
     case "$t" in *.d) continue ;; esac
     name=$(basename "$t")

@@ -1,0 +1,45 @@
+#!/bin/sh
+# make valgrind: memcheck (--leak-check=full, any error fails) over the end-to-end pipeline
+# sample-arch | score-sigeo (untrained tiny supernet, tiny IDX data) | rank, over the JSON
+# round trip, and over a bad-input run (--keep-going on a damaged stream).
+# Not part of make test (slow); run from the repository root.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+T=tests/tmp/valgrind
+rm -rf "$T"
+mkdir -p "$T/data"
+VG="valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes -q"
+fail=0
+exec 3>&1 # run() reports here; its callers redirect stdout
+/usr/bin/python3 - "$T/data" <<'PY' || exit 1
+import random, struct, sys
+r = random.Random(3)
+n = 64
+open(sys.argv[1] + "/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + bytes(r.randrange(256) for _ in range(64 * n)))
+open(sys.argv[1] + "/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + bytes(i % 3 for i in range(n)))
+PY
+SP="--channels 2 --cells 1 --input 1x8x8 --classes 3"
+run() { # name, then the command; stdin/stdout as given by the caller
+    name=$1; shift
+    $VG --log-file="$T/$name.vg" "$@"; rc=$?
+    if [ $rc -eq 99 ] || [ -s "$T/$name.vg" ]; then
+        echo "NOT OK valgrind $name (rc $rc)" >&3; cat "$T/$name.vg" >&3; fail=1
+    else
+        echo "ok valgrind $name (rc $rc)" >&3
+    fi
+}
+run warmup bin/warmup-supernet $SP --fraction 0 -q -o "$T/sn.ckpt"
+run sample bin/sample-arch $SP -n 6 --seed 2 > "$T/a.mp"
+run score bin/score-sigeo --supernet "$T/sn.ckpt" --data "$T/data" --batch 8 --batches 2 \
+    --bn-batches 1 --eval-batches 1 --proxies all -q < "$T/a.mp" > "$T/s.mp"
+run rank bin/rank --by scores.sigeo < "$T/s.mp" > "$T/r.mp"
+run rank-stats bin/rank --by all --truth scores.zico -F stats < "$T/s.mp" > /dev/null 2>&1
+run mp2json bin/mp2json < "$T/r.mp" > "$T/r.jsonl"
+run json2mp bin/json2mp < "$T/r.jsonl" > "$T/r2.mp"
+cmp -s "$T/r.mp" "$T/r2.mp" && echo "ok round trip under valgrind" || { echo "NOT OK round trip"; fail=1; }
+{ cat "$T/s.mp"; printf '\223\1\2\3'; head -c 30 "$T/s.mp"; } > "$T/bad.mp"
+run rank-bad bin/rank --keep-going < "$T/bad.mp" > /dev/null 2>&1
+run score-bad bin/score-sigeo --supernet "$T/sn.ckpt" --data "$T/data" --batch 8 --batches 2 \
+    --bn-batches 1 --eval-batches 1 --keep-going -q < "$T/bad.mp" > /dev/null 2>&1
+[ $fail -eq 0 ] && rm -rf "$T"
+exit $fail
