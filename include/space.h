@@ -26,6 +26,12 @@ typedef struct {
     int extra[16];
 } space_cfg_t;
 
+/* What data a space's networks read (the tools load it accordingly). */
+enum {
+    SPACE_DATA_IMAGES = 0, /* data.h: IDX / CIFAR-10 images, integer class labels */
+    SPACE_DATA_CLICKS      /* criteo.h: Criteo-format TSV, dense + categorical rows, 0/1 labels */
+};
+
 typedef struct space {
     const char *name;
     int64_t n_arch; /* size of the space if enumerable, else -1 */
@@ -47,7 +53,19 @@ typedef struct space {
     /* Path sampling for supernet training (uniform single path unless the space says
      * otherwise). */
     void (*sample_path)(rng_t *r, arch_t *a);
+    int data_kind; /* SPACE_DATA_IMAGES or SPACE_DATA_CLICKS */
+    /* Optional (NULL: sample / sample_path / mutate are used): the same for spaces whose
+     * candidates depend on the space parameters (nasrec: number of blocks, widths). Call
+     * them through space_sample, space_sample_path and space_mutate. */
+    void (*sample_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
+    void (*sample_path_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
+    void (*mutate_cfg)(rng_t *r, const space_cfg_t *c, const arch_t *parent, arch_t *child);
 } space_t;
+
+void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
+void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
+void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
+                  arch_t *child);
 
 /* NULL if no space has that name. */
 const space_t *space_find(const char *name);

@@ -179,4 +179,5 @@ const space_t space_nb201 = {
     .build = nb201_build,
     .declare_supernet = nb201_declare_supernet,
     .sample_path = sample, /* uniform single path over all five ops per edge */
+    .data_kind = SPACE_DATA_IMAGES,
 };

@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
         rng_seed(&r, (uint64_t)seed);
         for (long k = 0; k < n && ret == 0;) {
             arch_t a;
-            S->sample(&r, &a);
+            space_sample(S, &r, &c, &a);
             if (!seen_add(&s, &a)) continue;
             ret = emit(w, S, &c, &a);
             k++;

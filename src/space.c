@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nasrec.h"
 #include "nb201.h"
 
-const space_t *const space_all[] = {&space_nb201, NULL};
+const space_t *const space_all[] = {&space_nb201, &space_nasrec, NULL};
 
 const space_t *space_find(const char *name) {
     for (int i = 0; space_all[i]; i++)
@@ -69,4 +70,20 @@ int space_cfg_equal(const space_cfg_t *a, const space_cfg_t *b) {
         a->classes != b->classes)
         return 0;
     return memcmp(a->extra, b->extra, sizeof a->extra) == 0;
+}
+
+void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a) {
+    if (S->sample_cfg) S->sample_cfg(r, c, a);
+    else S->sample(r, a);
+}
+
+void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a) {
+    if (S->sample_path_cfg) S->sample_path_cfg(r, c, a);
+    else S->sample_path(r, a);
+}
+
+void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
+                  arch_t *child) {
+    if (S->mutate_cfg) S->mutate_cfg(r, c, parent, child);
+    else S->mutate(r, parent, child);
 }
