@@ -73,4 +73,6 @@ clean:
 
 .PHONY: all test install clean torch-check bench-engine bench-warmup bench-score
 .PRECIOUS: build/%.o
+# sanitize, valgrind, fuzz (docs/reliability.md)
+include mk/reliability.mk
 -include $(wildcard build/*.d build/tests/*.d)
