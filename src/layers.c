@@ -53,6 +53,26 @@ static void im2col(float *col, const float *x, int nb, int C, int H, int W, int 
                 for (int i = 0; i < nb; i++) {
                     const float *xp = x + ((size_t)i * C + c) * H * W;
                     float *d = row + i * ohw;
+                    if (S == 1 && OW == W) {
+                        /* "same" conv: the valid rows are one shifted block of the plane;
+                         * copy it whole, then zero the columns that wrapped around */
+                        int sh = kx - P, n_rows = yhi - ylo;
+                        memset(d, 0, sizeof(float) * ylo * OW);
+                        float *db = d + (size_t)ylo * OW;
+                        const float *sb = xp + (size_t)(ylo - P + ky) * W + sh;
+                        if (n_rows > 0) {
+                            /* sb[0 .. n_rows*W) may start before / end after the plane by
+                             * |sh| floats: those land only in columns zeroed below */
+                            int lo = sh < 0 ? -sh : 0, hi = n_rows * W - (sh > 0 ? sh : 0);
+                            memcpy(db + lo, sb + lo, sizeof(float) * (hi - lo));
+                            for (int r = 0; r < n_rows; r++) {
+                                for (int ow = 0; ow < xlo; ow++) db[r * OW + ow] = 0;
+                                for (int ow = xhi; ow < OW; ow++) db[r * OW + ow] = 0;
+                            }
+                        }
+                        memset(d + (size_t)yhi * OW, 0, sizeof(float) * (OH - yhi) * OW);
+                        continue;
+                    }
                     for (int oh = 0; oh < OH; oh++, d += OW) {
                         if (oh < ylo || oh >= yhi || xlo >= xhi) {
                             memset(d, 0, sizeof(float) * OW);
@@ -174,6 +194,51 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
 
 /* ---- batch norm ------------------------------------------------------------------------ */
 
+/* Per-plane sums in LANES float partial sums, combined in double: a fixed order (so
+ * bit-reproducible) that the compiler can vectorize, unlike one double accumulator. */
+#define LANES 16
+
+/* sum of (x - m) (m = 0 for the plain sum) and of (x - m)^2 */
+static void plane_sums(const float *restrict x, int n, float m, double *s1, double *s2) {
+    float a[LANES] = {0}, q[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float v = x[i + j] - m;
+            a[j] += v;
+            q[j] += v * v;
+        }
+    double da = 0.0, dq = 0.0;
+    for (int j = 0; j < LANES; j++) da += a[j], dq += q[j];
+    for (; i < n; i++) {
+        double v = (double)x[i] - m;
+        da += v;
+        dq += v * v;
+    }
+    *s1 += da;
+    *s2 += dq;
+}
+
+/* sum of g and of g * (x - m) */
+static void plane_dsums(const float *restrict g, const float *restrict x, int n, float m,
+                        double *sg, double *sgx) {
+    float a[LANES] = {0}, q[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            a[j] += g[i + j];
+            q[j] += g[i + j] * (x[i + j] - m);
+        }
+    double da = 0.0, dq = 0.0;
+    for (int j = 0; j < LANES; j++) da += a[j], dq += q[j];
+    for (; i < n; i++) {
+        da += g[i];
+        dq += (double)g[i] * ((double)x[i] - m);
+    }
+    *sg += da;
+    *sgx += dq;
+}
+
 void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
                        const float *beta, float *rmean, float *rvar, int mode,
                        float momentum, float eps, int B, int C, int HW) {
@@ -193,26 +258,23 @@ void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
             mean = rmean[c];
             var = rvar[c];
         } else {
-            /* one pass: sums of x and x^2 in double (float inputs: no cancellation
-             * problem unless |mean|/std exceeds ~1e6) */
-            double s = 0.0, s2 = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *xp = x + ((size_t)b * C + c) * HW;
-                for (int i = 0; i < HW; i++) {
-                    double v = xp[i];
-                    s += v;
-                    s2 += v * v;
-                }
-            }
+            /* two passes (mean, then squared deviations): no cancellation */
+            double s = 0.0, s2 = 0.0, d = 0.0, v = 0.0;
+            for (int b = 0; b < B; b++) plane_sums(x + ((size_t)b * C + c) * HW, HW, 0.0f, &s, &s2);
             mean = s / (double)N;
-            var = s2 / (double)N - mean * mean;
-            if (var < 0.0) var = 0.0;
+            float mf = (float)mean;
+            for (int b = 0; b < B; b++) plane_sums(x + ((size_t)b * C + c) * HW, HW, mf, &d, &v);
+            /* deviations were taken from the float mean: correct for its rounding */
+            d /= (double)N;
+            var = v / (double)N - d * d;
+            mean = (double)mf + d;
             if (mode == BN_TRAIN) {
                 double unb = N > 1 ? var * (double)N / (double)(N - 1) : var;
                 rmean[c] = (float)((1.0 - momentum) * rmean[c] + momentum * mean);
                 rvar[c] = (float)((1.0 - momentum) * rvar[c] + momentum * unb);
             }
         }
+        if (var < 0.0) var = 0.0;
         float m = (float)mean, inv = (float)(1.0 / sqrt(var + eps));
         aux[c] = m;
         aux[C + c] = inv;
@@ -242,14 +304,10 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
         }
         float m = aux[c], inv = aux[C + c];
         double sdy = 0.0, sdyx = 0.0; /* sum dy, sum dy * xhat */
-        for (int b = 0; b < B; b++) {
-            const float *xp = x + ((size_t)b * C + c) * HW;
-            const float *g = dy + ((size_t)b * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                sdy += g[i];
-                sdyx += (double)g[i] * ((xp[i] - m) * inv);
-            }
-        }
+        for (int b = 0; b < B; b++)
+            plane_dsums(dy + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW, HW, m,
+                        &sdy, &sdyx);
+        sdyx *= inv;
         if (gamma) {
             dgamma[c] += (float)sdyx;
             dbeta[c] += (float)sdy;
