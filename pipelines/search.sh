@@ -1,0 +1,118 @@
+#!/bin/sh
+# search.sh — the whole sub-one-shot search as one command:
+# warm up (or reuse a cached supernet), sample candidates, score them in parallel on all
+# cores, rank, train the top-k from scratch, and print a table with the time of each stage.
+set -eu
+
+usage() {
+    cat <<'EOF'
+usage: pipelines/search.sh [options]
+  -n INT          candidates to sample (0 = all 15625 cells) [1000]
+  -k INT          top candidates to train from scratch [3]
+  -j INT          scoring processes [number of cores]
+  --seed INT      sampling seed [1]
+  --fraction F    warm-up share of the training data (0 = zero-shot) [0.1]
+  --data DIR      training data [/usr/share/datasets/fashion-mnist]
+  --epochs INT    train-arch epochs for the top-k [1]
+  --train-fraction F  share of the training set for the top-k [1]
+  --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo]
+  --cache DIR     where supernet checkpoints are kept [cache]
+  --out DIR       where the stage outputs go [out/search]
+  --parallel      score with GNU parallel instead of xargs -P
+  -h, --help      this text
+Outputs: OUT/candidates.mp, OUT/scored.mp, OUT/ranked.mp, OUT/trained.mp.
+EOF
+}
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin="${SIGEO_BIN:-$here/bin}"
+n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.1
+data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo
+cache=cache out=out/search runner=xargs
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -n) n=$2; shift ;;
+    -k) k=$2; shift ;;
+    -j) jobs=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --fraction) fraction=$2; shift ;;
+    --data) data=$2; shift ;;
+    --epochs) epochs=$2; shift ;;
+    --train-fraction) train_fraction=$2; shift ;;
+    --proxies) proxies=$2; shift ;;
+    --cache) cache=$2; shift ;;
+    --out) out=$2; shift ;;
+    --parallel) runner=parallel ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "search.sh: error: unknown option '$1' (see -h)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+for t in sample-arch warmup-supernet score-sigeo rank train-arch mp2json; do
+    [ -x "$bin/$t" ] || { echo "search.sh: error: $bin/$t not built (run make)" >&2; exit 2; }
+done
+mkdir -p "$cache" "$out"
+say() { echo "search.sh: $*" >&2; }
+now() { date +%s.%N; }
+dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# 1. Warm-up, cached under a name derived from every option that changes the weights.
+t0=$(now)
+ckpt="$cache/$("$bin/warmup-supernet" --fraction "$fraction" --data "$data" --seed "$seed" --cache-name)"
+if [ -f "$ckpt" ]; then
+    say "reusing cached supernet $ckpt"
+else
+    say "warming up the supernet on ${fraction} of the training data -> $ckpt"
+    "$bin/warmup-supernet" --fraction "$fraction" --data "$data" --seed "$seed" -o "$ckpt"
+fi
+t1=$(now)
+
+# 2. Candidates.
+if [ "$n" -eq 0 ]; then
+    "$bin/sample-arch" --all > "$out/candidates.mp"
+else
+    "$bin/sample-arch" -n "$n" --seed "$seed" > "$out/candidates.mp"
+fi
+t2=$(now)
+
+# 3. Scoring, one shard per process; rank merges the shards.
+say "scoring $( [ "$n" -eq 0 ] && echo 15625 || echo "$n") candidates with $jobs processes ($runner)"
+rm -f "$out"/shard.*.mp
+score_shard() { # $1 = shard index
+    "$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q \
+        --shard "$1/$jobs" < "$out/candidates.mp" > "$out/shard.$1.mp"
+}
+if [ "$runner" = parallel ]; then
+    export bin ckpt data proxies jobs out
+    seq 0 $((jobs - 1)) | parallel --halt now,fail=1 -j "$jobs" \
+        '"$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q --shard {}/"$jobs" < "$out/candidates.mp" > "$out/shard.{}.mp"'
+else
+    export bin ckpt data proxies jobs out
+    seq 0 $((jobs - 1)) | xargs -P "$jobs" -I{} sh -c \
+        '"$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q --shard {}/"$jobs" < "$out/candidates.mp" > "$out/shard.{}.mp"'
+fi
+cat "$out"/shard.*.mp > "$out/scored.mp"
+rm -f "$out"/shard.*.mp
+t3=$(now)
+
+# 4. Rank and train the top-k from scratch.
+"$bin/rank" --by scores.sigeo < "$out/scored.mp" > "$out/ranked.mp"
+say "training the top $k from scratch ($epochs epoch(s))"
+"$bin/rank" --by scores.sigeo --top "$k" < "$out/scored.mp" |
+    "$bin/train-arch" --epochs "$epochs" --fraction "$train_fraction" --data "$data" -q > "$out/trained.mp"
+t4=$(now)
+
+# 5. The table.
+echo "rank  test_acc  sigeo        cell"
+"$bin/mp2json" < "$out/trained.mp" | awk '
+{
+    acc = $0; sub(/.*"test_acc":/, "", acc); sub(/[,}].*/, "", acc)
+    sc = $0; sub(/.*"sigeo":/, "", sc); sub(/[,}].*/, "", sc)
+    arch = $0; sub(/.*"arch":"/, "", arch); sub(/".*/, "", arch)
+    printf "%-5d %-9.4f %-12.4f %s\n", NR, acc, sc, arch
+}'
+echo
+printf 'stage seconds: warm-up %s, sample %s, score %s, rank+train %s, total %s\n' \
+    "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t4")" "$(dt "$t0" "$t4")"
