@@ -34,10 +34,15 @@ typedef struct {
     const int *y_bn, *y_eval;
     float step_lr;        /* SiGeo's plain-SGD step after each batch */
     double lambda[3];     /* SiGeo's l1, l2, l3 */
-    /* private: 1 when P holds the inherited weights, P->g the gradient of batch 0 and
-     * the net's activations that batch's forward/backward (shared by several proxies) */
-    int have_batch0;
+    /* private caches, valid for the current candidate only (proxy_ctx_reset drops them):
+     * have_batch0: P holds the inherited weights, P->g the gradient of batch 0 and the
+     * net's activations that batch's forward/backward (shared by grad_norm, snip, fisher,
+     * naswot, grasp); g0: the used weights' batch-0 gradient at the inherited weights
+     * (SiGeo's first row, which is also ZiCo's). */
+    int have_batch0, have_g0;
     double loss0;
+    float *g0;
+    size_t n_g0;
 } proxy_ctx_t;
 
 /* What one proxy produced: n keys (relative to "scores.") and their values; a
@@ -64,7 +69,10 @@ const proxy_t *proxy_find(const char *name);
 
 /* Start scoring a new candidate (the net was rebuilt): drops cached state. */
 void proxy_ctx_reset(proxy_ctx_t *c);
-/* Copy the used views' weights and the net's BN state from the supernet into P. */
+/* Frees the caches (the context's other pointers belong to the caller). */
+void proxy_ctx_free(proxy_ctx_t *c);
+/* Copy the used views' weights and the net's BN state from the supernet into P.
+ * Functions that change P or the activations afterwards clear have_batch0. */
 void proxy_restore(proxy_ctx_t *c);
 
 /* Building blocks, exposed for the tests. */

@@ -48,12 +48,20 @@ void proxy_restore(proxy_ctx_t *c)
         copy_state(c, nd->st[0]);
         copy_state(c, nd->st[1]);
     }
-    c->have_batch0 = 0;
 }
 
 void proxy_ctx_reset(proxy_ctx_t *c)
 {
     c->have_batch0 = 0;
+    c->have_g0 = 0;
+}
+
+void proxy_ctx_free(proxy_ctx_t *c)
+{
+    free(c->g0);
+    c->g0 = NULL;
+    c->n_g0 = 0;
+    c->have_g0 = 0;
 }
 
 static size_t img_size(const proxy_ctx_t *c)
@@ -114,13 +122,29 @@ int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
     int B = c->net->batch;
     sgd_t o = {.lr = lr, .momentum = 0, .weight_decay = 0, .nesterov = 0};
     proxy_restore(c);
+    c->have_batch0 = 0;
     *loss = NAN;
     for (int b = 0; b < c->n_batches; b++) {
-        *loss = run_batch(c, c->x + (size_t)b * B * sz, c->y + (size_t)b * B);
-        gather(c, c->P->g, G + (size_t)b * n_w);
+        /* Without steps, batch 0's gradient is the cached one (same weights, same batch);
+         * with steps the step needs it in P->g, so it is recomputed. */
+        if (b == 0 && lr == 0 && c->have_g0 && c->n_batches > 1) {
+            memcpy(G, c->g0, n_w * sizeof(float));
+        } else {
+            *loss = run_batch(c, c->x + (size_t)b * B * sz, c->y + (size_t)b * B);
+            gather(c, c->P->g, G + (size_t)b * n_w);
+        }
+        if (b == 0 && !c->have_g0) {
+            if (c->n_g0 < n_w) {
+                float *p = realloc(c->g0, (n_w ? n_w : 1) * sizeof(float));
+                if (!p) return -1;
+                c->g0 = p;
+                c->n_g0 = n_w;
+            }
+            memcpy(c->g0, G, n_w * sizeof(float));
+            c->have_g0 = 1;
+        }
         if (lr != 0) sgd_step(&o, c->P, c->used);
     }
-    c->have_batch0 = 0;
     return 0;
 }
 
@@ -178,7 +202,10 @@ static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
     float *G = malloc((n_w ? n_w : 1) * c->n_batches * sizeof(float));
     if (!G) return -1;
     double L;
-    proxy_batch_grads(c, c->step_lr, G, &L);
+    if (proxy_batch_grads(c, c->step_lr, G, &L)) {
+        free(G);
+        return -1;
+    }
     double s1 = proxy_s1(c, G, c->n_batches), s2 = proxy_s2(c, G, c->n_batches);
     free(G);
     double v = c->lambda[0] * s1 + c->lambda[1] * s2 - c->lambda[2] * L;
@@ -200,7 +227,10 @@ static int p_zico(proxy_ctx_t *c, proxy_out_t *o)
     float *G = malloc((n_w ? n_w : 1) * c->n_batches * sizeof(float));
     if (!G) return -1;
     double L;
-    proxy_batch_grads(c, 0, G, &L);
+    if (proxy_batch_grads(c, 0, G, &L)) {
+        free(G);
+        return -1;
+    }
     double v = proxy_s1(c, G, c->n_batches);
     free(G);
     if (!isfinite(L) || !isfinite(v)) {
@@ -311,6 +341,7 @@ static int p_grasp(proxy_ctx_t *c, proxy_out_t *o)
         }
         for (size_t j = 0; j < n_w; j++) s -= th[j] * ((double)gp[j] - gm[j]) / (2 * h);
         proxy_restore(c);
+        c->have_batch0 = 0;
     }
     free(buf);
     if (!isfinite(L) || !isfinite(s)) {
@@ -526,6 +557,11 @@ static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
         ok = y[k] && dy[k];
     }
     double score = 0;
+    for (int k = 0; ok && k <= net->logits; k++)
+        if (net->nodes[k].op > OP_XENT) { /* recommender ops: no double version here */
+            set_err(o, "synflow: not defined for this space's operations");
+            ok = 0, score = NAN;
+        }
     if (ok) {
         for (int k = 0; k <= net->logits; k++) {
             const node_t *nd = &net->nodes[k];
@@ -718,8 +754,8 @@ static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
     for (int k = 0; dy && k < n; k++) free(dy[k]);
     free(y);
     free(dy);
-    if (!ok) return -1;
-    if (!isfinite(score)) {
+    if (!ok && !o->err[0]) return -1;
+    if (!isfinite(score) && !o->err[0]) {
         set_err(o, "synflow: overflow in double precision");
         score = NAN;
     }
@@ -800,11 +836,11 @@ const proxy_t proxy_table[] = {
     {"zico", 1, "sum_m log(sum_i mean|g|/std(g)) over K batches, no steps; higher is better", p_zico},
     {"grad_norm", 1, "sum over conv/linear weights of ||dL/dW||_2; higher is better", p_grad_norm},
     {"snip", 1, "sum |W * dL/dW| over conv/linear weights; higher is better", p_snip},
-    {"grasp", 1, "-sum W * (H g) over conv/linear weights; higher is better", p_grasp},
     {"fisher", 1, "sum over conv/linear outputs of 0.5 mean_b (sum_hw a dL/da)^2; higher is better", p_fisher},
-    {"synflow", 1, "sum |W| dR/d|W|, R = sum of logits, all-ones input, BN off, double; higher is better", p_synflow},
     {"naswot", 1, "log|det K|, K = ReLU binary-code agreement kernel; higher is better", p_naswot},
+    {"grasp", 1, "-sum W * (H g) over conv/linear weights; higher is better", p_grasp},
     {"jacov", 1, "-sum log(l+1e-5) + 1/(l+1e-5) over eigenvalues of the input-Jacobian correlation; higher is better", p_jacov},
+    {"synflow", 1, "sum |W| dR/d|W|, R = sum of logits, all-ones input, BN off, double; higher is better", p_synflow},
     {"params", 1, "trainable parameters the subnet uses; higher is better", p_params},
     {"flops", 1, "multiply-accumulates of one forward pass of one example; higher is better", p_flops},
     {"oneshot", 1, "oneshot_acc (higher is better) and oneshot_loss (lower is better) with inherited weights", p_oneshot},

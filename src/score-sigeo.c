@@ -501,6 +501,7 @@ int main(int argc, char **argv)
     rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
+    proxy_ctx_free(&ctx);
     params_free(&W);
     free(bt.x), free(bt.y);
     ckpt_free(&ck);

@@ -87,6 +87,7 @@ static int build_nb201(net_t *net, void *arg)
 
 static void fix_free(fix_t *f)
 {
+    proxy_ctx_free(&f->c);
     net_free(&f->net);
     params_free(&f->S);
     params_free(&f->W);
@@ -243,6 +244,10 @@ static void test_sigeo_zico(void)
     sigeo_reference(&f, 0.0f, &Z1, &Z2, &ZL);
     check(close_rel(get(&z, "zico"), Z1, 1e-9), "zico = plain-loop reference (no steps)", get(&z, "zico"), Z1);
     check(fabs(Z1 - S1) > 1e-6, "zico differs from SiGeo's S1 (the steps matter)", Z1, S1);
+    proxy_ctx_reset(&f.c); /* ZiCo above reused SiGeo's batch-0 gradient; now without */
+    proxy_out_t z2 = run(&f, "zico");
+    check(get(&z2, "zico") == get(&z, "zico"), "zico identical with and without the cached batch 0",
+          get(&z2, "zico"), get(&z, "zico"));
 
     /* Order independence and the supernet left alone. */
     for (int i = 0; proxy_table[i].name; i++) run(&f, proxy_table[i].name);
