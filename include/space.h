@@ -26,6 +26,10 @@ typedef struct {
     int extra[16];
 } space_cfg_t;
 
+/* The extra[] slot where a click space (SPACE_DATA_CLICKS) keeps the hash buckets per
+ * categorical feature, which the tools pass to the Criteo reader. */
+#define SPACE_CFG_ROWS 1
+
 /* What data a space's networks read (the tools load it accordingly). */
 enum {
     SPACE_DATA_IMAGES = 0, /* data.h: IDX / CIFAR-10 images, integer class labels */

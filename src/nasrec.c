@@ -304,16 +304,9 @@ static void mutate(rng_t *r, const arch_t *parent, arch_t *child) {
 static int src_dense_max(const space_cfg_t *c, int j) { return j == 0 ? CRITEO_N_DENSE : c->C; }
 static int src_sparse_max(const space_cfg_t *c, int j) { return j == 0 ? CRITEO_N_SPARSE : c->extra[0]; }
 
-/* sum_j W_j x_j over the sources in mask, W_j "<pre>.d<j>" with out rows. */
-static int sum_proj(net_t *net, const int *dense, int mask, const char *pre, int out) {
-    int part[NR_MAX_BLOCKS + 1], n = 0;
-    char nm[96];
-    for (int j = 0; mask >> j; j++) {
-        if (!(mask & (1 << j))) continue;
-        snprintf(nm, sizeof nm, "%s.d%d", pre, j);
-        if ((part[n++] = net_rlinear(net, dense[j], nm, out, 0)) < 0) return -1;
-    }
-    if (n == 1) return part[0];
+/* Sum of n >= 1 nodes of one shape (chained: net_add takes at most NET_MAX_IN). */
+static int add_all(net_t *net, const int *part, int n) {
+    if (n < 1) return -1;
     int h = part[0];
     for (int i = 1; i < n; i += NET_MAX_IN - 1) { /* net_add takes at most NET_MAX_IN */
         int in[NET_MAX_IN], m = 0;
@@ -322,6 +315,18 @@ static int sum_proj(net_t *net, const int *dense, int mask, const char *pre, int
         if ((h = net_add(net, m, in)) < 0) return -1;
     }
     return h;
+}
+
+/* sum_j W_j x_j over the sources in mask, W_j "<pre>.d<j>" with out rows. */
+static int sum_proj(net_t *net, const int *dense, int mask, const char *pre, int out) {
+    int part[NR_MAX_BLOCKS + 1] = {-1}, n = 0;
+    char nm[96];
+    for (int j = 0; mask >> j; j++) {
+        if (!(mask & (1 << j))) continue;
+        snprintf(nm, sizeof nm, "%s.d%d", pre, j);
+        if ((part[n++] = net_rlinear(net, dense[j], nm, out, 0)) < 0) return -1;
+    }
+    return add_all(net, part, n);
 }
 
 /* ReLU(LN(h)) with "<pre>.ln". */
@@ -354,8 +359,8 @@ static int build(net_t *net, const space_cfg_t *c, const arch_t *a) {
             snprintf(nm, sizeof nm, "b%d.efc.s%d", b, j);
             if ((part[n++] = net_efc(net, sparse[j], nm, sw)) < 0) return -1;
         }
-        int s = part[0];
-        if (n > 1 && (s = net_add(net, n, part)) < 0) return -1;
+        int s = add_all(net, part, n);
+        if (s < 0) return -1;
         snprintf(nm, sizeof nm, "b%d.efc.ln", b);
         if ((sparse[b + 1] = net_layernorm(net, s, nm)) < 0) return -1;
         /* dense branch */

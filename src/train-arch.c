@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "criteo.h"
 #include "data.h"
+#include "layers_rec.h"
 #include "net.h"
 #include "optim.h"
 #include "rec.h"
@@ -23,6 +25,7 @@
 
 typedef struct {
     const char *data_dir;
+    int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
     long epochs, batch, seed, warmup, threads;
     double lr, momentum, weight_decay, fraction, test_fraction;
     int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
@@ -32,6 +35,7 @@ typedef struct {
 /* What one training run produced. */
 typedef struct {
     double test_acc, test_loss, train_loss, seconds, images_per_s;
+    double auc; /* click data: held-out AUC (test_loss is then the log loss) */
     size_t params;
 } result_t;
 
@@ -41,7 +45,8 @@ static void usage(FILE *f)
             "usage: train-arch [options] < arch records > records with truth\n"
             "Trains each record's network from scratch, evaluates it on the test split and adds\n"
             "truth.{test_acc,test_loss,train_loss,seconds,epochs,params,recipe}.\n"
-            "  --data DIR           IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "]\n"
+            "  --data DIR|FILE      IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
+            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
             "  --epochs INT         training epochs [1]\n"
             "  --batch INT          batch size [64]\n"
             "  --lr X               peak learning rate [0.1]\n"
@@ -87,6 +92,33 @@ static void score_logits(const float *logits, const int *y, int n, int k, double
         *loss += log(se) + mx - l[y[i]];
         *correct += best == y[i];
     }
+}
+
+/* Held-out log loss, AUC and accuracy (logit > 0) of a click model, in batches padded with
+ * copies of example 0. Fills res; 0 or -1 (out of memory). */
+static int eval_clicks(const opts_t *o, net_t *net, const dataset_t *test, float *x, int *y,
+                       int *idx, result_t *res)
+{
+    int B = (int)o->batch;
+    float *z = malloc(sizeof(float) * (size_t)(test->n ? test->n : 1));
+    if (!z) return -1;
+    const node_t *lg = &net->nodes[net->logits];
+    long correct = 0;
+    for (int at = 0; at < test->n; at += B) {
+        int n = test->n - at < B ? test->n - at : B;
+        for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
+        data_batch(test, idx, B, x, y);
+        net_forward(net, x, y);
+        for (int i = 0; i < n; i++) {
+            z[at + i] = lg->y[i];
+            correct += (lg->y[i] > 0) == (test->y[at + i] == 1);
+        }
+    }
+    res->test_loss = criteo_logloss(z, test->y, test->n);
+    res->auc = criteo_auc(z, test->y, test->n);
+    res->test_acc = test->n ? (double)correct / test->n : NAN;
+    free(z);
+    return 0;
 }
 
 /* Train a freshly built net (batch o->batch) on train, then evaluate on test.
@@ -137,7 +169,8 @@ static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const
             }
             net_backward(net);
             sgd.lr = (float)optim_lr(&sch, ep * steps + s);
-            sgd_step(&sgd, P, used);
+            if (o->kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
+            else sgd_step(&sgd, P, used);
             ep_loss += loss;
             double now = util_now();
             if (show && (now - t_last >= every || s == steps - 1)) {
@@ -159,6 +192,13 @@ static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const
     long correct = 0;
     const node_t *lg = &net->nodes[net->logits];
     int k = lg->C * lg->H * lg->W;
+    if (o->kind == SPACE_DATA_CLICKS) {
+        rc = eval_clicks(o, net, test, x, y, perm, res);
+        if (rc) snprintf(err, n_err, "out of memory evaluating");
+        res->seconds = util_now() - t0;
+        res->params = net_param_count(net);
+        goto out;
+    }
     for (int at = 0; at < test->n; at += B) {
         int n = test->n - at < B ? test->n - at : B;
         for (int i = 0; i < B; i++) perm[i] = i < n ? at + i : 0;
@@ -188,6 +228,11 @@ static int train_record(const opts_t *o, const msgpack_object *in, const dataset
     arch_t a;
     space_cfg_t c;
     if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
+    if (sp->data_kind == SPACE_DATA_CLICKS && c.extra[SPACE_CFG_ROWS] != o->rows) {
+        snprintf(err, n_err, "record cfg hashes categoricals into %d rows, the data was read with %d "
+                 "(one stream, one cfg)", c.extra[SPACE_CFG_ROWS], o->rows);
+        return -1;
+    }
     if (c.in_ch != train->c || c.H != train->h || c.W != train->w || c.classes != train->classes) {
         snprintf(err, n_err,
                  "record cfg wants %dx%dx%d input and %d classes, the data in %s has %dx%dx%d "
@@ -221,6 +266,11 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
     bad |= rec_set_f64(e, "truth.test_acc", r->test_acc);
     bad |= rec_set_f64(e, "truth.test_loss", r->test_loss);
     bad |= rec_set_f64(e, "truth.train_loss", r->train_loss);
+    if (o->kind == SPACE_DATA_CLICKS) {
+        bad |= rec_set_f64(e, "truth.logloss", r->test_loss);
+        bad |= rec_set_f64(e, "truth.auc", r->auc);
+        bad |= rec_set_str(e, "truth.recipe.optimizer", "adagrad");
+    }
     bad |= rec_set_f64(e, "truth.seconds", r->seconds);
     bad |= rec_set_i64(e, "truth.epochs", o->epochs);
     bad |= rec_set_i64(e, "truth.params", (int64_t)r->params);
@@ -245,6 +295,24 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
 static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
 {
     char err[1024];
+    if (o->kind == SPACE_DATA_CLICKS) {
+        criteo_opts_t co;
+        criteo_opts_default(&co);
+        co.rows = o->rows;
+        co.fraction = o->fraction;
+        co.test_fraction = o->test_fraction;
+        if (criteo_load(train, test, o->data_dir, &co, err, sizeof err)) {
+            util_err("%s", err);
+            return EXIT_BAD_INPUT;
+        }
+        if (train->n < o->batch || test->n == 0) {
+            util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
+                     o->data_dir, train->n, test->n, o->batch);
+            data_free(train), data_free(test);
+            return EXIT_BAD_INPUT;
+        }
+        return EXIT_OK;
+    }
     dataset_t full_tr, full_te;
     if (data_load(&full_tr, o->data_dir, 1, err, sizeof err)) {
         util_err("%s", err);
@@ -316,7 +384,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case O_DATA: o.data_dir = optarg; break;
+        case O_DATA: o.data_dir = optarg, o.data_given = 1; break;
         case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
         case O_BATCH: bad = util_parse_long(optarg, 1, 65536, &o.batch); break;
         case O_LR: bad = util_parse_double(optarg, &o.lr) || !(o.lr > 0); break;
@@ -350,9 +418,8 @@ int main(int argc, char **argv)
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     openblas_set_num_threads((int)o.threads);
 
-    dataset_t train, test;
-    int rc = load_data(&o, &train, &test);
-    if (rc) return rc;
+    dataset_t train = {0}, test = {0};
+    int rc = EXIT_OK, loaded = 0;
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
     if (!rd || !wr) {
@@ -366,6 +433,22 @@ int main(int argc, char **argv)
         long n = rec_reader_count(rd);
         result_t res;
         rec_t e;
+        if (!loaded) {
+            /* The data kind (and for clicks the hash rows) come from the first record. */
+            const space_t *sp;
+            arch_t a;
+            space_cfg_t c;
+            if (space_read_record(&in, &sp, &a, &c, err, sizeof err)) {
+                util_err("%s (record %ld)", err, n);
+                rc = EXIT_BAD_INPUT;
+                break;
+            }
+            o.kind = sp->data_kind;
+            o.rows = c.extra[SPACE_CFG_ROWS];
+            if (o.kind == SPACE_DATA_CLICKS && !o.data_given) o.data_dir = CRITEO_DEFAULT_FILE;
+            if ((rc = load_data(&o, &train, &test))) break;
+            loaded = 1;
+        }
         if (train_record(&o, &in, &train, &test, n, &res, err, sizeof err)) {
             if (rec_policy_bad(&pol, n, "%s", err)) continue;
             rc = EXIT_BAD_INPUT;
@@ -376,7 +459,10 @@ int main(int argc, char **argv)
             rc = EXIT_IO;
             break;
         }
-        if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO)))
+        if ((o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO))) && o.kind == SPACE_DATA_CLICKS)
+            util_msg("record %ld: auc %.4f logloss %.4f train_loss %.4f in %.1f s", n, res.auc,
+                     res.test_loss, res.train_loss, res.seconds);
+        else if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO)))
             util_msg("record %ld: test_acc %.4f test_loss %.4f train_loss %.4f in %.1f s "
                      "(%.0f img/s)", n, res.test_acc, res.test_loss, res.train_loss, res.seconds,
                      res.images_per_s);
