@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
         return EXIT_IO;
     }
     if (ret) {
-        util_err("write: %s", strerror(errno));
+        util_err("writing stdout: %s", strerror(errno));
         return EXIT_IO;
     }
     return EXIT_OK;
