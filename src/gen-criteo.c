@@ -32,9 +32,9 @@
 #define N_DSK 6
 #define N_CALIB 4000
 
-static const int vocab[NS] = {1400, 550, 20000, 8000, 300, 24, 12000, 630, 3, 9000,
-                              5500, 15000, 3200, 27, 14000, 11000, 10, 5600, 2200, 4,
-                              13000, 18, 15, 8700, 100, 2500};
+static const int vocab[NS] = {140, 55, 2000, 800, 30, 24, 1200, 63, 3, 900,
+                              550, 1500, 320, 27, 1400, 1100, 10, 560, 220, 4,
+                              1300, 18, 15, 870, 100, 250};
 
 typedef struct {
     double mu[ND], sd[ND], miss[ND];
@@ -112,7 +112,7 @@ static void draw(const teacher_t *t, rng_t *r, long long *I, int *v) {
             continue;
         }
         double u = rng_uniform(r);
-        v[k] = (int)floor(vocab[k] * u * u * u);
+        v[k] = (int)floor(vocab[k] * u * u * u * u);
     }
 }
 

@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "ckpt.h"
+#include "criteo.h"
 #include "data.h"
 #include "net.h"
 #include "proxy.h"
@@ -190,6 +191,43 @@ out:
         free(bt->x), free(bt->y);
         bt->x = NULL, bt->y = NULL;
     }
+    return rc;
+}
+
+/* Click spaces: the batches from the training split of a Criteo-format file, hashed with
+ * the supernet's rows and used as read (no normalization). */
+static int load_click_batches(const opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
+{
+    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
+    char err[1024];
+    dataset_t full;
+    criteo_opts_t co;
+    criteo_opts_default(&co);
+    co.rows = ck->cfg.extra[SPACE_CFG_ROWS];
+    co.want_test = 0;
+    memset(bt, 0, sizeof *bt);
+    if (criteo_load(&full, NULL, path, &co, err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    int *perm = malloc((size_t)full.n * sizeof(int));
+    bt->x = malloc((size_t)(need > 0 ? need : 1) * full.c * sizeof(float));
+    bt->y = malloc((size_t)(need > 0 ? need : 1) * sizeof(int));
+    int rc = EXIT_OK;
+    if (need > full.n) {
+        util_err("%s: %d training examples, fewer than the %ld the batches need", path, full.n, need);
+        rc = EXIT_BAD_INPUT;
+    } else if (!perm || !bt->x || !bt->y) {
+        util_err("out of memory for the batches");
+        rc = EXIT_IO;
+    } else {
+        choose(o->seed, full.n, need, perm);
+        data_batch(&full, perm, (int)need, bt->x, bt->y);
+        bt->n = (int)need, bt->c = full.c, bt->h = full.h, bt->w = full.w, bt->classes = full.classes;
+    }
+    if (rc) free(bt->x), free(bt->y), bt->x = NULL, bt->y = NULL;
+    free(perm);
+    data_free(&full);
     return rc;
 }
 
@@ -416,7 +454,9 @@ int main(int argc, char **argv)
         if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
     const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
     batches_t bt;
-    int rc = load_batches(&o, dir, &bt);
+    int clicks = ck.space->data_kind == SPACE_DATA_CLICKS;
+    if (clicks && !o.data_dir && !ck.data_dir[0]) dir = CRITEO_DEFAULT_FILE;
+    int rc = clicks ? load_click_batches(&o, &ck, dir, &bt) : load_batches(&o, dir, &bt);
     if (rc) {
         ckpt_free(&ck);
         return rc;

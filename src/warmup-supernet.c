@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "criteo.h"
 #include "data.h"
+#include "layers_rec.h"
 #include "net.h"
 #include "space.h"
 #include "util.h"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
             "      --cells INT      cells per stage N [1]\n"
             "      --input CxHxW    input shape [1x28x28]\n"
             "      --classes INT    output classes [10]\n"
-            "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "]\n"
+            "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
+            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
             "                       supernet and reads no data [0.1]\n"
             "      --epochs INT     passes over that share [1]\n"
@@ -88,6 +91,26 @@ static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, 
 static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, char *fp)
 {
     char err[1024];
+    if (space_find(o->space)->data_kind == SPACE_DATA_CLICKS) {
+        /* click data: the training split's fraction, read as a stream, not normalized */
+        criteo_opts_t co;
+        criteo_opts_default(&co);
+        co.rows = c->extra[SPACE_CFG_ROWS];
+        co.fraction = o->fraction;
+        co.want_test = 0;
+        if (criteo_load(train, NULL, o->data_dir, &co, err, sizeof err)) {
+            util_err("%s", err);
+            return EXIT_BAD_INPUT;
+        }
+        if (train->n < o->batch) {
+            util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
+                     o->data_dir, train->n, o->fraction, o->batch);
+            data_free(train);
+            return EXIT_BAD_INPUT;
+        }
+        memcpy(fp, train->fingerprint, 65);
+        return EXIT_OK;
+    }
     dataset_t full;
     if (data_load(&full, o->data_dir, 1, err, sizeof err)) {
         util_err("%s", err);
@@ -167,7 +190,7 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
         }
         for (long s = 0; s < per_epoch; s++, t++) {
             arch_t a;
-            S->sample_path(&rp, &a);
+            space_sample_path(S, &rp, &c->cfg, &a);
             /* A fresh net per step: building is cheap next to a forward/backward pass
              * (docs/warmup.md), and 15625 cached nets would not fit. */
             net_t net;
@@ -190,7 +213,8 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
             net_backward(&net);
             memset(used, 0, (size_t)P->n + 1);
             net_used_params(&net, used);
-            sgd_step(&sgd, P, used);
+            if (S->data_kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
+            else sgd_step(&sgd, P, used);
             net_free(&net);
 
             run += loss, n_run++;
@@ -231,7 +255,7 @@ int main(int argc, char **argv)
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
         {"cache-name", 0, 0, O_CACHE}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
-    int ch;
+    int ch, data_given = 0;
     while ((ch = getopt_long(argc, argv, "o:s:qh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
@@ -241,7 +265,7 @@ int main(int argc, char **argv)
         case O_CELLS: bad = util_parse_long(optarg, 1, 64, &o.cells); break;
         case O_CLASSES: bad = util_parse_long(optarg, 2, 100000, &o.classes); break;
         case O_INPUT: o.input = optarg; break;
-        case O_DATA: o.data_dir = optarg; break;
+        case O_DATA: o.data_dir = optarg, data_given = 1; break;
         case O_FRAC:
             bad = util_parse_double(optarg, &o.fraction) || !(o.fraction >= 0 && o.fraction <= 1);
             break;
@@ -274,6 +298,7 @@ int main(int argc, char **argv)
         util_err("unknown space '%s'", o.space);
         return EXIT_USAGE;
     }
+    if (S->data_kind == SPACE_DATA_CLICKS && !data_given) o.data_dir = CRITEO_DEFAULT_FILE;
     ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
     if (!c) {
         util_err("out of memory");
