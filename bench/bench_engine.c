@@ -82,6 +82,19 @@ static void bench(const char *name, const int ops[6], int C, int N, int B, doubl
         n_it += it;
     }
     cpu = (double)(clock() - c0) / CLOCKS_PER_SEC / n_it;
+#ifdef NET_PROFILE
+    {
+        extern double net_prof[64][2];
+        static const char *const nm[] = {"input", "zero", "conv", "bn", "relu", "add",
+                                         "avgpool3", "avgpool2", "gap", "linear", "xent"};
+        for (int o = 0; o < 11; o++)
+            if (net_prof[o][0] + net_prof[o][1] > 0)
+                printf("  %-9s fwd %7.2f  bwd %7.2f CPU ms/step\n", nm[o],
+                       1e3 * net_prof[o][0] / (n_it + 3), 1e3 * net_prof[o][1] / (n_it + 3));
+        printf("  zero dy   bwd %7.2f CPU ms/step\n", 1e3 * net_prof[63][1] / (n_it + 3));
+        memset(net_prof, 0, sizeof net_prof);
+    }
+#endif
     /* forward + backward = 3x the forward MACs (dx and dw GEMMs), 2 FLOPs per MAC */
     double gflops = 3.0 * 2.0 * net_flops(&net) * B / best / 1e9;
     printf("%-14s %9.1f img/s %8.2f ms/step %7.2f GFLOP/s %5.1f%% of sgemm peak  (%.2f MMAC/img,"

@@ -3,6 +3,7 @@
 # 1x28x28): the engine vs PyTorch with the same number of threads, measured in the same
 # run, plus the engine's GFLOP/s against cblas_sgemm's peak.
 # usage: bench/engine.sh [THREADS [SECONDS_PER_CELL]]   (defaults 1 and 3)
+#        PROFILE=1 bench/engine.sh ...   adds CPU ms/step per op type
 # Ratios use CPU time per step as well as wall time: on a shared machine wall time
 # mostly measures the neighbours.
 set -e
@@ -10,10 +11,18 @@ cd "$(dirname "$0")/.."
 t=${1:-1}
 s=${2:-3}
 make -s build/bench/bench_engine
+bin=build/bench/bench_engine
+if [ -n "$PROFILE" ]; then
+    # per-op CPU time: net.c compiled into the bench with -DNET_PROFILE
+    bin=build/bench/bench_engine_prof
+    ${CC:-cc} -O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -DNET_PROFILE -Iinclude \
+        $(pkg-config --cflags openblas) -o $bin bench/bench_engine.c src/net.c \
+        build/libsigeo.a $(pkg-config --libs openblas) -lm
+fi
 export OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-build/bench/bench_engine -s "$s" | tee "$tmp/c"
+$bin -s "$s" | tee "$tmp/c"
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "engine.sh: torch is not installed for /usr/bin/python3: no comparison"
     exit 0

@@ -17,10 +17,18 @@ void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
 
 /* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
 
+/* A stride-1 conv whose output has the input's size (odd K, pad K/2). Its input gradient
+ * is itself such a conv of dy with the flipped, transposed kernel, which avoids col2im. */
+static int conv_same(int H, int W, int K, int stride, int pad) {
+    return stride == 1 && conv2d_out(H, K, 1, pad) == H && conv2d_out(W, K, 1, pad) == W &&
+           K == 2 * pad + 1;
+}
+
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad) {
-    (void)OC;
     if (K == 1 && stride == 1 && pad == 0) return 0; /* the input is its own im2col */
     size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
+    if (conv_same(H, W, K, stride, pad)) /* im2col of x or of dy, and the flipped kernel */
+        return (size_t)nb * ohw * (C > OC ? C : OC) * K * K + (size_t)OC * C * K * K;
     return (size_t)nb * ohw * C * K * K;
 }
 
@@ -35,6 +43,15 @@ static void valid_range(int n, int on, int k, int S, int P, int *lo, int *hi) {
     if (l > h) l = h;
     *lo = l;
     *hi = h;
+}
+
+/* Zero columns [0,lo) and [hi,w) of an (n,w) block, column by column (a handful of
+ * strided stores; row by row the compiler emits one tiny memset call per row). */
+static void zero_cols(float *a, int n, int w, int lo, int hi) {
+    for (int c = 0; c < lo; c++)
+        for (int r = 0; r < n; r++) a[(size_t)r * w + c] = 0.0f;
+    for (int c = hi; c < w; c++)
+        for (int r = 0; r < n; r++) a[(size_t)r * w + c] = 0.0f;
 }
 
 /* col (C*K*K, nb*OH*OW): row (c,ky,kx), column (i,oh,ow) = x[i,c,oh*S-P+ky,ow*S-P+kx] or 0.
@@ -65,10 +82,7 @@ static void im2col(float *col, const float *x, int nb, int C, int H, int W, int 
                              * |sh| floats: those land only in columns zeroed below */
                             int lo = sh < 0 ? -sh : 0, hi = n_rows * W - (sh > 0 ? sh : 0);
                             memcpy(db + lo, sb + lo, sizeof(float) * (hi - lo));
-                            for (int r = 0; r < n_rows; r++) {
-                                for (int ow = 0; ow < xlo; ow++) db[r * OW + ow] = 0;
-                                for (int ow = xhi; ow < OW; ow++) db[r * OW + ow] = 0;
-                            }
+                            zero_cols(db, n_rows, OW, xlo, xhi);
                         }
                         memset(d + (size_t)yhi * OW, 0, sizeof(float) * (OH - yhi) * OW);
                         continue;
@@ -95,8 +109,9 @@ static void vadd(float *restrict d, const float *restrict s, int n) {
     for (int i = 0; i < n; i++) d[i] += s[i];
 }
 
-/* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. */
-static void col2im_add(float *dx, const float *col, int nb, int C, int H, int W, int K, int S,
+/* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. col is scratch (it may be
+ * modified). */
+static void col2im_add(float *dx, float *col, int nb, int C, int H, int W, int K, int S,
                        int P, int OH, int OW) {
     size_t ohw = (size_t)OH * OW, ld = (size_t)nb * ohw;
     for (int c = 0; c < C; c++)
@@ -106,10 +121,20 @@ static void col2im_add(float *dx, const float *col, int nb, int C, int H, int W,
             for (int kx = 0; kx < K; kx++) {
                 int xlo, xhi;
                 valid_range(W, OW, kx, S, P, &xlo, &xhi);
-                const float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
                 for (int i = 0; i < nb; i++) {
                     float *xp = dx + ((size_t)i * C + c) * H * W;
-                    const float *s = row + i * ohw;
+                    float *s = row + i * ohw;
+                    if (S == 1 && OW == W && yhi > ylo) {
+                        /* "same" conv: zero the columns that fall outside the plane, then
+                         * add the valid rows as one shifted block (as in im2col) */
+                        int sh = kx - P, n_rows = yhi - ylo;
+                        float *sb = s + (size_t)ylo * OW;
+                        zero_cols(sb, n_rows, OW, xlo, xhi);
+                        int lo = sh < 0 ? -sh : 0, hi = n_rows * W - (sh > 0 ? sh : 0);
+                        vadd(xp + (size_t)(ylo - P + ky) * W + sh + lo, sb + lo, hi - lo);
+                        continue;
+                    }
                     for (int oh = ylo; oh < yhi; oh++) {
                         float *d = xp + (size_t)(oh * S - P + ky) * W;
                         const float *r = s + (size_t)oh * OW;
@@ -156,6 +181,39 @@ void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t 
     }
 }
 
+/* conv2d_backward for conv_same shapes: dw as usual; dx[b] (C,HW) += wt (C,OC*K*K) *
+ * im2col(dy[b]) with wt[c][o][ky][kx] = w[o][c][K-1-ky][K-1-kx] (a full-size GEMM that
+ * writes dx directly, instead of a rank-OC GEMM followed by a scatter-add). */
+static void conv2d_backward_same(float *dx, float *dw, const float *dy, const float *x,
+                                 const float *w, float *ws, size_t n_ws, int B, int C, int H,
+                                 int W, int OC, int K, int pad) {
+    int hw = H * W, kk = K * K, ckk = C * kk, okk = OC * kk;
+    float *wt = ws, *col = ws + (size_t)OC * ckk;
+    if (dx)
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < kk; k++)
+                    wt[((size_t)c * OC + o) * kk + k] = w[((size_t)o * C + c) * kk + kk - 1 - k];
+    int nb = conv_chunk(n_ws - (size_t)OC * ckk, B, (size_t)hw * (C > OC ? ckk : okk));
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb, ld = n * hw;
+        if (dw) {
+            im2col(col, x + (size_t)b0 * C * hw, n, C, H, W, K, 1, pad, H, W);
+            for (int i = 0; i < n; i++)
+                /* dw (OC,CKK) += dy[b] (OC,HW) * col_i^T (HW,CKK) */
+                lay_gemm(0, 1, OC, ckk, hw, dy + (size_t)(b0 + i) * OC * hw, hw,
+                         col + (size_t)i * hw, ld, 1.0f, dw, ckk);
+        }
+        if (dx) {
+            im2col(col, dy + (size_t)b0 * OC * hw, n, OC, H, W, K, 1, pad, H, W);
+            for (int i = 0; i < n; i++)
+                /* dx[b] (C,HW) += wt (C,OCKK) * col_i (OCKK,HW) */
+                lay_gemm(0, 0, C, hw, okk, wt, okk, col + (size_t)i * hw, ld, 1.0f,
+                         dx + (size_t)(b0 + i) * C * hw, hw);
+        }
+    }
+}
+
 void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                      float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
                      int stride, int pad) {
@@ -170,6 +228,10 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
             /* dx[b] (C,HW) += w^T (C,OC) * dy[b] (OC,HW) */
             if (dx) lay_gemm(1, 0, C, ohw, OC, w, C, g, ohw, 1.0f, dx + (size_t)b * C * ohw, ohw);
         }
+        return;
+    }
+    if (conv_same(H, W, K, stride, pad)) {
+        conv2d_backward_same(dx, dw, dy, x, w, ws, n_ws, B, C, H, W, OC, K, pad);
         return;
     }
     int nb = conv_chunk(n_ws, B, (size_t)ohw * ckk);
@@ -349,36 +411,48 @@ void relu_backward(float *restrict dx, const float *restrict dy, const float *re
     }
 }
 
+/* 1 / (number of in-bounds cells of the 3-window at position i of n). */
+static float inv_count3(int i, int n) {
+    return 1.0f / (float)((i > 0) + 1 + (i < n - 1));
+}
+
+/* The 3x3 window sum is separable: vertical 3-sums of rows, then horizontal 3-sums. */
 void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
     // x and y are (BC,H,W); each output averages the in-bounds cells of its 3x3 window
+    float vs[W];
     for (int p = 0; p < BC; p++) {
         const float *xp = x + (size_t)p * H * W;
         float *yp = y + (size_t)p * H * W;
         for (int h = 0; h < H; h++) {
-            int h0 = h > 0 ? h - 1 : 0, h1 = h < H - 1 ? h + 1 : H - 1;
+            const float *r = xp + (size_t)h * W;
+            for (int w = 0; w < W; w++) vs[w] = r[w];
+            if (h > 0) vadd(vs, r - W, W);
+            if (h < H - 1) vadd(vs, r + W, W);
+            float ih = inv_count3(h, H), *o = yp + (size_t)h * W;
             for (int w = 0; w < W; w++) {
-                int w0 = w > 0 ? w - 1 : 0, w1 = w < W - 1 ? w + 1 : W - 1;
-                float s = 0.0f;
-                for (int i = h0; i <= h1; i++)
-                    for (int j = w0; j <= w1; j++) s += xp[i * W + j];
-                yp[h * W + w] = s / (float)((h1 - h0 + 1) * (w1 - w0 + 1));
+                float t = vs[w] + (w > 0 ? vs[w - 1] : 0.0f) + (w < W - 1 ? vs[w + 1] : 0.0f);
+                o[w] = t * (ih * inv_count3(w, W));
             }
         }
     }
 }
 
+/* Adjoint: scale dy by 1/count, then the same (symmetric) 3x3 window sum into dx. */
 void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
+    float g[W], hs[W];
     for (int p = 0; p < BC; p++) {
         float *dp = dx + (size_t)p * H * W;
         const float *gp = dy + (size_t)p * H * W;
         for (int h = 0; h < H; h++) {
-            int h0 = h > 0 ? h - 1 : 0, h1 = h < H - 1 ? h + 1 : H - 1;
-            for (int w = 0; w < W; w++) {
-                int w0 = w > 0 ? w - 1 : 0, w1 = w < W - 1 ? w + 1 : W - 1;
-                float g = gp[h * W + w] / (float)((h1 - h0 + 1) * (w1 - w0 + 1));
-                for (int i = h0; i <= h1; i++)
-                    for (int j = w0; j <= w1; j++) dp[i * W + j] += g;
-            }
+            float ih = inv_count3(h, H);
+            const float *r = gp + (size_t)h * W;
+            for (int w = 0; w < W; w++) g[w] = r[w] * (ih * inv_count3(w, W));
+            for (int w = 0; w < W; w++)
+                hs[w] = g[w] + (w > 0 ? g[w - 1] : 0.0f) + (w < W - 1 ? g[w + 1] : 0.0f);
+            float *d = dp + (size_t)h * W;
+            vadd(d, hs, W);
+            if (h > 0) vadd(d - W, hs, W);
+            if (h < H - 1) vadd(d + W, hs, W);
         }
     }
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "layers.h"
 #include "layers_rec.h"
@@ -437,6 +438,22 @@ static void add2(float *restrict y, const float *a, const float *b, size_t n) {
     for (size_t k = 0; k < n; k++) y[k] = a[k] + b[k];
 }
 
+#ifdef NET_PROFILE
+/* Per-op CPU seconds, forward [0] and backward [1] (index 63: zeroing dy): build with
+ * -DNET_PROFILE (PROFILE=1 bench/engine.sh). */
+double net_prof[64][2];
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+#define PROF_BEGIN double prof_t0 = prof_now()
+#define PROF_END(op, dir) net_prof[(op) & 63][dir] += prof_now() - prof_t0
+#else
+#define PROF_BEGIN
+#define PROF_END(op, dir)
+#endif
+
 float net_forward(net_t *net, const float *x, const int *labels) {
     if (!net->finalized) return NAN;
     net->labels = labels;
@@ -445,6 +462,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
         node_t *d = &net->nodes[i];
         const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
         size_t n = node_size(d);
+        PROF_BEGIN;
         switch (d->op) {
         case OP_INPUT:
             memcpy(d->y, x, sizeof(float) * n);
@@ -496,6 +514,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
             if (rec_node_forward(net, d)) loss = d->y[0];
             break;
         }
+        PROF_END(d->op, 0);
     }
     return isfinite(loss) ? loss : NAN;
 }
@@ -516,6 +535,7 @@ void net_backward_from(net_t *net, int from) {
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
         node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
         size_t n = node_size(d);
+        PROF_BEGIN;
         switch (d->op) {
         case OP_INPUT:
         case OP_ZERO:
@@ -559,12 +579,15 @@ void net_backward_from(net_t *net, int from) {
             rec_node_backward(net, d);
             break;
         }
+        PROF_END(d->op, 1);
     }
 }
 
 void net_backward(net_t *net) {
     if (!net->finalized || net->loss < 0) return;
+    PROF_BEGIN;
     net_zero_dy(net);
+    PROF_END(63, 1);
     net->nodes[net->loss].dy[0] = 1.0f;
     net_backward_from(net, net->loss);
 }

@@ -370,6 +370,8 @@ int main(void) {
     test_conv(3, 4, 4, 5, 3, 1, 1, 0, 3);
     test_conv(2, 2, 6, 6, 3, 2, 2, 0, 2);
     test_conv(2, 2, 7, 6, 3, 5, 2, 2, 1);
+    test_conv(3, 3, 6, 7, 4, 5, 1, 2, 2); /* "same" 5x5: block im2col / col2im paths */
+    test_conv(2, 2, 1, 5, 3, 3, 1, 1, 2); /* one row: every kernel row but one is padding */
     test_linear(0);
     test_linear(1);
     for (int m = BN_TRAIN; m <= BN_OFF; m++) {
