@@ -3,7 +3,7 @@
  * interactions, so that recommender architectures really differ in quality
  * (docs/nasrec.md). The same --seed and --rows give the same bytes.
  *
- *   gen-criteo --rows 200000 --seed 1 -o data/criteo-synth.tsv
+ *   gen-criteo --seed 1 -o data/criteo-synth.tsv
  *
  * Teacher (all of it drawn from --seed):
  *   dense:  I_j = floor(exp(N(mu_j, s_j))) - 1 (a few slightly negative, as in Criteo),
@@ -54,7 +54,7 @@ static void usage(FILE *f) {
             "usage: gen-criteo [options] > data.tsv\n"
             "Writes synthetic Criteo-format click data (label, I1..I13, C1..C26) from a hidden\n"
             "teacher model with feature interactions (docs/nasrec.md).\n"
-            "  -n, --rows INT       lines to write [200000]\n"
+            "  -n, --rows INT       lines to write [1000000]\n"
             "  -S, --seed INT       teacher and sampling seed [1]\n"
             "  -o, --out FILE       output file [stdout]\n"
             "  -h, --help           this text\n");
@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     static const struct option lo[] = {{"rows", 1, 0, 'n'}, {"seed", 1, 0, 'S'},
                                        {"out", 1, 0, 'o'},  {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
-    long rows = 200000, seed = 1;
+    long rows = 1000000, seed = 1;
     const char *out = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "n:S:o:h", lo, NULL)) != -1) {
