@@ -260,7 +260,7 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
  * bit-reproducible) that the compiler can vectorize, unlike one double accumulator. */
 #define LANES 16
 
-/* sum of (x - m) (m = 0 for the plain sum) and of (x - m)^2 */
+/* sum of (x - m) and of (x - m)^2 */
 static void plane_sums(const float *restrict x, int n, float m, double *s1, double *s2) {
     float a[LANES] = {0}, q[LANES] = {0};
     int i = 0;
@@ -320,16 +320,14 @@ void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
             mean = rmean[c];
             var = rvar[c];
         } else {
-            /* two passes (mean, then squared deviations): no cancellation */
-            double s = 0.0, s2 = 0.0, d = 0.0, v = 0.0;
-            for (int b = 0; b < B; b++) plane_sums(x + ((size_t)b * C + c) * HW, HW, 0.0f, &s, &s2);
-            mean = s / (double)N;
-            float mf = (float)mean;
-            for (int b = 0; b < B; b++) plane_sums(x + ((size_t)b * C + c) * HW, HW, mf, &d, &v);
-            /* deviations were taken from the float mean: correct for its rounding */
+            /* one pass over x shifted by one of its values (a typical sample of the
+             * channel), so var = E[(x-k)^2] - E[x-k]^2 does not cancel badly */
+            float k = x[(size_t)c * HW];
+            double d = 0.0, v = 0.0;
+            for (int b = 0; b < B; b++) plane_sums(x + ((size_t)b * C + c) * HW, HW, k, &d, &v);
             d /= (double)N;
             var = v / (double)N - d * d;
-            mean = (double)mf + d;
+            mean = (double)k + d;
             if (mode == BN_TRAIN) {
                 double unb = N > 1 ? var * (double)N / (double)(N - 1) : var;
                 rmean[c] = (float)((1.0 - momentum) * rmean[c] + momentum * mean);

@@ -283,6 +283,32 @@ static void test_bn_eval_equals_batch(void) {
     free(x), free(g), free(b), free(y1), free(y2);
 }
 
+/* Batch statistics of data far from zero (mean 1000, std 1) against a double reference. */
+static void test_bn_offset(void) {
+    int B = 4, C = 2, HW = 50;
+    size_t n = (size_t)B * C * HW;
+    float *x = randn(n, 1), *y = zeros(n), aux[4], rm[2] = {0, 0}, rv[2] = {1, 1};
+    for (size_t i = 0; i < n; i++) x[i] += 1000.0f;
+    batchnorm_forward(y, aux, x, NULL, NULL, rm, rv, BN_BATCH, 0.1f, 1e-5f, B, C, HW);
+    double worst = 0.0;
+    for (int c = 0; c < C; c++) {
+        double s = 0, v = 0;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < HW; i++) s += x[(b * C + c) * HW + i];
+        s /= B * HW;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < HW; i++) v += pow(x[(b * C + c) * HW + i] - s, 2);
+        v /= B * HW;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < HW; i++) {
+                size_t j = (size_t)(b * C + c) * HW + i;
+                worst = fmax(worst, fabs(y[j] - (x[j] - s) / sqrt(v + 1e-5)));
+            }
+    }
+    check(worst < 1e-3, "bn batch statistics of data with mean 1000, std 1", worst);
+    free(x), free(y);
+}
+
 /* ---- parameter-free layers ------------------------------------------------------------- */
 
 static int pBC, pH, pW;
@@ -379,6 +405,7 @@ int main(void) {
         test_bn(m, 0);
     }
     test_bn_eval_equals_batch();
+    test_bn_offset();
     test_plain("relu", relu_fwd, relu_bwd, 6 * 5 * 6);
     test_plain("avgpool3", pool3_fwd, pool3_bwd, 6 * 5 * 6);
     test_plain("avgpool2", pool2_fwd, pool2_bwd, 6 * 2 * 3);
