@@ -23,6 +23,7 @@ static void usage(FILE *f) {
             "  -k, --children INT   children per parent [1]\n"
             "  -S, --seed INT       random seed [1]\n"
             "  -f, --force          write binary to a terminal anyway\n"
+            REC_POLICY_USAGE
             "  -h, --help           this text\n");
 }
 
@@ -52,7 +53,9 @@ int main(int argc, char **argv) {
     util_set_prog("mutate-arch");
     static const struct option lo[] = {{"children", 1, 0, 'k'}, {"seed", 1, 0, 'S'},
                                        {"force", 0, 0, 'f'},    {"help", 0, 0, 'h'},
+                                       {"keep-going", 0, 0, 256}, {"ok-if-bad", 0, 0, 257},
                                        {0, 0, 0, 0}};
+    rec_policy_t pol = {0, 0, 0};
     long k = 1, seed = 1;
     int force = 0, ch;
     while ((ch = getopt_long(argc, argv, "k:S:fh", lo, NULL)) != -1) {
@@ -64,6 +67,8 @@ int main(int argc, char **argv) {
             if (util_parse_long(optarg, 0, (long)(~0ul >> 1), &seed)) goto bad;
             break;
         case 'f': force = 1; break;
+        case 256: pol.keep_going = 1; break;
+        case 257: pol.ok_if_bad = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -92,7 +97,7 @@ int main(int argc, char **argv) {
         arch_t a;
         space_cfg_t c;
         if (space_read_record(&in, &S, &a, &c, err, sizeof err)) {
-            util_err("%s (record %ld)", err, n);
+            if (rec_policy_bad(&pol, n, "%s", err)) continue;
             rc = EXIT_BAD_INPUT;
             break;
         }
@@ -116,10 +121,8 @@ int main(int argc, char **argv) {
         }
         if (rc) break;
     }
-    if (r < 0) {
-        util_err("%s (record %ld)", rec_reader_error(rd), rec_reader_count(rd));
-        rc = EXIT_BAD_INPUT;
-    }
+    if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
+    rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
     return rc;
