@@ -141,8 +141,15 @@ train-arch $TR --epochs 1 --keep-going < "$T/mixed.mp" > "$T/out" 2> "$T/err"; r
 check "train-arch --keep-going: 5 bad skipped (any cfg trains), 3 trained, exit 1" \
     '[ $rc -eq 1 ] && grep -q "5 bad records skipped" $T/err && [ "$(count $T/out)" = 3 ]'
 
+mutate-arch < "$T/mixed.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "mutate-arch: stops at record 2, exit 1, 1 child written" \
+    '[ $rc -eq 1 ] && grep -q "record is not a map (record 2)" $T/err && [ "$(count $T/out)" = 1 ]'
+mutate-arch --keep-going < "$T/mixed.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "mutate-arch --keep-going: 5 bad skipped, 3 children, exit 1" \
+    '[ $rc -eq 1 ] && grep -q "5 bad records skipped" $T/err && [ "$(count $T/out)" = 3 ]'
+
 # --- empty input: empty output, exit 0 -------------------------------------------------
-for cmd in "rank" "mp2json" "json2mp" "score-sigeo --supernet $T/sn.ckpt $SC" "train-arch $TR" "rank -k 3" "rank -F table"; do
+for cmd in "rank" "mp2json" "json2mp" "mutate-arch" "score-sigeo --supernet $T/sn.ckpt $SC" "train-arch $TR" "rank -k 3" "rank -F table"; do
     $cmd < /dev/null > "$T/out" 2> "$T/err"; rc=$?
     if [ "$cmd" = "rank -F table" ]; then
         check "empty input: $cmd exit 0" '[ $rc -eq 0 ]'
