@@ -27,8 +27,8 @@ static int conv_same(int H, int W, int K, int stride, int pad) {
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad) {
     if (K == 1 && stride == 1 && pad == 0) return 0; /* the input is its own im2col */
     size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
-    if (conv_same(H, W, K, stride, pad)) /* im2col of x or of dy, and the flipped kernel */
-        return (size_t)nb * ohw * (C > OC ? C : OC) * K * K + (size_t)OC * C * K * K;
+    if (conv_same(H, W, K, stride, pad)) /* im2col of x or dy; flipped kernel and its grad */
+        return (size_t)nb * ohw * (C > OC ? C : OC) * K * K + 2 * (size_t)OC * C * K * K;
     return (size_t)nb * ohw * C * K * K;
 }
 
@@ -181,37 +181,46 @@ void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t 
     }
 }
 
-/* conv2d_backward for conv_same shapes: dw as usual; dx[b] (C,HW) += wt (C,OC*K*K) *
- * im2col(dy[b]) with wt[c][o][ky][kx] = w[o][c][K-1-ky][K-1-kx] (a full-size GEMM that
- * writes dx directly, instead of a rank-OC GEMM followed by a scatter-add). */
+/* conv2d_backward for conv_same shapes, from one im2col of dy per image (cd, rows
+ * (o,ky,kx), padding K-1-pad = pad):
+ *   dx[b] (C,HW) += wt (C,OC*K*K) * cd, with wt[c][o][k] = w[o][c][K*K-1-k]: the input
+ *     gradient is a conv of dy with the flipped, transposed kernel (a full-size GEMM
+ *     writing dx directly, instead of a rank-OC GEMM and a col2im scatter-add);
+ *   dwt (OC*K*K,C) += cd * x[b]^T, and dw[o][c][k] += dwt[o][K*K-1-k][c] at the end
+ *     (so x needs no second im2col). */
 static void conv2d_backward_same(float *dx, float *dw, const float *dy, const float *x,
                                  const float *w, float *ws, size_t n_ws, int B, int C, int H,
                                  int W, int OC, int K, int pad) {
     int hw = H * W, kk = K * K, ckk = C * kk, okk = OC * kk;
-    float *wt = ws, *col = ws + (size_t)OC * ckk;
+    size_t nwk = (size_t)OC * ckk;
+    float *wt = ws, *dwt = ws + nwk, *col = ws + 2 * nwk;
     if (dx)
         for (int o = 0; o < OC; o++)
             for (int c = 0; c < C; c++)
                 for (int k = 0; k < kk; k++)
                     wt[((size_t)c * OC + o) * kk + k] = w[((size_t)o * C + c) * kk + kk - 1 - k];
-    int nb = conv_chunk(n_ws - (size_t)OC * ckk, B, (size_t)hw * (C > OC ? ckk : okk));
+    if (dw) memset(dwt, 0, sizeof(float) * nwk);
+    int nb = conv_chunk(n_ws - 2 * nwk, B, (size_t)hw * okk);
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb, ld = n * hw;
-        if (dw) {
-            im2col(col, x + (size_t)b0 * C * hw, n, C, H, W, K, 1, pad, H, W);
-            for (int i = 0; i < n; i++)
-                /* dw (OC,CKK) += dy[b] (OC,HW) * col_i^T (HW,CKK) */
-                lay_gemm(0, 1, OC, ckk, hw, dy + (size_t)(b0 + i) * OC * hw, hw,
-                         col + (size_t)i * hw, ld, 1.0f, dw, ckk);
-        }
-        if (dx) {
-            im2col(col, dy + (size_t)b0 * OC * hw, n, OC, H, W, K, 1, pad, H, W);
-            for (int i = 0; i < n; i++)
-                /* dx[b] (C,HW) += wt (C,OCKK) * col_i (OCKK,HW) */
-                lay_gemm(0, 0, C, hw, okk, wt, okk, col + (size_t)i * hw, ld, 1.0f,
-                         dx + (size_t)(b0 + i) * C * hw, hw);
+        im2col(col, dy + (size_t)b0 * OC * hw, n, OC, H, W, K, 1, K - 1 - pad, H, W);
+        for (int i = 0; i < n; i++) {
+            const float *cd = col + (size_t)i * hw;
+            /* dx[b] (C,HW) += wt (C,OCKK) * cd (OCKK,HW) */
+            if (dx)
+                lay_gemm(0, 0, C, hw, okk, wt, okk, cd, ld, 1.0f, dx + (size_t)(b0 + i) * C * hw,
+                         hw);
+            /* dwt (OCKK,C) += cd (OCKK,HW) * x[b]^T (HW,C) */
+            if (dw)
+                lay_gemm(0, 1, okk, C, hw, cd, ld, x + (size_t)(b0 + i) * C * hw, hw, 1.0f, dwt,
+                         C);
         }
     }
+    if (dw)
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < kk; k++)
+                    dw[((size_t)o * C + c) * kk + k] += dwt[((size_t)o * kk + kk - 1 - k) * C + c];
 }
 
 void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
