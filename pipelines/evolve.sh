@@ -51,7 +51,10 @@ for v in "$P" "$S" "$G" "$seed"; do
     case $v in ''|*[!0-9]*) echo "evolve.sh: error: '$v' is not a non-negative integer" >&2; exit 2 ;; esac
 done
 [ "$S" -ge 1 ] && [ "$S" -le "$P" ] || { echo "evolve.sh: error: need 1 <= --sample <= --population" >&2; exit 2; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+command -v score-sigeo > /dev/null 2>&1 || PATH=$here/bin:$PATH
 [ -n "${SIGEO_BIN:-}" ] && PATH=$SIGEO_BIN:$PATH
+die() { echo "evolve.sh: error: $*" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/evolve.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -63,6 +66,7 @@ score() {
 # population, oldest first, one JSON record per line
 # shellcheck disable=SC2086
 sample-arch --space "$space" -n "$P" --seed "$seed" $extra | score | mp2json > "$tmp/pop"
+[ "$(wc -l < "$tmp/pop")" -eq "$P" ] || die "scoring the initial population failed"
 cp "$tmp/pop" "$tmp/hist"
 g=1
 while [ "$g" -le "$G" ]; do
@@ -72,6 +76,7 @@ while [ "$g" -le "$G" ]; do
         "$tmp/pop" | json2mp | rank --by "$key" --top 1 |
         mutate-arch --children 1 --seed "$((seed * 1000003 + g))" | score | mp2json |
         sed "s/^{/{\"generation\":$g,/" > "$tmp/child"
+    [ "$(wc -l < "$tmp/child")" -eq 1 ] || die "generation $g produced no scored child"
     cat "$tmp/child" >> "$tmp/pop"
     cat "$tmp/child" >> "$tmp/hist"
     tail -n +2 "$tmp/pop" > "$tmp/pop.next" && mv "$tmp/pop.next" "$tmp/pop" # the oldest dies
