@@ -18,7 +18,6 @@ SP="--channels 2 --cells 1 --input 1x8x8 --classes 3"
 warmup-supernet $SP --fraction 0 -q -o "$T/sn.ckpt" || { notok "tiny supernet"; exit 1; }
 sample-arch $SP -n 50 > "$T/a.mp"
 mp2json < "$T/a.mp" > "$T/a.jsonl"
-SC="--supernet $T/sn.ckpt --data /nonexistent"
 
 # --- full disk: /dev/full as stdout ----------------------------------------------------
 full() { # name, command (stdin from $2's input file), input
@@ -31,6 +30,14 @@ full "rank" "rank" "$T/a.mp"
 full "rank -F jsonl" "rank -F jsonl" "$T/a.mp"
 full "mp2json" "mp2json" "$T/a.mp"
 full "json2mp" "json2mp" "$T/a.jsonl"
+full "mutate-arch" "mutate-arch" "$T/a.mp"
+mkdir -p "$T/data"
+/usr/bin/python3 -c "
+import struct, sys
+n = 40
+open(sys.argv[1] + '/train-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 0x803, n, 8, 8) + bytes(range(64)) * n)
+open(sys.argv[1] + '/train-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 0x801, n) + bytes(i % 3 for i in range(n)))" "$T/data"
+full "score-sigeo" "score-sigeo --supernet $T/sn.ckpt --data $T/data --batch 4 --batches 2 --bn-batches 1 --eval-batches 1 -q" "$T/a.mp"
 
 # --- closed pipe with SIGPIPE ignored (as under some supervisors): exit 3, reported -----
 for cmd in "sample-arch --all" "rank" "mp2json" "json2mp"; do
