@@ -2,13 +2,13 @@
 # groundtruth.sh — trains a fixed random sample of NB201 cells from scratch with one
 # recipe and stores the results (bench/data/gt-seed1.jsonl, bench/data/gt-seed2.jsonl).
 # Seed 1 trains all cells; seed 2 retrains the first NSEED2 of them for the noise ceiling.
-# Two processes (one per core). Takes about an hour on the 2-core reference machine.
+# Two processes (one per core). Takes about 40 minutes on the 2-core reference machine.
 #   usage: bench/groundtruth.sh [BIN_DIR]
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-bin}
 ncells=${NCELLS:-100} nseed2=${NSEED2:-30}
-recipe="--epochs 1 --fraction 0.5 --batch 64 --lr 0.1 --schedule cosine --threads 1 -q"
+recipe="--epochs 1 --fraction 0.3 --test-fraction 0.5 --batch 64 --lr 0.1 --schedule cosine --threads 1 -q"
 out=bench/data tmp=bench/out/gt
 mkdir -p "$out" "$tmp"
 "$bin/sample-arch" -n "$ncells" --seed 2026 | "$bin/mp2json" > "$tmp/cells.jsonl"
