@@ -199,15 +199,16 @@ def rel(c, t, floor=0.0):
     return diff / den if den > 0 else diff
 
 
-def check(d, label):
+def torch_step(d, dtype):
+    """One forward/backward in PyTorch with the dump's weights, batch and BN mode:
+    (net name -> tensor dict, logits, loss, input tensor), or None for BN off."""
     torch.manual_seed(0)
-    net = NB201(d["C"], d["N"], d["in_ch"], d["classes"], d["ops"]).double()
+    net = NB201(d["C"], d["N"], d["in_ch"], d["classes"], d["ops"]).to(dtype)
     tensors = dict(net.named_tensors())
     names_c = set(d["params"]) | set(d["state"])
     if set(tensors) != names_c:
-        print("NOT OK %s: tensor names differ: torch-only %s, engine-only %s" % (
-            label, sorted(set(tensors) - names_c)[:5], sorted(names_c - set(tensors))[:5]))
-        return False
+        raise SystemExit("NOT OK: tensor names differ: torch-only %s, engine-only %s" % (
+            sorted(set(tensors) - names_c)[:5], sorted(names_c - set(tensors))[:5]))
     with torch.no_grad():
         for nm, (w, _) in d["params"].items():
             tensors[nm].copy_(torch.from_numpy(w))
@@ -219,12 +220,28 @@ def check(d, label):
     elif mode == BN_EVAL:
         net.eval()
     else:
-        print("skip %s: BN mode %d has no PyTorch counterpart here" % (label, mode))
-        return True
-    x = torch.from_numpy(d["x"]).requires_grad_(True)
+        return None
+    x = torch.from_numpy(d["x"]).to(dtype).requires_grad_(True)
     logits = net(x)
     loss = F.cross_entropy(logits, torch.from_numpy(d["labels"]).long())
     loss.backward()
+    return tensors, logits, loss, x
+
+
+def check(d, label, vs_float32=False):
+    """Engine (float32) against PyTorch float64: every tensor within TOL. With vs_float32
+    (deep networks on tiny batches), loss and logits must be within TOL and every gradient
+    within twice PyTorch float32's own worst difference from float64 on the same step:
+    there, rounding is amplified through the layers, and a ReLU input within float
+    rounding of zero (|x|/std ~ 1e-7 happens among millions of activations) takes the
+    other branch in float32, which moves every gradient upstream by up to a few percent,
+    in PyTorch float32 as in the engine."""
+    r = torch_step(d, torch.float64)
+    if r is None:
+        print("skip %s: BN mode %d has no PyTorch counterpart here" % (label, d["mode"]))
+        return True
+    tensors, logits, loss, x = r
+    mode = d["mode"]
 
     rows = [("loss", rel(d["loss"], loss.item())),
             ("logits", rel(d["logits"], logits.detach().numpy())),
@@ -239,11 +256,26 @@ def check(d, label):
     for nm, (before, after) in d["state"].items():
         want = tensors[nm].detach().numpy() if mode == BN_TRAIN else before
         rows.append((nm + " (running)", rel(after, want)))
+    limit = {nm: TOL for nm, _ in rows}
     worst = max(r for _, r in rows)
-    ok = worst < TOL
+    if vs_float32:
+        t32, l32, loss32, x32 = torch_step(d, torch.float32)
+        ref = {"loss": rel(loss32.item(), loss.item()),
+               "logits": rel(l32.detach().double().numpy(), logits.detach().numpy()),
+               "input grad": rel(x32.grad.double().numpy(), x.grad.numpy())}
+        for nm in d["params"]:
+            ref[nm + " grad"] = rel(t32[nm].grad.double().numpy(), tensors[nm].grad.numpy(),
+                                    1e-3 * gscale)
+        w32 = max(ref.values())
+        for nm, _ in rows:
+            if nm not in ("loss", "logits"):
+                limit[nm] = max(TOL, 2 * w32)
+        print("  PyTorch float32 vs float64 on the same step: max relative difference %.3g"
+              % w32)
+    ok = all(r < limit[nm] for nm, r in rows)
     for nm, r in rows:
-        if r >= TOL or os.environ.get("VERBOSE"):
-            print("  %-40s max rel diff %.3g" % (nm, r))
+        if r >= limit[nm] or os.environ.get("VERBOSE"):
+            print("  %-40s max rel diff %.3g (limit %.3g)" % (nm, r, limit[nm]))
     print("%s %s: %d tensors, max relative difference %.3g (loss %.6f vs %.6f)" % (
         "ok" if ok else "NOT OK", label, len(rows), worst, d["loss"], loss.item()))
     return ok
@@ -263,15 +295,18 @@ def main():
     cases = []
     for nm, ops in cells:
         for mode, mn in ((BN_TRAIN, "train"), (BN_EVAL, "eval")):
-            cases.append(("%s, bn %s, C=4 N=1 8x8 B=4" % (nm, mn), index(ops), mode, []))
+            cases.append(("%s, bn %s, C=4 N=1 8x8 B=4" % (nm, mn), index(ops), mode, [], False))
     cases.append(("mixed, bn train, C=8 N=2 16x16 B=6", index([3, 1, 2, 4, 0, 3]), BN_TRAIN,
-                  ["8", "2", "16", "6"]))
+                  ["8", "2", "16", "6"], False))
+    # the original NB201 size; 15 cells on a batch of 4 amplify float32 rounding
+    cases.append(("all nor_conv_3x3, bn train, C=16 N=5 3x32x32 B=4", index([3] * 6), BN_TRAIN,
+                  ["16", "5", "32", "4"], True))
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        for label, idx, mode, extra in cases:
+        for label, idx, mode, extra, vs32 in cases:
             path = os.path.join(tmp, "ref.bin")
             subprocess.run([dump, path, str(idx), str(mode)] + extra, check=True)
-            ok &= check(read_dump(path), label)
+            ok &= check(read_dump(path), label, vs32)
     print("torch_check: %s (torch %s, tolerance %g)" % ("all ok" if ok else "FAILED",
                                                          torch.__version__, TOL))
     return 0 if ok else 1
