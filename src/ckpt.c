@@ -416,7 +416,8 @@ static int msgpack_check(const unsigned char *p, size_t n, char *err, size_t n_e
 
 static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 {
-    if (m->type != MSGPACK_OBJECT_MAP) return NULL;
+    /* m may itself come from a map_get of an absent key (found by fuzz/fuzz_ckpt.c). */
+    if (!m || m->type != MSGPACK_OBJECT_MAP) return NULL;
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object_kv *kv = &m->via.map.ptr[i];
         if (rec_str_eq(&kv->key, key)) return &kv->val;
