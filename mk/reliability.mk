@@ -54,7 +54,9 @@ fuzz: $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
 	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
 	    build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	        -artifact_prefix=build-fuzz/crash-$$n- -print_final_stats=1 \
-	        build-fuzz/corpus/$$n fuzz/corpus/$$n 2>&1 | tail -n 12 || exit 1; \
+	        build-fuzz/corpus/$$n fuzz/corpus/$$n > build-fuzz/fuzz_$$n.log 2>&1; rc=$$?; \
+	    grep -E "ERROR|SUMMARY|Test unit written|^Done|exec_per_sec|new_units" build-fuzz/fuzz_$$n.log; \
+	    [ $$rc -eq 0 ] || { echo "fuzz_$$n: crash (log build-fuzz/fuzz_$$n.log); add the input to tests/regress/$$n/"; exit 1; }; \
 	done
 
 .PHONY: sanitize valgrind fuzz
