@@ -4,7 +4,7 @@
 # train-arch reports log loss and AUC, mutate-arch writes children, evolve.sh runs, and
 # bad data names the line.
 set -u
-T=tests/tmp/t_nasrec
+T=tests/tmp/t_nasrec.$$
 rm -rf "$T" && mkdir -p "$T" || exit 1
 fail=0
 ok() { echo "ok $1"; }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "criteo.h"
 #include "nasrec.h"
 #include "space.h"
@@ -80,7 +82,7 @@ static void test_space(void) {
 
 static const char *tmpfile_with(const char *text) {
     static char path[64];
-    snprintf(path, sizeof path, "tests/tmp/test_nasrec.%d.tsv", 0);
+    snprintf(path, sizeof path, "tests/tmp/test_nasrec.%d.tsv", (int)getpid());
     FILE *f = fopen(path, "w");
     if (!f) return NULL;
     fputs(text, f);
