@@ -369,6 +369,7 @@ int main(int argc, char **argv) {
         if (fmt == F_MSGPACK) {
             if (write_all(STDOUT_FILENO, S.arena + it->off, it->len)) {
                 util_err("write: %s", strerror(errno));
+                msgpack_unpacked_destroy(&u);
                 return EXIT_IO;
             }
             continue;
@@ -376,6 +377,7 @@ int main(int argc, char **argv) {
         size_t off = 0;
         if (msgpack_unpack_next(&u, S.arena + it->off, it->len, &off) != MSGPACK_UNPACK_SUCCESS) {
             util_err("out of memory");
+            msgpack_unpacked_destroy(&u);
             return EXIT_IO;
         }
         if (fmt == F_JSONL) {
@@ -383,6 +385,7 @@ int main(int argc, char **argv) {
             int j = json_write(stdout, &u.data, err, sizeof err);
             if (j == -2) {
                 util_err("%s (ranked record %zu)", err, i + 1);
+                msgpack_unpacked_destroy(&u);
                 return EXIT_BAD_INPUT;
             }
             putchar('\n');
