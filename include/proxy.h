@@ -5,7 +5,8 @@
  * built over a WORKING parameter set that has the supernet's views; before it runs, the
  * proxy copies the inherited weights (and BN state) of the views the network uses from
  * the supernet, so proxies are independent of each other and of their order, and the
- * supernet itself is never written. Every proxy's score is "higher is better". */
+ * supernet itself is never written. Every score is "higher is better" except the two
+ * losses (sigeo_loss, oneshot_loss). */
 #ifndef SIGEO_PROXY_H
 #define SIGEO_PROXY_H
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- helpers over the working parameters ---------------------------------------- */
 
 static int is_weight(const params_t *P, int i)
@@ -69,7 +68,8 @@ static size_t img_size(const proxy_ctx_t *c)
     return (size_t)c->c * c->h * c->w;
 }
 
-/* Forward and backward of scoring batch b with fresh gradients; the mean loss. */
+/* Forward and backward of one batch (BN on batch statistics) with fresh gradients;
+ * the mean loss. */
 static double run_batch(proxy_ctx_t *c, const float *x, const int *y)
 {
     c->net->bn_mode = BN_BATCH;
