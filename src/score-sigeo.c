@@ -459,12 +459,6 @@ int main(int argc, char **argv)
         util_err("%s", err);
         return EXIT_BAD_INPUT;
     }
-    if (ck.space->data_kind != SPACE_DATA_IMAGES) {
-        util_err("%s: space '%s' scores on click data, which score-sigeo does not read yet",
-                 o.supernet, ck.space->name);
-        ckpt_free(&ck);
-        return EXIT_BAD_INPUT;
-    }
     for (int i = 0; i < 3; i++)
         if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
     const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
