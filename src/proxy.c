@@ -814,6 +814,8 @@ static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
         for (int b = 0; b < B; b++) {
             const float *z = lg->y + (size_t)b * K;
             int best = 0;
+            if (K == 1) /* one logit (binary cross-entropy): class 1 when it is positive */
+                best = z[0] > 0;
             for (int q = 1; q < K; q++)
                 if (z[q] > z[best]) best = q;
             right += best == y[b];

@@ -6,6 +6,7 @@
  * FLOPs by hand, the one-shot BN recalibration, NaN reporting, and that the supernet is
  * never written. */
 #include "proxy.h"
+#include "layers_rec.h"
 #include "nb201.h"
 
 #include <math.h>
@@ -515,6 +516,40 @@ static void test_oneshot(void)
     fix_free(&f);
 }
 
+static int build_logistic(net_t *net, void *arg)
+{
+    (void)arg;
+    int h = net_input(net, 3, 1, 1);
+    h = net_linear(net, h, "fc", 1, 1);
+    return net_bce(net, h) < 0 ? -1 : 0;
+}
+
+/* One logit (click spaces): accuracy is the share of (z > 0) == label. */
+static void test_oneshot_binary(void)
+{
+    fix_t f;
+    int B = 8, n_eval = 2;
+    if (fix_init(&f, build_logistic, NULL, B, 2, 1, n_eval, 29)) {
+        printf("NOT OK logistic fixture\n");
+        n_fail++;
+        return;
+    }
+    int n = (2 + 1 + n_eval) * B;
+    for (int i = 0; i < n; i++) f.y[i] = i % 3 == 0;
+    const float *w = f.S.w + f.S.v[params_find(&f.S, "fc.w", 0)].off;
+    const float *b = f.S.w + f.S.v[params_find(&f.S, "fc.b", 0)].off;
+    int right = 0;
+    for (int i = 0; i < n_eval * B; i++) {
+        const float *x = f.c.x_eval + (size_t)i * 3;
+        double z = b[0] + (double)w[0] * x[0] + (double)w[1] * x[1] + (double)w[2] * x[2];
+        right += (z > 0) == f.c.y_eval[i];
+    }
+    proxy_out_t oo = run(&f, "oneshot");
+    double want = (double)right / (n_eval * B);
+    check(get(&oo, "oneshot_acc") == want, "oneshot_acc with one logit: (z > 0) == label", get(&oo, "oneshot_acc"), want);
+    fix_free(&f);
+}
+
 int main(void)
 {
     test_sigeo_zico();
@@ -523,6 +558,7 @@ int main(void)
     test_naswot();
     test_jacov();
     test_oneshot();
+    test_oneshot_binary();
     int n = 0;
     for (const proxy_t *p = proxy_table; p->name; p++) n++;
     check(n == 12 && proxy_find("sigeo") && !proxy_find("nope"), "table lists 12 proxies", n, 12);
