@@ -60,7 +60,8 @@ typedef struct {
     int default_on;       /* scored when --proxies is not given */
     const char *doc;      /* one line: definition and sign convention */
     /* Fills out. Returns 0, or -1 on an internal failure (out of memory). A score that
-     * is not finite is not a failure: its value is NaN and out->err says why. */
+     * is not finite is not a failure: its value is NaN and out->err says why. A proxy that
+     * is not defined for the network's operations returns 0 with no keys. */
     int (*fn)(proxy_ctx_t *c, proxy_out_t *out);
 } proxy_t;
 

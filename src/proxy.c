@@ -543,6 +543,8 @@ static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
  * with direct loops (batch 1), so deep nets do not overflow float. */
 static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
 {
+    for (int k = 0; k < c->net->n; k++)
+        if (c->net->nodes[k].op > OP_XENT) return 0; /* recommender ops: not applicable */
     proxy_restore(c);
     const net_t *net = c->net;
     const params_t *P = c->P;
@@ -557,11 +559,6 @@ static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
         ok = y[k] && dy[k];
     }
     double score = 0;
-    for (int k = 0; ok && k <= net->logits; k++)
-        if (net->nodes[k].op > OP_XENT) { /* recommender ops: no double version here */
-            set_err(o, "synflow: not defined for this space's operations");
-            ok = 0, score = NAN;
-        }
     if (ok) {
         for (int k = 0; k <= net->logits; k++) {
             const node_t *nd = &net->nodes[k];
@@ -754,8 +751,8 @@ static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
     for (int k = 0; dy && k < n; k++) free(dy[k]);
     free(y);
     free(dy);
-    if (!ok && !o->err[0]) return -1;
-    if (!isfinite(score) && !o->err[0]) {
+    if (!ok) return -1;
+    if (!isfinite(score)) {
         set_err(o, "synflow: overflow in double precision");
         score = NAN;
     }

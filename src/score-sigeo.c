@@ -332,6 +332,11 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, proxy_ct
             rc = -2;
             break;
         }
+        static unsigned char warned[64];
+        if (out.n == 0 && !warned[i]) {
+            util_msg("%s is not defined for space '%s'; not scored", proxy_table[i].name, sp->name);
+            warned[i] = 1;
+        }
         for (int k = 0; k < out.n && n_keys < 64; k++) {
             keys[n_keys] = out.key[k];
             vals[n_keys++] = isfinite(out.v[k]) ? out.v[k] : NAN;
