@@ -122,11 +122,17 @@ typedef struct net {
     float *ws;         /* im2col / scratch workspace */
     size_t n_ws;
     int finalized;
+    size_t cap_arena, cap_ws; /* allocated floats, kept across net_reset */
 } net_t;
 
 /* An empty network for batch size B over parameters P (not owned). */
 void net_init(net_t *net, params_t *P, int batch);
 void net_free(net_t *net);
+/* Forget the graph (nodes, finalized state) but keep the node array, activation arena and
+ * workspace allocations, so the next build over the same P and batch reuses them (a
+ * warm-up step per path, a candidate per record): net_finalize then allocates only when
+ * the new graph needs more. The net still owns its buffers; net_free releases them. */
+void net_reset(net_t *net);
 
 /* Append a bare node of shape (batch,C,H,W) for constructors outside net.c (layers_rec.c);
  * NULL when finalized or out of memory. The pointer dies with the next append. */
@@ -149,6 +155,8 @@ int net_xent(net_t *net, int logits);
 
 /* Allocate activations (and the parameters, if P is not yet allocated: then they are
  * initialized with params_init_default using r; r may be NULL when P is allocated).
+ * Activations are not zeroed (forward overwrites every y, backward zeroes dy) except
+ * the all-zero nodes' y; a buffer kept by net_reset is reused when large enough.
  * 0 or -1. */
 int net_finalize(net_t *net, rng_t *r);
 

@@ -182,6 +182,10 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
     long n_run = 0, n_since = 0;
     for (int i = 0; i < d->n; i++) perm[i] = i;
     c->n_curve = 0;
+    /* One net rebuilt per step: net_reset keeps its activation arena, so a step pays for
+     * the graph, not for allocating and faulting in ~85 MB (docs/warmup.md). */
+    net_t net;
+    net_init(&net, P, B);
     for (long ep = 0, t = 0; ep < o->epochs; ep++) {
         for (int i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
             int j = (int)rng_below(&rd, (uint64_t)i + 1), tmp = perm[i];
@@ -191,10 +195,8 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
         for (long s = 0; s < per_epoch; s++, t++) {
             arch_t a;
             space_sample_path(S, &rp, &c->cfg, &a);
-            /* A fresh net per step: building is cheap next to a forward/backward pass
-             * (docs/warmup.md), and 15625 cached nets would not fit. */
-            net_t net;
-            net_init(&net, P, B);
+            /* The path's net, rebuilt per step (15625 cached nets would not fit). */
+            net_reset(&net);
             if (S->build(&net, &c->cfg, &a) || net_finalize(&net, NULL)) {
                 net_free(&net);
                 snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
@@ -215,7 +217,6 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
             net_used_params(&net, used);
             if (S->data_kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
             else sgd_step(&sgd, P, used);
-            net_free(&net);
 
             run += loss, n_run++;
             since += loss, n_since++;
@@ -231,6 +232,7 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
             }
         }
     }
+    net_free(&net);
     c->steps = steps;
     c->seconds = util_now() - t0;
     rc = 0;
