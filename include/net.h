@@ -99,7 +99,9 @@ typedef struct {
     int p[3];        /* parameter view ids (conv w | bn gamma,beta | linear w,b), -1 if none */
     int st[2];       /* state view ids (bn running mean, var), -1 if none */
     int k, stride, pad;
-    float *y, *dy;   /* output and its gradient, owned by the net's arena */
+    float *y, *dy;   /* output and its gradient, owned by the net's arena; the dy of a
+                      * node whose only consumer is an OP_ADD is that add's dy (the
+                      * gradient passes through a sum unchanged), not a copy */
     float *aux;      /* op-specific saved values (BN mean/inv-std, x-hat, ...) */
     size_t n_aux;
     int reached;     /* set during a backward pass when dy got a contribution */
@@ -123,6 +125,8 @@ typedef struct net {
     size_t n_ws;
     int finalized;
     size_t cap_arena, cap_ws; /* allocated floats, kept across net_reset */
+    float *dy0;        /* start of the dy block in the arena, n_dy floats (net_zero_dy) */
+    size_t n_dy;
 } net_t;
 
 /* An empty network for batch size B over parameters P (not owned). */

@@ -434,28 +434,59 @@ int net_finalize(net_t *net, rng_t *r) {
             if (want > n_ws) n_ws = want;
         }
     }
+    /* An input whose only consumer is an add shares the add's dy (reverse order, so
+     * chains of adds resolve to the last one): no storage, no copy in the backward. */
+    int *cons = calloc((unsigned)net->n, sizeof(int)), *alias = calloc((unsigned)net->n, sizeof(int));
+    if (!cons || !alias) {
+        free(cons);
+        free(alias);
+        return -1;
+    }
+    for (int i = 0; i < net->n; i++) {
+        alias[i] = -1;
+        for (int j = 0; j < net->nodes[i].n_in; j++) cons[net->nodes[i].in[j]]++;
+    }
+    size_t n_dy = 0;
+    for (int i = net->n - 1; i >= 0; i--) {
+        const node_t *d = &net->nodes[i];
+        if (d->op == OP_ADD)
+            for (int j = 0; j < d->n_in; j++)
+                if (cons[d->in[j]] == 1) alias[d->in[j]] = i;
+        if (alias[i] < 0) n_dy += round_up(node_size(d));
+    }
     /* not zeroed: forward overwrites every y and aux before reading it, backward zeroes
      * dy; only OP_ZERO outputs (never written) are cleared below. Zeroing ~85 MB here
      * per build cost a warm-up step ~10 ms. */
-    net->n_arena = 2 * n_y + n_aux;
+    net->n_arena = n_y + n_dy + n_aux;
     net->n_ws = n_ws;
     if (reserve(&net->arena, &net->cap_arena, net->n_arena) < 0 ||
-        reserve(&net->ws, &net->cap_ws, n_ws) < 0)
+        reserve(&net->ws, &net->cap_ws, n_ws) < 0) {
+        free(cons);
+        free(alias);
         return -1;
-    /* layout: every y, then every dy (one memset zeroes them), then every aux */
-    float *y = net->arena, *dy = net->arena + n_y, *aux = net->arena + 2 * n_y;
+    }
+    /* layout: every y, then every own dy (one memset zeroes them), then every aux */
+    float *y = net->arena, *dy = net->arena + n_y, *aux = net->arena + n_y + n_dy;
+    net->dy0 = dy;
+    net->n_dy = n_dy;
     for (int i = 0; i < net->n; i++) {
         node_t *d = &net->nodes[i];
         size_t sz = round_up(node_size(d));
         d->y = y;
-        d->dy = dy;
         d->aux = d->n_aux ? aux : NULL;
         if (d->op == OP_ZERO) memset(d->y, 0, sizeof(float) * sz);
         if (d->n_aux) memset(d->aux, 0, sizeof(float) * d->n_aux);
         y += sz;
-        dy += sz;
         aux += round_up(d->n_aux);
+        if (alias[i] < 0) {
+            d->dy = dy;
+            dy += sz;
+        }
     }
+    for (int i = net->n - 1; i >= 0; i--)
+        if (alias[i] >= 0) net->nodes[i].dy = net->nodes[alias[i]].dy;
+    free(cons);
+    free(alias);
     net->finalized = 1;
     return 0;
 }
@@ -553,8 +584,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
 
 void net_zero_dy(net_t *net) {
     if (!net->finalized) return;
-    size_t n_y = (size_t)(net->nodes[0].dy - net->nodes[0].y);
-    memset(net->arena + n_y, 0, sizeof(float) * n_y);
+    memset(net->dy0, 0, sizeof(float) * net->n_dy);
     for (int i = 0; i < net->n; i++) net->nodes[i].reached = 0;
 }
 
@@ -588,6 +618,7 @@ void net_backward_from(net_t *net, int from) {
         case OP_ADD:
             for (int j = 0; j < d->n_in; j++) {
                 float *a = net->nodes[d->in[j]].dy;
+                if (a == d->dy) continue; /* shares this dy (net_finalize) */
                 for (size_t k = 0; k < n; k++) a[k] += d->dy[k];
             }
             break;
