@@ -18,7 +18,10 @@ usage: pipelines/search.sh [options]
   --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo]
   --cache DIR     where supernet checkpoints are kept [cache]
   --out DIR       where the stage outputs go [out/search]
+  --test-fraction F   share of the test set used to evaluate the top-k [1]
   --parallel      score with GNU parallel instead of xargs -P
+  -S LOGINS       score on other machines too (GNU parallel --sshlogin, e.g. ':,8/host2')
+  --sshloginfile F    the same from a file (see pipelines/score-parallel.sh -h)
   -h, --help      this text
 Outputs: OUT/candidates.mp, OUT/scored.mp, OUT/ranked.mp, OUT/trained.mp.
 EOF
@@ -28,7 +31,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bin="${SIGEO_BIN:-$here/bin}"
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.1
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo
-cache=cache out=out/search runner=xargs
+cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -44,6 +47,9 @@ while [ $# -gt 0 ]; do
     --cache) cache=$2; shift ;;
     --out) out=$2; shift ;;
     --parallel) runner=parallel ;;
+    -S) remote_flag=-S; remote_arg=$2; runner=parallel; shift ;;
+    --sshloginfile) remote_flag=--sshloginfile; remote_arg=$2; runner=parallel; shift ;;
+    --test-fraction) test_fraction=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "search.sh: error: unknown option '$1' (see -h)" >&2; exit 2 ;;
     esac
@@ -77,31 +83,17 @@ else
 fi
 t2=$(now)
 
-# 3. Scoring, one shard per process; rank merges the shards.
+# 3. Scoring, one shard per process (pipelines/score-parallel.sh); rank merges them.
 say "scoring $( [ "$n" -eq 0 ] && echo 15625 || echo "$n") candidates with $jobs processes ($runner)"
-rm -f "$out"/shard.*.mp
-score_shard() { # $1 = shard index
-    "$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q \
-        --shard "$1/$jobs" < "$out/candidates.mp" > "$out/shard.$1.mp"
-}
-if [ "$runner" = parallel ]; then
-    export bin ckpt data proxies jobs out
-    seq 0 $((jobs - 1)) | parallel --halt now,fail=1 -j "$jobs" \
-        '"$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q --shard {}/"$jobs" < "$out/candidates.mp" > "$out/shard.{}.mp"'
-else
-    export bin ckpt data proxies jobs out
-    seq 0 $((jobs - 1)) | xargs -P "$jobs" -I{} sh -c \
-        '"$bin/score-sigeo" --supernet "$ckpt" --data "$data" --proxies "$proxies" -q --shard {}/"$jobs" < "$out/candidates.mp" > "$out/shard.{}.mp"'
-fi
-cat "$out"/shard.*.mp > "$out/scored.mp"
-rm -f "$out"/shard.*.mp
+SIGEO_BIN="$bin" "$here/pipelines/score-parallel.sh" --supernet "$ckpt" -j "$jobs" ${remote_flag:+"$remote_flag" "$remote_arg"} \
+    --runner "$runner" -- --data "$data" --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
 t3=$(now)
 
 # 4. Rank and train the top-k from scratch.
 "$bin/rank" --by scores.sigeo < "$out/scored.mp" > "$out/ranked.mp"
 say "training the top $k from scratch ($epochs epoch(s))"
 "$bin/rank" --by scores.sigeo --top "$k" < "$out/scored.mp" |
-    "$bin/train-arch" --epochs "$epochs" --fraction "$train_fraction" --data "$data" -q > "$out/trained.mp"
+    "$bin/train-arch" --epochs "$epochs" --fraction "$train_fraction" --test-fraction "$test_fraction" --data "$data" -q > "$out/trained.mp"
 t4=$(now)
 
 # 5. The table.
