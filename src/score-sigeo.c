@@ -275,10 +275,11 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
     return EXIT_OK;
 }
 
-/* Build the record's network over W, run the selected proxies and add their keys.
+/* Build the record's network over W in net (reset first: its arena is reused from one
+ * record to the next), run the selected proxies and add their keys.
  * Returns 0, -1 with err for bad input, -2 for out of memory. */
-static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, proxy_ctx_t *ctx,
-                        const unsigned char *on, const msgpack_object *in, rec_t *e, char *err,
+static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *net,
+                        proxy_ctx_t *ctx, const unsigned char *on, const msgpack_object *in, rec_t *e, char *err,
                         size_t n_err)
 {
     const space_t *sp;
@@ -298,28 +299,27 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, proxy_ct
                  ck->cfg.H, ck->cfg.W, ck->cfg.classes);
         return -1;
     }
-    net_t net;
-    net_init(&net, W, (int)o->batch);
+    (void)o;
+    net_reset(net);
     unsigned char *used = calloc((size_t)W->n + 1, 1);
     int rc = 0;
     if (!used) {
         rc = -2;
-    } else if (sp->build(&net, &c, &a) < 0) {
+    } else if (sp->build(net, &c, &a) < 0) {
         snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
         rc = -1;
-    } else if (net_finalize(&net, NULL) < 0) {
+    } else if (net_finalize(net, NULL) < 0) {
         rc = -2;
     }
     if (rc) {
         free(used);
-        net_free(&net);
         return rc;
     }
-    net_used_params(&net, used);
-    ctx->net = &net;
+    net_used_params(net, used);
+    ctx->net = net;
     ctx->used = used;
     proxy_ctx_reset(ctx);
-    /* Scores are collected here and added to the record after the network is freed. */
+    /* Scores are collected here and added to the record after the proxies are done. */
     const char *keys[64];
     double vals[64];
     int n_keys = 0;
@@ -349,7 +349,6 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, proxy_ct
     ctx->net = NULL;
     ctx->used = NULL;
     free(used);
-    net_free(&net);
     for (int k = 0; k < n_keys && rc == 0; k++) {
         char key[64];
         snprintf(key, sizeof key, "scores.%s", keys[k]);
@@ -512,6 +511,9 @@ int main(int argc, char **argv)
     int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0;
     long scored = 0, n_nan = 0;
+    /* one net for the whole stream: each record rebuilds its graph in the same arena */
+    net_t net;
+    net_init(&net, &W, (int)o.batch);
     msgpack_object in;
     int r;
     while ((r = rec_read(rd, &in)) == 1) {
@@ -523,7 +525,7 @@ int main(int argc, char **argv)
             rc = EXIT_IO;
             break;
         }
-        int s = score_record(&o, &ck, &W, &ctx, on, &in, &e, err, sizeof err);
+        int s = score_record(&o, &ck, &W, &net, &ctx, on, &in, &e, err, sizeof err);
         if (s == -1 && rec_policy_bad(&pol, n, "%s", err)) {
             rec_edit_end(&e);
             continue;
@@ -558,6 +560,7 @@ int main(int argc, char **argv)
     rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
+    net_free(&net);
     proxy_ctx_free(&ctx);
     params_free(&W);
     free(bt.x), free(bt.y);
