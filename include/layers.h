@@ -48,6 +48,11 @@ void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                         const float *x, const float *gamma, const float *aux, int mode,
                         int B, int C, int HW);
+/* The same with dx overwritten instead of accumulated (for an input whose only
+ * consumer is this BN: no zeroing needed, no read of dx). */
+void batchnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *gamma, const float *aux, int mode,
+                            int B, int C, int HW);
 
 /* y (n) = max(x, 0); dx += dy where x > 0. */
 void relu_forward(float *y, const float *x, size_t n);

@@ -105,6 +105,7 @@ typedef struct {
     float *aux;      /* op-specific saved values (BN mean/inv-std, x-hat, ...) */
     size_t n_aux;
     int reached;     /* set during a backward pass when dy got a contribution */
+    int n_cons;      /* number of nodes reading y (set by net_finalize) */
 } node_t;
 
 typedef struct net {

@@ -483,8 +483,10 @@ int net_finalize(net_t *net, rng_t *r) {
             dy += sz;
         }
     }
-    for (int i = net->n - 1; i >= 0; i--)
+    for (int i = net->n - 1; i >= 0; i--) {
         if (alias[i] >= 0) net->nodes[i].dy = net->nodes[alias[i]].dy;
+        net->nodes[i].n_cons = cons[i];
+    }
     free(cons);
     free(alias);
     net->finalized = 1;
@@ -607,10 +609,10 @@ void net_backward_from(net_t *net, int from) {
                             pw(net, d->p[0]), net->ws, net->n_ws, d->B, X->C, X->H, X->W, d->C,
                             d->k, d->stride, d->pad);
             break;
-        case OP_BN:
-            batchnorm_backward(X->dy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y,
-                               pw(net, d->p[0]), d->aux, net->bn_mode, d->B, d->C,
-                               d->H * d->W);
+        case OP_BN: /* the only reader of X (a conv's output, typically) sets its dy */
+            (X->n_cons == 1 ? batchnorm_backward_set : batchnorm_backward)(
+                X->dy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y, pw(net, d->p[0]),
+                d->aux, net->bn_mode, d->B, d->C, d->H * d->W);
             break;
         case OP_RELU:
             relu_backward(X->dy, d->dy, X->y, n);
