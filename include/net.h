@@ -106,6 +106,8 @@ typedef struct {
     size_t n_aux;
     int reached;     /* set during a backward pass when dy got a contribution */
     int n_cons;      /* number of nodes reading y (set by net_finalize) */
+    int dy_live;     /* backward step at which dy's buffer is first written (share_dy) */
+    int dy_set;      /* dy is written whole by its first writer (no clearing needed) */
 } node_t;
 
 typedef struct net {
@@ -128,6 +130,12 @@ typedef struct net {
     size_t cap_arena, cap_ws; /* allocated floats, kept across net_reset */
     float *dy0;        /* start of the dy block in the arena, n_dy floats (net_zero_dy) */
     size_t n_dy;
+    /* Set before net_finalize by callers that read no dy after net_backward (training,
+     * warm-up): dy buffers are then reused across nodes whose gradients are not live at
+     * the same time (smaller arena, cache-warm backward); only the input's dy and the
+     * parameter gradients are meaningful after the pass. net_backward_from must follow
+     * net_zero_dy as usual. Reset by net_init/net_reset. */
+    int share_dy;
 } net_t;
 
 /* An empty network for batch size B over parameters P (not owned). */

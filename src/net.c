@@ -406,6 +406,56 @@ static size_t node_size(const node_t *d) {
 
 static size_t round_up(size_t n) { return (n + NET_ALIGN - 1) / NET_ALIGN * NET_ALIGN; }
 
+/* Offsets (floats from the start of the dy block) of every root's dy buffer; returns the
+ * block size. Backward time runs from n down to 0: a root's buffer is first written at
+ * step hi[r] (its last consumer) and last read at step lo[r] (its group's first node).
+ * With net->share_dy, a buffer whose readers are done is handed to a root that becomes
+ * live later (smallest free buffer that fits, after the step's own allocations), so the
+ * backward pass writes into recently used, cached memory. */
+static size_t plan_dy(const net_t *net, const int *root, const int *hi, const int *lo,
+                      size_t *off) {
+    int n = net->n, n_slot = 0;
+    size_t tot = 0;
+    /* slots: offset, size, owner root (-1 when free); at most one per root */
+    size_t *s_off = malloc(sizeof(size_t) * n), *s_sz = malloc(sizeof(size_t) * n);
+    int *s_own = malloc(sizeof(int) * n), *slot_of = malloc(sizeof(int) * n);
+    if (!s_off || !s_sz || !s_own || !slot_of) {
+        /* no sharing possible: one buffer per root */
+        for (int i = 0; i < n; i++)
+            if (root[i] == i) {
+                off[i] = tot;
+                tot += round_up(node_size(&net->nodes[i]));
+            }
+        free(s_off), free(s_sz), free(s_own), free(slot_of);
+        return tot;
+    }
+    for (int t = n; t >= 0; t--) {
+        for (int r = 0; r < n; r++) {
+            if (root[r] != r || hi[r] != t) continue;
+            size_t need = round_up(node_size(&net->nodes[r]));
+            int best = -1;
+            if (net->share_dy)
+                for (int k = 0; k < n_slot; k++)
+                    if (s_own[k] < 0 && s_sz[k] >= need && (best < 0 || s_sz[k] < s_sz[best]))
+                        best = k;
+            if (best < 0) {
+                best = n_slot++;
+                s_off[best] = tot;
+                s_sz[best] = need;
+                tot += need;
+            }
+            s_own[best] = r;
+            slot_of[r] = best;
+            off[r] = s_off[best];
+        }
+        if (net->share_dy && t < n)
+            for (int r = 0; r < n; r++)
+                if (root[r] == r && lo[r] == t) s_own[slot_of[r]] = -1;
+    }
+    free(s_off), free(s_sz), free(s_own), free(slot_of);
+    return tot;
+}
+
 int net_finalize(net_t *net, rng_t *r) {
     if (net->finalized || net->n == 0 || net->input < 0) return -1;
     params_t *P = net->P;
@@ -435,25 +485,35 @@ int net_finalize(net_t *net, rng_t *r) {
         }
     }
     /* An input whose only consumer is an add shares the add's dy (reverse order, so
-     * chains of adds resolve to the last one): no storage, no copy in the backward. */
-    int *cons = calloc((unsigned)net->n, sizeof(int)), *alias = calloc((unsigned)net->n, sizeof(int));
-    if (!cons || !alias) {
-        free(cons);
-        free(alias);
+     * chains of adds resolve to the last one): no storage, no copy in the backward. The
+     * last add of a chain is the group's root, which owns the buffer. */
+    int n = net->n;
+    int *tmp = calloc((unsigned)n * 4, sizeof(int));
+    size_t *off = calloc((unsigned)n, sizeof(size_t));
+    if (!tmp || !off) {
+        free(tmp);
+        free(off);
         return -1;
     }
-    for (int i = 0; i < net->n; i++) {
-        alias[i] = -1;
-        for (int j = 0; j < net->nodes[i].n_in; j++) cons[net->nodes[i].in[j]]++;
+    int *cons = tmp, *root = tmp + n, *hi = tmp + 2 * n, *lo = tmp + 3 * n;
+    for (int i = 0; i < n; i++) {
+        hi[i] = n; /* backward step of the last consumer (n: none, seeded or zero) */
+        for (int j = 0; j < net->nodes[i].n_in; j++) {
+            int x = net->nodes[i].in[j];
+            cons[x]++;
+            hi[x] = i; /* consumers come later, so the last one seen is the largest */
+        }
     }
-    size_t n_dy = 0;
-    for (int i = net->n - 1; i >= 0; i--) {
+    for (int i = n - 1; i >= 0; i--) {
         const node_t *d = &net->nodes[i];
+        if (root[i] == 0) root[i] = i + 1; /* stored +1 so 0 means "not set" */
         if (d->op == OP_ADD)
             for (int j = 0; j < d->n_in; j++)
-                if (cons[d->in[j]] == 1) alias[d->in[j]] = i;
-        if (alias[i] < 0) n_dy += round_up(node_size(d));
+                if (cons[d->in[j]] == 1) root[d->in[j]] = root[i];
     }
+    for (int i = 0; i < n; i++) root[i]--;
+    for (int i = n - 1; i >= 0; i--) lo[root[i]] = i; /* the group's first node reads last */
+    size_t n_dy = plan_dy(net, root, hi, lo, off);
     /* not zeroed: forward overwrites every y and aux before reading it, backward zeroes
      * dy; only OP_ZERO outputs (never written) are cleared below. Zeroing ~85 MB here
      * per build cost a warm-up step ~10 ms. */
@@ -461,34 +521,32 @@ int net_finalize(net_t *net, rng_t *r) {
     net->n_ws = n_ws;
     if (reserve(&net->arena, &net->cap_arena, net->n_arena) < 0 ||
         reserve(&net->ws, &net->cap_ws, n_ws) < 0) {
-        free(cons);
-        free(alias);
+        free(tmp);
+        free(off);
         return -1;
     }
-    /* layout: every y, then every own dy (one memset zeroes them), then every aux */
-    float *y = net->arena, *dy = net->arena + n_y, *aux = net->arena + n_y + n_dy;
-    net->dy0 = dy;
+    /* layout: every y, then the dy buffers (one memset zeroes them), then every aux */
+    float *y = net->arena, *aux = net->arena + n_y + n_dy;
+    net->dy0 = net->arena + n_y;
     net->n_dy = n_dy;
-    for (int i = 0; i < net->n; i++) {
+    for (int i = 0; i < n; i++) {
         node_t *d = &net->nodes[i];
         size_t sz = round_up(node_size(d));
+        int r = root[i];
         d->y = y;
         d->aux = d->n_aux ? aux : NULL;
         if (d->op == OP_ZERO) memset(d->y, 0, sizeof(float) * sz);
         if (d->n_aux) memset(d->aux, 0, sizeof(float) * d->n_aux);
         y += sz;
         aux += round_up(d->n_aux);
-        if (alias[i] < 0) {
-            d->dy = dy;
-            dy += sz;
-        }
+        d->dy = net->dy0 + off[r];
+        d->n_cons = cons[i];
+        d->dy_live = hi[r];
+        /* written whole by its one consumer, a BN (batchnorm_backward_set) */
+        d->dy_set = cons[r] == 1 && hi[r] < n && net->nodes[hi[r]].op == OP_BN;
     }
-    for (int i = net->n - 1; i >= 0; i--) {
-        if (alias[i] >= 0) net->nodes[i].dy = net->nodes[alias[i]].dy;
-        net->nodes[i].n_cons = cons[i];
-    }
-    free(cons);
-    free(alias);
+    free(tmp);
+    free(off);
     net->finalized = 1;
     return 0;
 }
@@ -595,6 +653,11 @@ void net_backward_from(net_t *net, int from) {
     net->nodes[from].reached = 1;
     for (int i = from; i >= 0; i--) {
         node_t *d = &net->nodes[i];
+        if (net->share_dy) /* an input's buffer becomes live here: clear it (reached or not) */
+            for (int j = 0; j < d->n_in; j++) {
+                node_t *I = &net->nodes[d->in[j]];
+                if (I->dy_live == i && !I->dy_set) memset(I->dy, 0, sizeof(float) * node_size(I));
+            }
         if (!d->reached) continue; /* nothing flows back through it */
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
         node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
@@ -651,7 +714,16 @@ void net_backward_from(net_t *net, int from) {
 void net_backward(net_t *net) {
     if (!net->finalized || net->loss < 0) return;
     PROF_BEGIN;
-    net_zero_dy(net);
+    if (net->share_dy) {
+        /* only buffers live before the walk starts; the walk clears the others */
+        for (int i = 0; i < net->n; i++) {
+            node_t *d = &net->nodes[i];
+            d->reached = 0;
+            if (d->dy_live > net->loss) memset(d->dy, 0, sizeof(float) * node_size(d));
+        }
+    } else {
+        net_zero_dy(net);
+    }
     PROF_END(63, 1);
     net->nodes[net->loss].dy[0] = 1.0f;
     net_backward_from(net, net->loss);
