@@ -269,18 +269,36 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
  * bit-reproducible) that the compiler can vectorize, unlike one double accumulator. */
 #define LANES 16
 
+/* Four 4-float vectors hold the LANES partial sums (lane j sums elements i+j): written
+ * with GCC/Clang vector types because the plain 16-lane loop got vectorized across i
+ * with shuffles and spills (perf). Same summation order as the scalar lanes. */
+typedef float v4f __attribute__((vector_size(16)));
+static inline v4f ld4(const float *p) {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Lanes to double in a fixed order. */
+static double lanes_sum(const v4f *v) {
+    float f[LANES];
+    memcpy(f, v, sizeof f);
+    double d = 0.0;
+    for (int j = 0; j < LANES; j++) d += f[j];
+    return d;
+}
+
 /* sum of (x - m) and of (x - m)^2 */
 static void plane_sums(const float *restrict x, int n, float m, double *s1, double *s2) {
-    float a[LANES] = {0}, q[LANES] = {0};
+    v4f a[4] = {{0}}, q[4] = {{0}}, mm = {m, m, m, m};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            float v = x[i + j] - m;
-            a[j] += v;
-            q[j] += v * v;
+        for (int k = 0; k < 4; k++) {
+            v4f v = ld4(x + i + 4 * k) - mm;
+            a[k] += v;
+            q[k] += v * v;
         }
-    double da = 0.0, dq = 0.0;
-    for (int j = 0; j < LANES; j++) da += a[j], dq += q[j];
+    double da = lanes_sum(a), dq = lanes_sum(q);
     for (; i < n; i++) {
         double v = (double)x[i] - m;
         da += v;
@@ -293,15 +311,15 @@ static void plane_sums(const float *restrict x, int n, float m, double *s1, doub
 /* sum of g and of g * (x - m) */
 static void plane_dsums(const float *restrict g, const float *restrict x, int n, float m,
                         double *sg, double *sgx) {
-    float a[LANES] = {0}, q[LANES] = {0};
+    v4f a[4] = {{0}}, q[4] = {{0}}, mm = {m, m, m, m};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            a[j] += g[i + j];
-            q[j] += g[i + j] * (x[i + j] - m);
+        for (int k = 0; k < 4; k++) {
+            v4f gv = ld4(g + i + 4 * k);
+            a[k] += gv;
+            q[k] += gv * (ld4(x + i + 4 * k) - mm);
         }
-    double da = 0.0, dq = 0.0;
-    for (int j = 0; j < LANES; j++) da += a[j], dq += q[j];
+    double da = lanes_sum(a), dq = lanes_sum(q);
     for (; i < n; i++) {
         da += g[i];
         dq += (double)g[i] * ((double)x[i] - m);
