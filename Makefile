@@ -7,6 +7,9 @@ MSGPACK := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpa
 PKGS    := $(MSGPACK) openblas zlib
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+# Link only the libraries a tool uses: rank and the JSON converters then do not load
+# OpenBLAS, whose thread start-up fails under a tight ulimit -v (docs/reliability.md).
+LDFLAGS += -Wl,--as-needed
 
 # One source file per tool; everything else in src/ is a shared module.
 TOOL_NAMES := sample-arch rank mp2json json2mp train-arch warmup-supernet \
