@@ -65,15 +65,15 @@ check "score-sigeo: cut stream gives 3 scored records then exit 1" \
 train-arch $TR < "$T/garbage.mp" > /dev/null 2> "$T/err"; rc=$?
 check "train-arch: garbage after 4 records: exit 1 names record 5" '[ $rc -eq 1 ] && grep -q "invalid byte 0xc1.*(record 5)" $T/err'
 
-# --- huge declared lengths: refused before allocating (1 GB address space) ------------
+# --- huge declared lengths: refused before allocating (100 MB address space) ------------
 # AddressSanitizer reserves terabytes of shadow memory, so under make sanitize the limit
 # is left off (ASan itself would report an allocation of 4 GB as an error).
-lim() { if [ -n "${SIGEO_SANITIZE:-}" ]; then "$@"; else (ulimit -v 1000000; "$@"); fi; }
+lim() { if [ -n "${SIGEO_SANITIZE:-}" ]; then "$@"; else (ulimit -v 100000; "$@"); fi; }
 for hdr in 'dd ffffffff' 'df ffffffff' 'db ffffffff' 'c6 ffffffff' 'c9 ffffffff 01'; do
     printf '\201\244kind\244arch' > "$T/huge.mp"    # one good record first
     $PY -c "import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1].replace(' ','')))" "$hdr" >> "$T/huge.mp"
     lim mp2json < "$T/huge.mp" > "$T/out" 2> "$T/err"; rc=$?
-    check "header $hdr: rejected under ulimit -v 1 GB, exit 1, record 2" \
+    check "header $hdr: rejected under ulimit -v 100 MB, exit 1, record 2" \
         '[ $rc -eq 1 ] && grep -q "exceeds the record size limit.*(record 2)" $T/err && [ $(wc -l < $T/out) -eq 1 ]'
 done
 printf '\335\377\377\377\377' > "$T/huge2.mp"
