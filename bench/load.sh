@@ -8,7 +8,7 @@ N=${1:-1000000}
 T=${TMPDIR:-/tmp}/sigeo-load.$$
 mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
-export PATH="$PWD/${SIGEO_BIN:-bin}:$PATH"
+export PATH="${SIGEO_BIN:-$PWD/bin}:$PATH"
 # N records: every NB201 cell as often as needed, each with a pseudo-random score.
 /usr/bin/python3 - "$N" "$T/in.mp" <<'PY'
 import msgpack, random, subprocess, sys

@@ -20,7 +20,7 @@ build-san bin-san build-san/tests:
 	mkdir -p $@
 
 sanitize: $(SAN_TOOLS) $(SAN_TESTS)
-	SIGEO_BIN=bin-san SIGEO_TESTS=build-san/tests SIGEO_SANITIZE=1 \
+	SIGEO_BIN=$(CURDIR)/bin-san SIGEO_TESTS=build-san/tests SIGEO_SANITIZE=1 \
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:allocator_may_return_null=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh

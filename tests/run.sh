@@ -4,7 +4,10 @@
 # SIGEO_BIN and SIGEO_TESTS point at other builds of the tools and C tests (make sanitize).
 cd "$(dirname "$0")/.." || exit 2
 pass=0 fail=0 failed=""
-export PATH="$PWD/${SIGEO_BIN:-bin}:$PATH"
+bindir=${SIGEO_BIN:-bin}
+case "$bindir" in /*) ;; *) bindir="$PWD/$bindir" ;; esac
+[ -n "${SIGEO_BIN:-}" ] && export SIGEO_BIN="$bindir" # pipelines/ take the tools from it
+export PATH="$bindir:$PATH"
 mkdir -p tests/tmp
 for t in "${SIGEO_TESTS:-build/tests}"/test_* tests/t_*.sh; do
     [ -e "$t" ] || continue
