@@ -6,7 +6,7 @@
 # allocating (under ulimit -v), empty input gives empty output, numeric blow-ups are
 # reported, and damaged checkpoints and data files are named.
 set -u
-T=tests/tmp/t_badinput
+T=tests/tmp/t_badinput.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3

@@ -5,7 +5,7 @@
 # by kill -9 is cleaned by the next run, and a checkpoint to a full file system fails
 # cleanly without touching the previous checkpoint.
 set -u
-T=tests/tmp/t_faults
+T=tests/tmp/t_faults.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T"
 PY=/usr/bin/python3

@@ -3,7 +3,7 @@
 # and of rank --top 10 over 100,000 records stays within 2 MiB of a 10,000-record run,
 # and the round trip is exact. (rank without --top keeps every record by design.)
 set -u
-T=tests/tmp/t_load
+T=tests/tmp/t_load.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T"
 fail=0

@@ -7,7 +7,7 @@
 #   ckpt/*  checkpoints: score-sigeo --supernet (fuzzer crash files get their hash fixed
 #           first, as fuzz/fuzz_ckpt.c does), plus the rehashed damage of mkckpt.py
 set -u
-T=tests/tmp/t_regress
+T=tests/tmp/t_regress.$$ # private: others may run make test at the same time
 R=tests/regress
 rm -rf "$T"
 mkdir -p "$T/data" "$T/ckpt"
