@@ -301,6 +301,10 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
     }
     (void)o;
     net_reset(net);
+    /* only fisher reads a node's dy after the backward pass; without it the dy buffers
+     * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
+    const proxy_t *fisher = proxy_find("fisher");
+    net->share_dy = !(fisher && on[fisher - proxy_table]);
     unsigned char *used = calloc((size_t)W->n + 1, 1);
     int rc = 0;
     if (!used) {
