@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <zlib.h>
 
 #include "ckpt.h"
@@ -450,16 +447,6 @@ int main(int argc, char **argv)
     if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     openblas_set_num_threads((int)o.threads);
-#ifdef __GLIBC__
-    /* Each candidate's network arena (every node's output and gradient for a whole batch:
-     * 50-130 MB for NB201 C=8 N=1 at batch 64) is allocated and freed per candidate. Serve
-     * large blocks by mmap always, so a freed arena goes back to the system and the RSS
-     * stays one arena. Kept in the heap instead (M_MMAP_MAX 0), the arenas are not
-     * page-faulted in again (20-25% faster), but the workspace allocated right after each
-     * arena splits the freed space and the heap settles at 3-4 arenas (430 MB). */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 20);
-#endif
 
     static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
     char err[1024];
