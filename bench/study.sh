@@ -3,16 +3,17 @@
 # 20% of the training data, score the ground-truth cells with every proxy, and write one
 # scored stream per setting plus the cost of each stage (bench/out/study/cost.tsv).
 # Then bench/study.py turns them into docs/quality.md tables.
-#   usage: bench/study.sh [BIN_DIR]   (env: FRACTIONS, SCORE_ARGS)
+#   usage: bench/study.sh [BIN_DIR]   (env: FRACTIONS, SCORE_ARGS, CELLS, OUT)
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-bin}
 fractions=${FRACTIONS:-"0 0.01 0.05 0.1 0.2"}
-out=bench/out/study
+out=${OUT:-bench/out/study}
 mkdir -p "$out"
 now() { date +%s.%N; }
 printf 'fraction\twarmup_s\tscore_s\tcells\n' > "$out/cost.tsv"
-cat bench/data/gt-seed1.jsonl | "$bin/json2mp" > "$out/gt.mp"
+cells=${CELLS:-bench/data/gt-seed1.jsonl}
+"$bin/json2mp" < "$cells" > "$out/gt.mp"
 for f in $fractions; do
     t0=$(now)
     "$bin/warmup-supernet" --fraction "$f" --seed 1 -q -o "$out/sn-$f.ckpt"
@@ -26,9 +27,7 @@ for f in $fractions; do
     cat "$out/scored-$f.0.mp" "$out/scored-$f.1.mp" > "$out/scored-$f.mp"
     rm -f "$out/scored-$f.0.mp" "$out/scored-$f.1.mp"
     t2=$(now)
-    awk -v f="$f" -v a="$t0" -v b="$t1" -v c="$t2" -v n="$(wc -l < bench/data/gt-seed1.jsonl)" \
+    awk -v f="$f" -v a="$t0" -v b="$t1" -v c="$t2" -v n="$(wc -l < "$cells")" \
         'BEGIN { printf "%s\t%.1f\t%.1f\t%d\n", f, b - a, c - b, n }' >> "$out/cost.tsv"
-    "$bin/rank" --truth truth.test_acc --by all --format stats < "$out/scored-$f.mp" |
-        "$bin/mp2json" > "$out/stats-$f.jsonl"
 done
 cat "$out/cost.tsv"
