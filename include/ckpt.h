@@ -25,7 +25,7 @@ typedef struct {
     double seconds;
     int n_curve;
     float curve[CKPT_MAX_CURVE]; /* mean training loss per curve point */
-    double lambda[3];            /* scoring defaults l1, l2, l3 */
+    double lambda[4];            /* scoring defaults l1, l2, l3, l4 (docs/quality.md) */
     params_t P;                  /* all supernet tensors; owned */
     char hash[65];               /* filled by save and load */
 } ckpt_t;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include "net.h"
 
-#define PROXY_MAX_KEYS 4
+#define PROXY_MAX_KEYS 5
 
 /* Everything a proxy reads. The caller owns every pointer; the proxies write only
  * net's activations, P (w, g, m, s of the used views) and the private cache fields. */
@@ -34,7 +34,7 @@ typedef struct {
     const float *x_bn, *x_eval;
     const int *y_bn, *y_eval;
     float step_lr;        /* SiGeo's plain-SGD step after each batch */
-    double lambda[3];     /* SiGeo's l1, l2, l3 */
+    double lambda[4];     /* SiGeo's l1, l2, l3 and l4 (weight of the Jacobian term J) */
     /* private caches, valid for the current candidate only (proxy_ctx_reset drops them):
      * have_batch0: P holds the inherited weights, P->g the gradient of batch 0 and the
      * net's activations that batch's forward/backward (shared by grad_norm, snip, fisher,

@@ -11,7 +11,7 @@ usage: pipelines/search.sh [options]
   -k INT          top candidates to train from scratch [3]
   -j INT          scoring processes [number of cores]
   --seed INT      sampling seed [1]
-  --fraction F    warm-up share of the training data (0 = zero-shot) [0.1]
+  --fraction F    warm-up share of the training data (0 = zero-shot) [0.01]
   --data DIR      training data [/usr/share/datasets/fashion-mnist]
   --epochs INT    train-arch epochs for the top-k [1]
   --train-fraction F  share of the training set for the top-k [1]
@@ -29,7 +29,7 @@ EOF
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="${SIGEO_BIN:-$here/bin}"
-n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.1
+n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
 

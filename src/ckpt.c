@@ -142,8 +142,8 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     int n_curve = c->n_curve < 0 ? 0 : c->n_curve > CKPT_MAX_CURVE ? CKPT_MAX_CURVE : c->n_curve;
     rc |= pack_cstr(&pk, "loss_curve") | msgpack_pack_array(&pk, (size_t)n_curve);
     for (int i = 0; i < n_curve; i++) rc |= msgpack_pack_float(&pk, c->curve[i]);
-    rc |= pack_cstr(&pk, "lambda") | msgpack_pack_array(&pk, 3);
-    for (int i = 0; i < 3; i++) rc |= msgpack_pack_double(&pk, c->lambda[i]);
+    rc |= pack_cstr(&pk, "lambda") | msgpack_pack_array(&pk, 4);
+    for (int i = 0; i < 4; i++) rc |= msgpack_pack_double(&pk, c->lambda[i]);
 
     rc |= pack_cstr(&pk, "tensors") | msgpack_pack_map(&pk, (size_t)(P->n + P->n_state));
     for (int i = 0; i < P->n; i++) rc |= pack_view(&pk, &P->v[i], P->w, 0, tmp);
@@ -664,13 +664,18 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         }
         c->curve[i] = (float)v;
     }
-    if (!la || la->type != MSGPACK_OBJECT_ARRAY || la->via.array.size != 3 ||
-        obj_num(&la->via.array.ptr[0], &c->lambda[0]) ||
-        obj_num(&la->via.array.ptr[1], &c->lambda[1]) ||
-        obj_num(&la->via.array.ptr[2], &c->lambda[2])) {
-        snprintf(err, n_err, "lambda: not an array of 3 numbers");
+    /* 3 numbers (the paper's l1..l3, l4 = 0) or 4 (with the Jacobian term's weight) */
+    c->lambda[3] = 0;
+    if (!la || la->type != MSGPACK_OBJECT_ARRAY ||
+        (la->via.array.size != 3 && la->via.array.size != 4)) {
+        snprintf(err, n_err, "lambda: not an array of 3 or 4 numbers");
         return -1;
     }
+    for (uint32_t i = 0; i < la->via.array.size; i++)
+        if (obj_num(&la->via.array.ptr[i], &c->lambda[i])) {
+            snprintf(err, n_err, "lambda: element %u is not a number", (unsigned)i);
+            return -1;
+        }
 
     /* Rebuild the parameter list the space declares for this cfg, then fill it. */
     params_init(&c->P);

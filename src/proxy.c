@@ -196,8 +196,16 @@ double proxy_s2(const proxy_ctx_t *c, const float *G, int K)
     return 2.0 * log(s + 1e-5);
 }
 
+static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_out);
+
 static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
 {
+    /* J, the Jacobian-covariance term, at the inherited weights before any step (the
+     * same value as the jacov proxy); skipped when its weight is 0. */
+    double J = 0, JL = 0;
+    int flat = 0;
+    if (c->lambda[3] != 0 && jacov_value(c, &J, &JL, &flat)) return -1;
+    if (flat) J = NAN;
     size_t n_w = proxy_weight_count(c);
     float *G = malloc((n_w ? n_w : 1) * c->n_batches * sizeof(float));
     if (!G) return -1;
@@ -209,15 +217,22 @@ static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
     double s1 = proxy_s1(c, G, c->n_batches), s2 = proxy_s2(c, G, c->n_batches);
     free(G);
     double v = c->lambda[0] * s1 + c->lambda[1] * s2 - c->lambda[2] * L;
+    if (c->lambda[3] != 0) v += c->lambda[3] * J;
     if (!isfinite(v) || !isfinite(L)) {
         char why[160];
-        snprintf(why, sizeof why, "sigeo: not finite (S1 %g, S2 %g, loss %g)", s1, s2, L);
+        if (flat)
+            snprintf(why, sizeof why, "sigeo: the output does not depend on the input (no path "
+                     "through the cell), so the Jacobian term J is undefined");
+        else
+            snprintf(why, sizeof why, "sigeo: not finite (S1 %g, S2 %g, loss %g, J %g)", s1, s2,
+                     L, J);
         set_err(o, why);
     }
     set_out(o, "sigeo", isfinite(v) && isfinite(L) ? v : NAN);
     set_out(o, "sigeo_s1", s1);
     set_out(o, "sigeo_s2", s2);
     set_out(o, "sigeo_loss", L);
+    if (c->lambda[3] != 0) set_out(o, "sigeo_j", J);
     return 0;
 }
 
@@ -481,7 +496,7 @@ static void sym_eigvals(double *a, int n, double *ev)
 /* JacobCov (NASWOT v1): J the gradient of the sum of the logits with respect to each
  * input; -sum_i log(l_i + 1e-5) + 1/(l_i + 1e-5) over the eigenvalues l_i of the
  * correlation matrix of J's rows. */
-static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
+static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_out)
 {
     proxy_restore(c);
     net_t *net = c->net;
@@ -529,6 +544,15 @@ static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
     free(z);
     free(R);
     free(ev);
+    *score = s, *loss = L, *flat_out = flat;
+    return 0;
+}
+
+static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
+{
+    double s, L;
+    int flat;
+    if (jacov_value(c, &s, &L, &flat)) return -1;
     if (flat) set_err(o, "jacov: the output does not depend on some input (constant Jacobian)");
     else if (!isfinite(L) || !isfinite(s)) set_err(o, "jacov: loss or score not finite");
     set_out(o, "jacov", isfinite(s) && isfinite(L) ? s : NAN);
@@ -831,7 +855,7 @@ static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
 /* ---- the table ------------------------------------------------------------------------ */
 
 const proxy_t proxy_table[] = {
-    {"sigeo", 1, "l1*S1 + l2*S2 - l3*L after K SGD-stepped batches; higher is better", p_sigeo},
+    {"sigeo", 1, "l1*S1 + l2*S2 - l3*L + l4*J (J: jacov at the inherited weights); higher is better", p_sigeo},
     {"zico", 1, "sum_m log(sum_i mean|g|/std(g)) over K batches, no steps; higher is better", p_zico},
     {"grad_norm", 1, "sum over conv/linear weights of ||dL/dW||_2; higher is better", p_grad_norm},
     {"snip", 1, "sum |W * dL/dW| over conv/linear weights; higher is better", p_snip},

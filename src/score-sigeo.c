@@ -30,8 +30,9 @@
 typedef struct {
     const char *supernet, *data_dir, *proxies;
     long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
-    double step_lr, lambda[3];
-    int have_lambda[3];
+    double step_lr, lambda[4];
+    int have_lambda[4];
+    int paper;
     int progress, force;
 } opts_t;
 
@@ -53,7 +54,11 @@ static void usage(FILE *f)
             "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
             "  --batch INT          examples per mini-batch [64]\n"
             "  --step-lr X          plain-SGD step after each SiGeo batch [1.0]\n"
-            "  --l1 X, --l2 X, --l3 X  SiGeo weights [the checkpoint's lambda]\n"
+            "  --l1 X, --l2 X, --l3 X, --l4 X  sigeo = l1*S1 + l2*S2 - l3*L + l4*J\n"
+            "                       [the checkpoint's lambda: 1,50,10,30 warmed up, 1,50,0,30\n"
+            "                       untrained; docs/quality.md]\n"
+            "  --paper              the paper's weights instead: 1,1,0,0 untrained, 1,50,1,0\n"
+            "                       warmed up (explicit --lN still win)\n"
             "  --bn-batches INT     one-shot: batches that recompute BN statistics [4]\n"
             "  --eval-batches INT   one-shot: held-out batches evaluated [4]\n"
             "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
@@ -381,13 +386,14 @@ int main(int argc, char **argv)
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
                 .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
     enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
-           O_L2, O_L3, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
+           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
         {"batches", 1, 0, O_BATCHES},   {"batch", 1, 0, O_BATCH},
         {"step-lr", 1, 0, O_STEPLR},    {"l1", 1, 0, O_L1},
         {"l2", 1, 0, O_L2},             {"l3", 1, 0, O_L3},
+        {"l4", 1, 0, O_L4},             {"paper", 0, 0, O_PAPER},
         {"bn-batches", 1, 0, O_BNB},    {"eval-batches", 1, 0, O_EVB},
         {"shard", 1, 0, O_SHARD},       {"threads", 1, 0, O_THREADS},
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
@@ -409,9 +415,11 @@ int main(int argc, char **argv)
         case O_L1:
         case O_L2:
         case O_L3:
+        case O_L4:
             bad = util_parse_double(optarg, &o.lambda[ch - O_L1]);
             o.have_lambda[ch - O_L1] = 1;
             break;
+        case O_PAPER: o.paper = 1; break;
         case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o.bn_batches); break;
         case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o.eval_batches); break;
         case O_SHARD: {
@@ -454,7 +462,12 @@ int main(int argc, char **argv)
         util_err("%s", err);
         return EXIT_BAD_INPUT;
     }
-    for (int i = 0; i < 3; i++)
+    if (o.paper) { /* the paper's defaults, keyed on whether the supernet saw data */
+        int warm = ck.steps > 0;
+        ck.lambda[0] = 1, ck.lambda[1] = warm ? 50 : 1, ck.lambda[2] = warm ? 1 : 0;
+        ck.lambda[3] = 0;
+    }
+    for (int i = 0; i < 4; i++)
         if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
     const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
     batches_t bt;
@@ -487,7 +500,7 @@ int main(int argc, char **argv)
         .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
         .x_eval = bt.x + (nk + nb) * img, .y_eval = bt.y + nk + nb,
         .step_lr = (float)o.step_lr,
-        .lambda = {o.lambda[0], o.lambda[1], o.lambda[2]},
+        .lambda = {o.lambda[0], o.lambda[1], o.lambda[2], o.lambda[3]},
     };
 
     /* The g0 cache at its largest size now, not in the middle of a candidate. */

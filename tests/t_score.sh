@@ -55,6 +55,10 @@ EOF
 score-sigeo --supernet "$T/sn0.ckpt" $SC < "$T/rev.mp" > "$T/rev_scored.mp"
 score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo,zico,oneshot < "$T/a.mp" > "$T/warm.mp" ||
     notok "warmed-up supernet scores"
+score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies jacov < "$T/a.mp" > "$T/jacov.mp" || notok "jacov alone"
+score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies sigeo --paper < "$T/a.mp" > "$T/paper.mp" || notok "--paper"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo --paper < "$T/a.mp" > "$T/warm_paper.mp" ||
+    notok "--paper warmed up"
 
 $PY - "$T" <<'EOF'
 import math, msgpack, sys
@@ -79,8 +83,14 @@ check(all(math.isfinite(r["scores"][k]) for r in ok_recs for k in keys),
 check(all(any(math.isnan(v) for v in r["scores"].values()) for r in alls if "error" in r),
       "records with an error key have a NaN score")
 s = alls[0]["scores"]
-check(abs(s["sigeo"] - (s["sigeo_s1"] + s["sigeo_s2"])) < 1e-9 * max(1, abs(s["sigeo"])),
-      "untrained supernet: sigeo = S1 + S2 (lambda 1,1,0)")
+check(abs(s["sigeo"] - (s["sigeo_s1"] + 50 * s["sigeo_s2"] + 30 * s["sigeo_j"])) < 1e-9 * max(1, abs(s["sigeo"])),
+      "untrained supernet: sigeo = S1 + 50 S2 + 30 J (lambda 1,50,0,30)")
+jac = {r["arch"]: r for r in rd("jacov.mp")}
+check(all(same(jac[r["arch"]]["scores"]["jacov"], r["scores"]["sigeo_j"]) for r in alls),
+      "sigeo's J term equals the jacov proxy exactly (NaN where the output ignores the input)")
+pap = rd("paper.mp")[0]["scores"]
+check(abs(pap["sigeo"] - (pap["sigeo_s1"] + pap["sigeo_s2"])) < 1e-9 * max(1, abs(pap["sigeo"]))
+      and "sigeo_j" not in pap, "--paper on an untrained supernet: sigeo = S1 + S2 (lambda 1,1,0)")
 # sharded = unsharded: shard s holds records s, s+3, ... in order; merged they are identical.
 shards = [rd(f"sh{i}.mp") for i in range(3)]
 check([len(x) for x in shards] == [8, 8, 8], "shard sizes 8/8/8")
@@ -95,10 +105,13 @@ rev = {r["arch"]: r for r in rd("rev_scored.mp")}
 check(all(same(rev[r["arch"]], r) for r in alls), "scores independent of the record's position")
 warm = rd("warm.mp")
 check(len(warm) == 24 and all(set(r["scores"]) == {"sigeo", "sigeo_s1", "sigeo_s2", "sigeo_loss",
-      "zico", "oneshot_acc", "oneshot_loss"} for r in warm), "--proxies selects keys")
+      "sigeo_j", "zico", "oneshot_acc", "oneshot_loss"} for r in warm), "--proxies selects keys")
 w = warm[0]["scores"]
-check(abs(w["sigeo"] - (w["sigeo_s1"] + 50 * w["sigeo_s2"] - w["sigeo_loss"])) < 1e-9 * max(1, abs(w["sigeo"])),
-      "warmed-up supernet: lambda (1,50,1) from the checkpoint")
+check(abs(w["sigeo"] - (w["sigeo_s1"] + 50 * w["sigeo_s2"] - 10 * w["sigeo_loss"] + 30 * w["sigeo_j"]))
+      < 1e-9 * max(1, abs(w["sigeo"])), "warmed-up supernet: lambda (1,50,10,30) from the checkpoint")
+wp = rd("warm_paper.mp")[0]["scores"]
+check(abs(wp["sigeo"] - (wp["sigeo_s1"] + 50 * wp["sigeo_s2"] - wp["sigeo_loss"])) < 1e-9 * max(1, abs(wp["sigeo"])),
+      "--paper on a warmed-up supernet: lambda (1,50,1)")
 accs = [r["scores"]["oneshot_acc"] for r in warm]
 check(max(accs) > 0.5, f"warmed-up one-shot accuracy above chance somewhere (max {max(accs):.3f})")
 sys.exit(fail)

@@ -67,11 +67,11 @@ import json, sys
 j = json.load(sys.stdin)
 assert j["kind"] == "supernet" and j["version"] == 1 and j["space"] == "nb201", j
 assert j["cfg"] == {"C": 4, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}, j["cfg"]
-assert j["lambda"] == [1, 1, 0] and j["steps"] == 0 and j["curve"] == [], j
+assert j["lambda"] == [1, 50, 0, 30] and j["steps"] == 0 and j["curve"] == [], j
 assert j["data"] == {"dir": None, "fingerprint": None}, j["data"]
 assert j["n_state"] > 0 and j["n_tensors"] > j["n_state"], j
 '
-check "fraction 0: header, lambda [1,1,0], no data" '[ $? -eq 0 ]'
+check "fraction 0: header, lambda [1,50,0,30], no data" '[ $? -eq 0 ]'
 warmup-supernet $SP --fraction 0 -o "$T/f0b.ckpt"
 check "fraction 0 twice: identical bytes" 'cmp -s "$T/f0.ckpt" "$T/f0b.ckpt"'
 
@@ -86,7 +86,7 @@ c = j["curve"]
 print("  # steps", j["steps"], "curve", " ".join("%.3f" % x for x in c[:3]), "...",
       " ".join("%.3f" % x for x in c[-3:]))
 assert j["steps"] == 4 * (480 // 16) and len(c) == j["steps"], j
-assert j["lambda"] == [1, 50, 1], j["lambda"]
+assert j["lambda"] == [1, 50, 10, 30], j["lambda"]
 assert len(j["data"]["fingerprint"]) == 64 and j["data"]["dir"].endswith("t_warmup/data"), j
 assert j["train"]["fraction"] == 1 and j["train"]["epochs"] == 4 and j["train"]["batch"] == 16
 first, last = sum(c[:10]) / 10, sum(c[-10:]) / 10
