@@ -26,6 +26,12 @@ static inline int conv2d_out(int h, int k, int stride, int pad) {
  * minimum is conv2d_ws_floats(1, ...). */
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad);
 
+/* 3x3 stride-1 pad-1 convs run as Winograd F(2x2,3x3) (2.25x fewer multiplies) when
+ * lay_winograd is 1, and through im2col when 0; -1 (the default) reads the environment
+ * on first use: SIGEO_WINOGRAD=1 selects Winograd, anything else im2col (the default,
+ * faster at NB201 sizes, see docs/engine.md). Results differ in the last bits. */
+extern int lay_winograd;
+
 /* y (B,OC,OH,OW) = conv(x (B,C,H,W), w (OC,C,K,K)), no bias. ws has n_ws floats. */
 void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
                     int B, int C, int H, int W, int OC, int K, int stride, int pad);

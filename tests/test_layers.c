@@ -133,8 +133,8 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int S, int P, i
     memcpy(dxr, dx, sizeof(float) * nx); /* backward accumulates: start from garbage */
     memcpy(dwr, dw, sizeof(float) * nw);
     char what[160];
-    snprintf(what, sizeof what, "B%d C%d %dx%d OC%d K%d S%d P%d chunk%d", B, C, H, W, OC, K,
-             S, P, chunk);
+    snprintf(what, sizeof what, "B%d C%d %dx%d OC%d K%d S%d P%d chunk%d%s", B, C, H, W, OC, K,
+             S, P, chunk, lay_winograd ? " winograd" : "");
     char msg[200];
 
     conv_fwd();
@@ -161,6 +161,33 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int S, int P, i
     check(e < TOL, msg, e);
     free(cx), free(cw), free(cws), free(Y), free(R), free(yr), free(dx), free(dw);
     free(dxr), free(dwr);
+}
+
+/* Winograd against the im2col path on the same data: forward and both gradients
+ * (accumulated on top of the same garbage). */
+static void test_wg_vs_im2col(int B, int C, int H, int W, int OC, int chunk) {
+    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * 9, n = (size_t)B * OC * H * W;
+    size_t nws = conv2d_ws_floats(chunk, C, H, W, OC, 3, 1, 1);
+    float *x = randn(nx, 1), *w = randn(nw, 0.5f), *dy = randn(n, 1), *ws = zeros(nws);
+    float *y[2], *dx[2], *dw[2], *g = randn(nx + nw, 1);
+    for (int p = 0; p < 2; p++) {
+        lay_winograd = p;
+        y[p] = zeros(n), dx[p] = malloc(sizeof(float) * nx), dw[p] = malloc(sizeof(float) * nw);
+        memcpy(dx[p], g, sizeof(float) * nx);
+        memcpy(dw[p], g + nx, sizeof(float) * nw);
+        conv2d_forward(y[p], x, w, ws, nws, B, C, H, W, OC, 3, 1, 1);
+        conv2d_backward(dx[p], dw[p], dy, x, w, ws, nws, B, C, H, W, OC, 3, 1, 1);
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "conv winograd vs im2col y, dx, dw B%d C%d %dx%d OC%d chunk%d", B,
+             C, H, W, OC, chunk);
+    double e = rel_diff(y[1], y[0], n), e1 = rel_diff(dx[1], dx[0], nx);
+    double e2 = rel_diff(dw[1], dw[0], nw);
+    if (e1 > e) e = e1;
+    if (e2 > e) e = e2;
+    check(e < 1e-5 && e > 0, msg, e); /* > 0: the two paths really differ */
+    for (int p = 0; p < 2; p++) free(y[p]), free(dx[p]), free(dw[p]);
+    free(x), free(w), free(dy), free(ws), free(g);
 }
 
 /* ---- linear ---------------------------------------------------------------------------- */
@@ -387,6 +414,7 @@ static void test_xent(void) {
 
 int main(void) {
     rng_seed(&rng, 1234);
+    lay_winograd = 0; /* the im2col path first */
     /* conv: kernels, strides, paddings; chunk 1 vs whole batch vs uneven chunks */
     test_conv(3, 2, 5, 6, 3, 3, 1, 1, 3);
     test_conv(3, 2, 5, 6, 3, 3, 1, 1, 1);
@@ -398,6 +426,24 @@ int main(void) {
     test_conv(2, 2, 7, 6, 3, 5, 2, 2, 1);
     test_conv(3, 3, 6, 7, 4, 5, 1, 2, 2); /* "same" 5x5: block im2col / col2im paths */
     test_conv(2, 2, 1, 5, 3, 3, 1, 1, 2); /* one row: every kernel row but one is padding */
+    /* the same and more 3x3 "same" shapes through Winograd (odd and even sizes, tiles
+     * past the edge, chunks of one image, of all and uneven), then against im2col */
+    int wg_shapes[][6] = {{3, 2, 5, 6, 3, 3}, {3, 2, 5, 6, 3, 1}, {2, 2, 1, 5, 3, 2},
+                          {2, 3, 7, 7, 4, 1},  {3, 2, 14, 14, 3, 2}, {2, 1, 8, 8, 4, 2},
+                          {3, 4, 2, 3, 2, 3}};
+    int n_wg = (int)(sizeof wg_shapes / sizeof wg_shapes[0]);
+    lay_winograd = 1;
+    for (int i = 0; i < n_wg; i++) {
+        int *s = wg_shapes[i];
+        test_conv(s[0], s[1], s[2], s[3], s[4], 3, 1, 1, s[5]);
+    }
+    for (int i = 0; i < n_wg; i++) {
+        int *s = wg_shapes[i];
+        test_wg_vs_im2col(s[0], s[1], s[2], s[3], s[4], s[5]);
+    }
+    test_wg_vs_im2col(4, 8, 28, 28, 8, 4);
+    test_wg_vs_im2col(3, 16, 14, 14, 16, 2);
+    test_wg_vs_im2col(2, 32, 7, 7, 32, 1);
     test_linear(0);
     test_linear(1);
     for (int m = BN_TRAIN; m <= BN_OFF; m++) {
