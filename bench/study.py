@@ -41,11 +41,14 @@ def split_of(gt):
 
 
 def corr(xs, ys):
-    pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and math.isfinite(x)]
-    if len(pairs) < 5:
-        return float("nan"), float("nan"), len(pairs)
-    x, y = zip(*pairs)
-    return stats.kendalltau(x, y).statistic, stats.spearmanr(x, y).statistic, len(pairs)
+    # A missing or NaN score ranks last, as `rank` orders it (tied with the other NaNs).
+    x = [-math.inf if v is None or v != v else v for v in xs]
+    finite = [v for v in x if math.isfinite(v)]
+    if len(finite) < 5:
+        return float("nan"), float("nan"), len(finite)
+    low = min(finite) - 1.0
+    x = [low if not math.isfinite(v) else v for v in x]
+    return stats.kendalltau(x, ys).statistic, stats.spearmanr(x, ys).statistic, len(finite)
 
 
 def fmt(v):
@@ -72,10 +75,20 @@ def main():
                         if fn.startswith("scored-") and fn.endswith(".mp")}, key=float)
     for f in fractions:
         recs = load_mp(f"{STUDY}/scored-{f}.mp")
+        # the default sigeo (its own run) joins as "sigeo (default)"; "sigeo" is --paper
+        dflt = {}
+        if os.path.exists(f"{STUDY}/default-{f}.mp"):
+            dflt = {r["index"]: r["scores"]["sigeo"] for r in load_mp(f"{STUDY}/default-{f}.mp")}
+        for r in recs:
+            sc = r.setdefault("scores", {})
+            if "sigeo" in sc:
+                sc["sigeo (paper)"] = sc.pop("sigeo")
+            if r["index"] in dflt:
+                sc["sigeo (default)"] = dflt[r["index"]]
         keys = sorted({k for r in recs for k in r.get("scores", {})})
         w, s, n = cost.get(f, (float("nan"), float("nan"), len(recs)))
         out.append(f"\n### Warm-up on {float(f) * 100:g}% of the training data\n")
-        out.append(f"Cost: warm-up {w:.1f} s, scoring {n} cells with 2 processes {s:.1f} s.\n")
+        out.append(f"Cost: warm-up {w:.1f} s, scoring {n} cells with the default sigeo, 2 processes, {s:.1f} s.\n")
         out.append("| proxy | tau (all) | rho (all) | tau (tune) | tau (held-out) |")
         out.append("|---|---|---|---|---|")
         rows = []

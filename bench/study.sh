@@ -1,7 +1,7 @@
 #!/bin/sh
 # study.sh — the correlation study (issue 6): warm up the supernet on 0%, 1%, 5%, 10% and
-# 20% of the training data, score the ground-truth cells with every proxy, and write one
-# scored stream per setting plus the cost of each stage (bench/out/study/cost.tsv).
+# 20% of the training data, score the ground-truth cells with the default sigeo (timed:
+# cost.tsv) and with every proxy and the paper's sigeo, one stream each per setting.
 # Then bench/study.py turns them into docs/quality.md tables.
 #   usage: bench/study.sh [BIN_DIR]   (env: FRACTIONS, SCORE_ARGS, CELLS, OUT)
 set -eu
@@ -18,15 +18,23 @@ for f in $fractions; do
     t0=$(now)
     "$bin/warmup-supernet" --fraction "$f" --seed 1 -q -o "$out/sn-$f.ckpt"
     t1=$(now)
-    # two processes, as a user would run it
+    # sigeo with the project's defaults (the checkpoint's lambda): the timed stage, two
+    # processes as a user would run it
     for s in 0 1; do
-        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" --proxies all -q ${SCORE_ARGS:-} \
+        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" --proxies sigeo -q ${SCORE_ARGS:-} \
+            --shard $s/2 < "$out/gt.mp" > "$out/default-$f.$s.mp" &
+    done
+    wait
+    t2=$(now)
+    cat "$out/default-$f.0.mp" "$out/default-$f.1.mp" > "$out/default-$f.mp"
+    # every baseline, with sigeo as the paper defines it (--paper)
+    for s in 0 1; do
+        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" --proxies all --paper -q ${SCORE_ARGS:-} \
             --shard $s/2 < "$out/gt.mp" > "$out/scored-$f.$s.mp" &
     done
     wait
     cat "$out/scored-$f.0.mp" "$out/scored-$f.1.mp" > "$out/scored-$f.mp"
-    rm -f "$out/scored-$f.0.mp" "$out/scored-$f.1.mp"
-    t2=$(now)
+    rm -f "$out"/scored-$f.?.mp "$out"/default-$f.?.mp
     awk -v f="$f" -v a="$t0" -v b="$t1" -v c="$t2" -v n="$(wc -l < "$cells")" \
         'BEGIN { printf "%s\t%.1f\t%.1f\t%d\n", f, b - a, c - b, n }' >> "$out/cost.tsv"
 done

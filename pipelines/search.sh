@@ -15,7 +15,7 @@ usage: pipelines/search.sh [options]
   --data DIR      training data [/usr/share/datasets/fashion-mnist]
   --epochs INT    train-arch epochs for the top-k [1]
   --train-fraction F  share of the training set for the top-k [1]
-  --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo]
+  --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo,params,flops]
   --cache DIR     where supernet checkpoints are kept [cache]
   --out DIR       where the stage outputs go [out/search]
   --test-fraction F   share of the test set used to evaluate the top-k [1]
@@ -30,7 +30,7 @@ EOF
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="${SIGEO_BIN:-$here/bin}"
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
-data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo
+data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
 
 while [ $# -gt 0 ]; do
