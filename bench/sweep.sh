@@ -1,6 +1,7 @@
 #!/bin/sh
 # sweep.sh — SiGeo scoring settings on the study's supernets (bench/study.sh first):
-# every combination of warm-up fraction and scoring step lr, sigeo terms only.
+# every combination of warm-up fraction and scoring step lr, sigeo terms only, with the
+# paper's weights (the "sigeo" column of bench/sweep.py).
 #   usage: bench/sweep.sh [BIN_DIR]   (env: FRACTIONS, STEP_LRS, SCORE_ARGS, TAG)
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ for f in ${FRACTIONS:-0 0.05 0.1 0.2}; do
         name="$out/f$f-lr$lr${TAG:-}.mp"
         [ -f "$name" ] && continue
         for s in 0 1; do
-            "$bin/score-sigeo" --supernet "$study/sn-$f.ckpt" --proxies sigeo --step-lr "$lr" \
+            "$bin/score-sigeo" --supernet "$study/sn-$f.ckpt" --proxies sigeo --paper --step-lr "$lr" \
                 ${SCORE_ARGS:-} -q --shard $s/2 < "$study/gt.mp" > "$name.$s" &
         done
         wait
