@@ -316,6 +316,7 @@ int main(int argc, char **argv)
         if (sscanf(o.input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 ||
             h < 4 || h > 4096 || w < 4 || w > 4096) {
             util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o.input);
+            free(c);
             return EXIT_USAGE;
         }
         c->cfg.in_ch = ci, c->cfg.H = h, c->cfg.W = w;
@@ -331,6 +332,7 @@ int main(int argc, char **argv)
         char name[256];
         cache_name(&o, S, &c->cfg, name, sizeof name);
         util_err("no output file: give -o FILE (for example -o cache/%s)", name);
+        free(c);
         return EXIT_USAGE;
     }
     openblas_set_num_threads((int)o.threads);
@@ -362,39 +364,41 @@ int main(int argc, char **argv)
     if (o.fraction > 0) {
         if (strlen(o.data_dir) >= sizeof c->data_dir) {
             util_err("--data path longer than %zu bytes", sizeof c->data_dir - 1);
+            free(c);
             return EXIT_USAGE;
         }
-        int rc = load_data(&o, &c->cfg, &train, c->data_fingerprint);
-        if (rc) return rc;
+        int lrc = load_data(&o, &c->cfg, &train, c->data_fingerprint);
+        if (lrc) {
+            free(c);
+            return lrc;
+        }
         strcpy(c->data_dir, o.data_dir);
     }
 
     params_init(&c->P);
     rng_t ri;
     rng_seed(&ri, (uint64_t)o.seed);
+    char err[1024];
+    int rc = EXIT_OK;
     if (S->declare_supernet(&c->P, &c->cfg) || params_alloc(&c->P)) {
         util_err("cannot declare the %s supernet for C=%d N=%d", S->name, c->cfg.C, c->cfg.N);
-        return EXIT_USAGE;
-    }
-    params_init_default(&c->P, &ri);
-
-    char err[1024];
-    if (o.fraction > 0) {
-        if (warmup(&o, c, &train, err, sizeof err)) {
+        rc = EXIT_USAGE;
+    } else {
+        params_init_default(&c->P, &ri);
+        if (o.fraction > 0 && warmup(&o, c, &train, err, sizeof err)) {
             util_err("%s", err);
-            return EXIT_BAD_INPUT;
+            rc = EXIT_BAD_INPUT;
+        } else if (ckpt_save(o.out, c, err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_IO;
+        } else if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO))) {
+            util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s",
+                     o.out, c->P.n_floats, (long long)c->steps, c->seconds,
+                     c->n_curve ? c->curve[c->n_curve - 1] : NAN, c->hash);
         }
-        data_free(&train);
     }
-    if (ckpt_save(o.out, c, err, sizeof err)) {
-        util_err("%s", err);
-        return EXIT_IO;
-    }
-    if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO)))
-        util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s",
-                 o.out, c->P.n_floats, (long long)c->steps, c->seconds,
-                 c->n_curve ? c->curve[c->n_curve - 1] : NAN, c->hash);
+    data_free(&train);
     ckpt_free(c);
     free(c);
-    return EXIT_OK;
+    return rc;
 }
