@@ -71,6 +71,22 @@ void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t 
 void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
                   arch_t *child);
 
+/* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
+ * its bounds. Spaces describe their cfg with a table of these. */
+typedef struct {
+    const char *key;
+    size_t off;
+    int lo, hi;
+} space_cfg_key_t;
+
+/* Read rec's "cfg" map through a key table: keys absent keep c's values (the caller sets
+ * the defaults first); a key out of bounds or not an integer is an error. 0, or -1 with err. */
+int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
+                        int n_keys, char *err, size_t n_err);
+/* Write the table's keys as the map at path. 0 or -1. */
+int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
+                         const space_cfg_key_t *keys, int n_keys);
+
 /* NULL if no space has that name. */
 const space_t *space_find(const char *name);
 /* NULL-terminated table of all spaces. */

@@ -50,11 +50,7 @@ static void cfg_default(space_cfg_t *c) {
     c->classes = 2;
 }
 
-static const struct {
-    const char *key;
-    size_t off;
-    int lo, hi;
-} cfg_keys[] = {
+static const space_cfg_key_t cfg_keys[] = {
     {"blocks", offsetof(space_cfg_t, N), 1, NR_MAX_BLOCKS},
     {"dmax", offsetof(space_cfg_t, C), 16, 1024},
     {"smax", offsetof(space_cfg_t, extra[0]), 16, 64},
@@ -78,33 +74,11 @@ static int cfg_ok(const space_cfg_t *c) {
 
 static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
     cfg_default(c);
-    const msgpack_object *m = rec_lookup(rec, "cfg");
-    if (!m) return 0;
-    if (m->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, n_err, "\"cfg\" is not a map");
-        return -1;
-    }
-    for (int k = 0; k < N_CFG_KEYS; k++) {
-        int64_t v;
-        int ret = rec_get_int(m, cfg_keys[k].key, &v);
-        if (ret == REC_MISSING) continue;
-        if (ret != REC_OK || v < cfg_keys[k].lo || v > cfg_keys[k].hi) {
-            snprintf(err, n_err, "\"cfg.%s\" must be an integer in %d..%d", cfg_keys[k].key,
-                     cfg_keys[k].lo, cfg_keys[k].hi);
-            return -1;
-        }
-        *(int *)((char *)c + cfg_keys[k].off) = (int)v;
-    }
-    return 0;
+    return space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err);
 }
 
 static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
-    char key[128];
-    for (int k = 0; k < N_CFG_KEYS; k++) {
-        if (snprintf(key, sizeof key, "%s.%s", path, cfg_keys[k].key) >= (int)sizeof key) return -1;
-        if (rec_set_i64(e, key, *(const int *)((const char *)c + cfg_keys[k].off))) return -1;
-    }
-    return 0;
+    return space_cfg_write_keys(c, e, path, cfg_keys, N_CFG_KEYS);
 }
 
 /* Structural validity (the lists in full; widths against a cfg are checked by build). */

@@ -87,3 +87,37 @@ void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t
     if (S->mutate_cfg) S->mutate_cfg(r, c, parent, child);
     else S->mutate(r, parent, child);
 }
+
+int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
+                        int n_keys, char *err, size_t n_err)
+{
+    const msgpack_object *m = rec_lookup(rec, "cfg");
+    if (!m) return 0;
+    if (m->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, n_err, "\"cfg\" is not a map");
+        return -1;
+    }
+    for (int k = 0; k < n_keys; k++) {
+        int64_t v;
+        int ret = rec_get_int(m, keys[k].key, &v);
+        if (ret == REC_MISSING) continue;
+        if (ret != REC_OK || v < keys[k].lo || v > keys[k].hi) {
+            snprintf(err, n_err, "\"cfg.%s\" must be an integer in %d..%d", keys[k].key,
+                     keys[k].lo, keys[k].hi);
+            return -1;
+        }
+        *(int *)((char *)c + keys[k].off) = (int)v;
+    }
+    return 0;
+}
+
+int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
+                         const space_cfg_key_t *keys, int n_keys)
+{
+    char key[128];
+    for (int k = 0; k < n_keys; k++) {
+        if (snprintf(key, sizeof key, "%s.%s", path, keys[k].key) >= (int)sizeof key) return -1;
+        if (rec_set_i64(e, key, *(const int *)((const char *)c + keys[k].off))) return -1;
+    }
+    return 0;
+}
