@@ -116,5 +116,18 @@ json2mp < $T/scored.jsonl | rank --by scores.a --truth truth.acc --format table 
 check "table output and stats line on stderr" \
     '[ "$(wc -l < $T/table)" -eq 6 ] && grep -q "^rank: scores.a vs truth.acc: n=400 kendall_tau_b=" $T/err'
 
+# Binary to a terminal: refused unless forced (script(1) gives the tool a pseudo-terminal).
+if command -v script > /dev/null; then
+    script -qec "sample-arch -n 1" /dev/null > "$T/tty" 2>&1
+    rc=$?
+    check "binary to a terminal refused with exit 2" \
+        '[ $rc -eq 2 ] && grep -q "sample-arch: error: refusing to write binary" $T/tty'
+    script -qec "sample-arch -n 1 -f" /dev/null > "$T/tty" 2>&1
+    rc=$?
+    check "-f writes binary to a terminal anyway" '[ $rc -eq 0 ] && ! grep -q error $T/tty'
+else
+    echo "skip: script(1) not installed, terminal refusal not tested"
+fi
+
 rm -rf "$T"
 exit $fail
