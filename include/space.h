@@ -64,6 +64,10 @@ typedef struct space {
     void (*sample_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
     void (*sample_path_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
     void (*mutate_cfg)(rng_t *r, const space_cfg_t *c, const arch_t *parent, arch_t *child);
+    /* Default sigeo weights (l1, l2, l3, l4) that warmup-supernet writes into a checkpoint:
+     * [0] for an untrained supernet, [1] after a warm-up. Chosen per space, since the terms
+     * rank differently in different spaces (docs/quality.md, docs/nasrec.md). */
+    double lambda[2][4];
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);

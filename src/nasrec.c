@@ -434,6 +434,9 @@ const space_t space_nasrec = {
     .declare_supernet = declare_supernet,
     .sample_path = sample,
     .data_kind = SPACE_DATA_CLICKS,
+    /* S2 ranks against the truth here and J is not validated on click data: the paper's
+     * terms with l2 = 1 (docs/nasrec.md) */
+    .lambda = {{1, 1, 0, 0}, {1, 1, 1, 0}},
     .sample_cfg = sample_cfg,
     .sample_path_cfg = sample_cfg,
     .mutate_cfg = mutate_cfg,

@@ -154,4 +154,5 @@ const space_t space_nb201 = {
     .declare_supernet = nb201_declare_supernet,
     .sample_path = sample, /* uniform single path over all five ops per edge */
     .data_kind = SPACE_DATA_IMAGES,
+    .lambda = {{1, 50, 0, 30}, {1, 50, 10, 30}}, /* the quality study's choice */
 };

@@ -352,13 +352,9 @@ int main(int argc, char **argv)
     c->weight_decay = o.weight_decay;
     c->seed = (uint64_t)o.seed;
     c->threads = (int)o.threads;
-    /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J, chosen by the quality
-     * study on its tuning half (docs/quality.md); the loss term only once the supernet has
-     * seen data. score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
-    c->lambda[0] = 1;
-    c->lambda[1] = 50;
-    c->lambda[2] = o.fraction > 0 ? 10 : 0;
-    c->lambda[3] = 30;
+    /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
+     * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
+    memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
 
     dataset_t train = {0};
     if (o.fraction > 0) {
