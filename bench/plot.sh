@@ -13,16 +13,27 @@ truth = {}
 for line in open("bench/data/gt-seed1.jsonl"):
     r = json.loads(line)
     truth[r["index"]] = r["truth"]["test_acc"]
+pts = []
+for r in msgpack.Unpacker(open(f"bench/out/study/default-{f}.mp", "rb"), raw=False):
+    s = r["scores"]["sigeo"]
+    if s == s and math.isfinite(s):
+        pts.append((s, 100 * truth[r["index"]]))
+# x range: the 10th percentile down to the best, so the long tail of low scores does not
+# squash the cloud; the title says how many points fall off the left edge
+xs = sorted(p[0] for p in pts)
+lo = xs[len(xs) // 10]
 with open(out, "w") as w:
-    for r in msgpack.Unpacker(open(f"bench/out/study/default-{f}.mp", "rb"), raw=False):
-        s = r["scores"]["sigeo"]
-        if s == s and math.isfinite(s):
-            w.write(f"{s}\t{100 * truth[r['index']]}\n")
+    for s, a in pts:
+        w.write(f"{s}\t{a}\n")
+with open(out + ".range", "w") as w:
+    w.write(f"{lo} {xs[-1] + 0.05 * (xs[-1] - lo)} {sum(1 for x in xs if x < lo)}\n")
 PY
+read xlo xhi nleft < "$tsv.range"
 gnuplot <<GP
 set terminal svg size 640,420 font "sans,11"
 set output "docs/sigeo-vs-acc.svg"
-set title "Default SiGeo score (${f} warm-up) vs test accuracy, 100 random NB201 cells"
+set title "Default SiGeo score (${f} warm-up) vs test accuracy, random NB201 cells\n(${nleft} lower-scored cells left of the plot)"
+set xrange [${xlo}:${xhi}]
 set xlabel "sigeo (higher = predicted better)"
 set ylabel "test accuracy (%)"
 set yrange [75:87]
