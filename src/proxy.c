@@ -294,15 +294,47 @@ static int p_snip(proxy_ctx_t *c, proxy_out_t *o)
     return 0;
 }
 
-/* Fisher (zero-cost-nas): over the output a of every conv and linear node,
- * 0.5 * mean_b (sum_hw a * dL/da)^2 summed over channels and layers. */
+/* A weight layer's output for Fisher: a conv or linear node, or (recommender ops) a sliced
+ * linear / EFC node, or a sum of such nodes. nasrec writes one linear layer over several
+ * sources as per-source projections summed by OP_ADD (one layer over the concatenated
+ * inputs); that sum is the layer's output, so its parts are not counted on their own. */
+static int rec_linear(const net_t *net, int k)
+{
+    const node_t *nd = &net->nodes[k];
+    if (nd->op == OP_RLINEAR || nd->op == OP_EFC) return 1;
+    if (nd->op != OP_ADD) return 0;
+    for (int q = 0; q < nd->n_in; q++)
+        if (!rec_linear(net, nd->in[q])) return 0;
+    return 1;
+}
+
+static int fisher_layer(const net_t *net, int k)
+{
+    const node_t *nd = &net->nodes[k];
+    if (nd->op == OP_CONV || nd->op == OP_LINEAR) return 1;
+    if (!rec_linear(net, k)) return 0;
+    int n_cons = 0, n_sum = 0; /* a part read only by sums of linear layers is absorbed */
+    for (int m = k + 1; m < net->n; m++)
+        for (int q = 0; q < net->nodes[m].n_in; q++)
+            if (net->nodes[m].in[q] == k) {
+                n_cons++;
+                n_sum += net->nodes[m].op == OP_ADD && rec_linear(net, m);
+                break;
+            }
+    return n_cons == 0 || n_sum < n_cons;
+}
+
+/* Fisher (zero-cost-nas): over the output a of every weight layer (fisher_layer),
+ * 0.5 * mean_b (sum_hw a * dL/da)^2 summed over channels and layers. A channel is a conv's
+ * output channel over its positions, a linear unit, or an EFC output row over the E
+ * embedding positions its weight row is shared across ((B,SO,E) is C=SO, H=E). */
 static int p_fisher(proxy_ctx_t *c, proxy_out_t *o)
 {
     double L = batch0(c), s = 0;
     const net_t *net = c->net;
     for (int k = 0; k < net->n; k++) {
         const node_t *nd = &net->nodes[k];
-        if ((nd->op != OP_CONV && nd->op != OP_LINEAR) || !nd->y || !nd->dy) continue;
+        if (!fisher_layer(net, k) || !nd->y || !nd->dy) continue;
         size_t hw = (size_t)nd->H * nd->W;
         for (int b = 0; b < nd->B; b++)
             for (int ch = 0; ch < nd->C; ch++) {
@@ -859,7 +891,7 @@ const proxy_t proxy_table[] = {
     {"zico", 1, "sum_m log(sum_i mean|g|/std(g)) over K batches, no steps; higher is better", p_zico},
     {"grad_norm", 1, "sum over conv/linear weights of ||dL/dW||_2; higher is better", p_grad_norm},
     {"snip", 1, "sum |W * dL/dW| over conv/linear weights; higher is better", p_snip},
-    {"fisher", 1, "sum over conv/linear outputs of 0.5 mean_b (sum_hw a dL/da)^2; higher is better", p_fisher},
+    {"fisher", 1, "sum over conv/linear/EFC layer outputs of 0.5 mean_b (sum_hw a dL/da)^2; higher is better", p_fisher},
     {"naswot", 1, "log|det K|, K = ReLU binary-code agreement kernel; higher is better", p_naswot},
     {"grasp", 1, "-sum W * (H g) over conv/linear weights; higher is better", p_grasp},
     {"jacov", 1, "-sum log(l+1e-5) + 1/(l+1e-5) over eigenvalues of the input-Jacobian correlation; higher is better", p_jacov},

@@ -550,6 +550,64 @@ static void test_oneshot_binary(void)
     fix_free(&f);
 }
 
+/* A click net with both weight-layer kinds of the nasrec space: dense features through a
+ * sliced linear, two embedded ids through an EFC and a sliced linear, the two heads summed
+ * (one linear layer over the concatenation, as nasrec builds it). */
+static int build_recnet(net_t *net, void *arg)
+{
+    (void)arg;
+    int x = net_input(net, 4, 1, 1);
+    int d = net_slice(net, x, 0, 2);
+    int e = net_embed(net, x, "emb", 2, 2, 3, 2); /* (B,2,2): ids in columns 2, 3 */
+    int hd = net_rlinear(net, d, "hd", 1, 1);
+    int s = net_efc(net, e, "efc", 1);           /* (B,1,2) */
+    int hs = net_rlinear(net, s, "hs", 1, 0);
+    int in[2] = {hd, hs};
+    return net_bce(net, net_add(net, 2, in)) < 0 ? -1 : 0;
+}
+
+/* Fisher over recommender weight layers, by hand: the EFC output a (B,1,E) as one channel
+ * over E, and the summed head z (not its two parts): 0.5/B sum_b (z dz)^2 + (a . da)^2. */
+static void test_fisher_rec(void)
+{
+    fix_t f;
+    int B = 6, E = 2;
+    if (fix_init(&f, build_recnet, NULL, B, 1, 1, 1, 31)) {
+        printf("NOT OK rec fixture\n");
+        n_fail++;
+        return;
+    }
+    for (int i = 0; i < 3 * B; i++) {
+        f.y[i] = i % 3 == 0;
+        f.x[i * 4 + 2] = (float)(i % 3);
+        f.x[i * 4 + 3] = (float)((i / 2) % 3);
+    }
+    float *emb = f.S.w + f.S.v[params_find(&f.S, "emb.w", 0)].off;
+    for (int j = 0; j < 2 * 3 * E; j++) emb[j] *= 60; /* embeddings O(1), not O(0.01) */
+    const float *wd = f.S.w + f.S.v[params_find(&f.S, "hd.w", 0)].off;
+    const float *bd = f.S.w + f.S.v[params_find(&f.S, "hd.b", 0)].off;
+    const float *we = f.S.w + f.S.v[params_find(&f.S, "efc.w", 0)].off;
+    const float *ws = f.S.w + f.S.v[params_find(&f.S, "hs.w", 0)].off;
+    double fish = 0, parts = 0;
+    for (int b = 0; b < B; b++) {
+        const float *x = f.x + b * 4;
+        double a[2], zd = bd[0] + (double)wd[0] * x[0] + (double)wd[1] * x[1], zs = 0;
+        for (int e = 0; e < E; e++) {
+            a[e] = 0;
+            for (int q = 0; q < 2; q++) a[e] += (double)we[q] * emb[(q * 3 + (int)x[2 + q]) * E + e];
+            zs += ws[e] * a[e];
+        }
+        double z = zd + zs, dz = (1 / (1 + exp(-z)) - f.y[b]) / B, ada = 0;
+        for (int e = 0; e < E; e++) ada += a[e] * dz * ws[e];
+        fish += 0.5 / B * ((z * dz) * (z * dz) + ada * ada);
+        parts += 0.5 / B * ((zd * dz) * (zd * dz) + (zs * dz) * (zs * dz) + ada * ada);
+    }
+    proxy_out_t fo = run(&f, "fisher");
+    check(close_rel(get(&fo, "fisher"), fish, 1e-5) && !close_rel(fish, parts, 1e-3),
+          "fisher over EFC and summed sliced-linear layers = closed form", get(&fo, "fisher"), fish);
+    fix_free(&f);
+}
+
 int main(void)
 {
     test_sigeo_zico();
@@ -559,6 +617,7 @@ int main(void)
     test_jacov();
     test_oneshot();
     test_oneshot_binary();
+    test_fisher_rec();
     int n = 0;
     for (const proxy_t *p = proxy_table; p->name; p++) n++;
     check(n == 12 && proxy_find("sigeo") && !proxy_find("nope"), "table lists 12 proxies", n, 12);
