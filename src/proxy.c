@@ -1,6 +1,7 @@
 /* proxy.c — SiGeo and the zero-cost baselines, one function per proxy, one table.
  * Definitions, signs and the choices made are in docs/proxies.md. */
 #include "proxy.h"
+#include "criteo.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -834,7 +835,9 @@ static int p_flops(proxy_ctx_t *c, proxy_out_t *o)
 
 /* Inherited weights, BN running statistics recomputed for this subnet as the cumulative
  * average over n_bn batches (momentum 1/t), then loss and accuracy on n_eval batches in
- * evaluation mode. No parameter changes. */
+ * evaluation mode; with a binary cross-entropy loss (click data: one logit, imbalanced
+ * labels, so accuracy says little) also the ROC AUC of the logits over those batches.
+ * No parameter changes. */
 static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
 {
     proxy_restore(c);
@@ -861,11 +864,16 @@ static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
     long right = 0;
     const node_t *lg = &net->nodes[net->logits];
     int K = lg->C * lg->H * lg->W;
+    int binary = net->nodes[net->loss].op == OP_BCE && K == 1;
+    float *z_all = NULL; /* every evaluation logit, for the AUC */
+    if (binary && c->n_eval > 0 && !(z_all = malloc((size_t)c->n_eval * B * sizeof(float))))
+        return -1;
     for (int t = 0; t < c->n_eval; t++) {
         const int *y = c->y_eval + (size_t)t * B;
         loss += net_forward(net, c->x_eval + (size_t)t * B * sz, y);
         for (int b = 0; b < B; b++) {
             const float *z = lg->y + (size_t)b * K;
+            if (z_all) z_all[(size_t)t * B + b] = z[0];
             int best = 0;
             if (K == 1) /* one logit (binary cross-entropy): class 1 when it is positive */
                 best = z[0] > 0;
@@ -881,6 +889,14 @@ static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
     if (!isfinite(loss)) set_err(o, "oneshot: evaluation loss not finite");
     set_out(o, "oneshot_acc", isfinite(loss) ? acc : NAN);
     set_out(o, "oneshot_loss", loss);
+    if (binary) {
+        /* y_eval holds the n_eval batches back to back, as the logits were stored */
+        double auc = z_all && isfinite(loss) ? criteo_auc(z_all, c->y_eval, (long)c->n_eval * B) : NAN;
+        if (isfinite(loss) && !isfinite(auc))
+            set_err(o, "oneshot: AUC undefined (one class only in the evaluation batches)");
+        set_out(o, "oneshot_auc", auc);
+    }
+    free(z_all);
     return 0;
 }
 
@@ -898,7 +914,7 @@ const proxy_t proxy_table[] = {
     {"synflow", 1, "sum |W| dR/d|W|, R = sum of logits, all-ones input, BN off, double; higher is better", p_synflow},
     {"params", 1, "trainable parameters the subnet uses; higher is better", p_params},
     {"flops", 1, "multiply-accumulates of one forward pass of one example; higher is better", p_flops},
-    {"oneshot", 1, "oneshot_acc (higher is better) and oneshot_loss (lower is better) with inherited weights", p_oneshot},
+    {"oneshot", 1, "oneshot_acc, oneshot_auc (one-logit click nets; higher is better) and oneshot_loss (lower is better) with inherited weights", p_oneshot},
     {NULL, 0, NULL, NULL},
 };
 

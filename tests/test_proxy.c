@@ -511,6 +511,7 @@ static void test_oneshot(void)
     double acc = get(&oo, "oneshot_acc");
     check(acc >= 0 && acc <= 1 && acc * 10 == floor(acc * 10), "oneshot_acc is a share of 10 examples", acc, acc);
     check(isfinite(get(&oo, "oneshot_loss")) && get(&oo, "oneshot_loss") > 0, "oneshot_loss finite", get(&oo, "oneshot_loss"), 0);
+    check(get(&oo, "oneshot_auc") == -12345.678, "no oneshot_auc for a softmax net", get(&oo, "oneshot_auc"), -12345.678);
     check(memcmp(f.S.w, f.S_copy, f.S.n_floats * 4) == 0,
           "oneshot leaves the supernet alone", 0, 0);
     fix_free(&f);
@@ -544,9 +545,22 @@ static void test_oneshot_binary(void)
         double z = b[0] + (double)w[0] * x[0] + (double)w[1] * x[1] + (double)w[2] * x[2];
         right += (z > 0) == f.c.y_eval[i];
     }
+    /* AUC by counting pairs: P(z_pos > z_neg) + 0.5 P(tie) */
+    double pairs = 0, wins = 0;
+    for (int i = 0; i < n_eval * B; i++)
+        for (int j = 0; j < n_eval * B; j++) {
+            if (!f.c.y_eval[i] || f.c.y_eval[j]) continue;
+            const float *xi = f.c.x_eval + (size_t)i * 3, *xj = f.c.x_eval + (size_t)j * 3;
+            double zi = (double)w[0] * xi[0] + (double)w[1] * xi[1] + (double)w[2] * xi[2];
+            double zj = (double)w[0] * xj[0] + (double)w[1] * xj[1] + (double)w[2] * xj[2];
+            pairs++;
+            wins += zi > zj ? 1 : zi == zj ? 0.5 : 0;
+        }
     proxy_out_t oo = run(&f, "oneshot");
     double want = (double)right / (n_eval * B);
     check(get(&oo, "oneshot_acc") == want, "oneshot_acc with one logit: (z > 0) == label", get(&oo, "oneshot_acc"), want);
+    check(close_rel(get(&oo, "oneshot_auc"), wins / pairs, 1e-12),
+          "oneshot_auc with one logit = share of (pos, neg) pairs ranked right", get(&oo, "oneshot_auc"), wins / pairs);
     fix_free(&f);
 }
 
