@@ -526,23 +526,72 @@ static void sym_eigvals(double *a, int n, double *ev)
     for (int i = 0; i < n; i++) ev[i] = a[(size_t)i * n + i];
 }
 
+/* The rows of J for jacov: the input's dy (B,D) for image nets. An embedding lookup's
+ * input columns are ids, with no gradient (their dy is a structural 0 that would only add
+ * constant entries to every row), so with OP_EMBED nodes a row is the continuous input:
+ * the input columns no embedding reads (the dense features) followed by each embedding
+ * node's dy (the gradient with respect to the looked-up vectors, F*E per example).
+ * Returns J (in *own when allocated, which the caller frees) and its row length. */
+static const float *jacov_rows(const net_t *net, size_t D, size_t *n_out, float **own)
+{
+    const node_t *in = &net->nodes[net->input];
+    int B = net->batch;
+    unsigned char *keep = NULL;
+    size_t n = D;
+    *own = NULL;
+    *n_out = D;
+    for (int k = 0; k < net->n; k++) {
+        const node_t *nd = &net->nodes[k];
+        if (nd->op != OP_EMBED || nd->in[0] != net->input) continue;
+        if (!keep) {
+            if (!(keep = malloc(D))) return NULL;
+            memset(keep, 1, D);
+        }
+        for (int f = 0; f < nd->C; f++) /* columns [k, k+F) hold the ids */
+            if (keep[nd->k + f]) keep[nd->k + f] = 0, n--;
+        n += (size_t)nd->C * nd->H * nd->W;
+    }
+    *n_out = n;
+    if (!keep) return in->dy;
+    float *J = malloc((size_t)B * (n ? n : 1) * sizeof(float));
+    if (J)
+        for (int b = 0; b < B; b++) {
+            float *row = J + (size_t)b * n;
+            for (size_t j = 0; j < D; j++)
+                if (keep[j]) *row++ = in->dy[(size_t)b * D + j];
+            for (int k = 0; k < net->n; k++) {
+                const node_t *nd = &net->nodes[k];
+                if (nd->op != OP_EMBED || nd->in[0] != net->input) continue;
+                size_t u = (size_t)nd->C * nd->H * nd->W;
+                memcpy(row, nd->dy + (size_t)b * u, u * sizeof(float));
+                row += u;
+            }
+        }
+    free(keep);
+    *own = J;
+    return J;
+}
+
 /* JacobCov (NASWOT v1): J the gradient of the sum of the logits with respect to each
- * input; -sum_i log(l_i + 1e-5) + 1/(l_i + 1e-5) over the eigenvalues l_i of the
- * correlation matrix of J's rows. */
+ * input (jacov_rows: the dense features and looked-up embeddings of a click net);
+ * -sum_i log(l_i + 1e-5) + 1/(l_i + 1e-5) over the eigenvalues l_i of the correlation
+ * matrix of J's rows. */
 static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_out)
 {
     proxy_restore(c);
     net_t *net = c->net;
     int B = net->batch;
-    size_t D = img_size(c);
+    size_t D;
     c->net->bn_mode = BN_BATCH;
     double L = net_forward(net, c->x, c->y);
     backward_from_logits(c);
     c->have_batch0 = 0;
-    const float *J = net->nodes[net->input].dy;
-    double *z = malloc((size_t)B * D * sizeof(double));
+    float *own;
+    const float *J = jacov_rows(net, img_size(c), &D, &own);
+    double *z = malloc((size_t)B * (D ? D : 1) * sizeof(double));
     double *R = malloc((size_t)B * B * sizeof(double)), *ev = malloc((size_t)B * sizeof(double));
-    if (!z || !R || !ev) {
+    if (!J || !z || !R || !ev) {
+        free(own);
         free(z);
         free(R);
         free(ev);
@@ -574,6 +623,7 @@ static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_ou
         s = 0;
         for (int i = 0; i < B; i++) s -= log(ev[i] + 1e-5) + 1 / (ev[i] + 1e-5);
     }
+    free(own);
     free(z);
     free(R);
     free(ev);
