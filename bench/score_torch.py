@@ -2,14 +2,14 @@
 """SiGeo scoring in PyTorch: the reference score-sigeo is compared against (bench/score.sh).
 
 The same computation as `score-sigeo --proxies sigeo` (docs/proxies.md), written
-independently: the NB201 supernet built once as torch modules with every candidate op,
-weights loaded by name from the same checkpoint file (msgpack), the same K training batches
-(the same examples: xoshiro256** and the partial Fisher-Yates of score-sigeo are ported
-below), normalized with the full split's statistics. Per candidate: the inherited weights
-are restored, then for each batch: BN in training mode (batch statistics), forward,
-cross-entropy, backward, record every used conv/linear weight gradient, plain SGD step of
---step-lr on every used parameter. S1, S2, L and sigeo are computed from the recorded
-gradients in float64.
+independently: the NB201 supernet built once as torch modules with every candidate op
+(bench/nb201_torch.py), weights loaded by name from the same checkpoint file (msgpack), the
+same K training batches (the same examples: xoshiro256** and the partial Fisher-Yates of
+score-sigeo are ported below), normalized with the full split's statistics. Per candidate:
+the inherited weights are restored, then for each batch: BN in training mode (batch
+statistics), forward, cross-entropy, backward, record every used conv/linear weight
+gradient, plain SGD step of --step-lr on every used parameter. S1, S2, L and sigeo are
+computed from the recorded gradients in float64.
 
 Prints the candidates/s of the scoring loop (data loading excluded) and, with --out,
 writes one JSON line per candidate (arch, sigeo, s1, s2, loss) for a cross-check."""
@@ -25,11 +25,11 @@ import time
 import msgpack
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
-EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nb201_torch import OPS, SuperNet  # noqa: E402
+
 M64 = (1 << 64) - 1
 
 
@@ -93,101 +93,6 @@ def load_idx(d):
     return x, y
 
 
-# ---- the NB201 supernet: every candidate op on every edge, a path chosen per call ----
-
-class ReLUConvBN(nn.Module):
-    def __init__(self, cin, cout, k, stride):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
-        self.bn = nn.BatchNorm2d(cout)
-
-    def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
-
-
-class Reduction(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.a = ReLUConvBN(cin, cout, 3, 2)
-        self.b = ReLUConvBN(cout, cout, 3, 1)
-        self.sc = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
-
-    def forward(self, x):
-        return self.b(self.a(x)) + self.sc(F.avg_pool2d(x, 2, 2))
-
-
-class SuperCell(nn.Module):
-    def __init__(self, C):
-        super().__init__()
-        self.conv1 = nn.ModuleList([ReLUConvBN(C, C, 1, 1) for _ in EDGES])
-        self.conv3 = nn.ModuleList([ReLUConvBN(C, C, 3, 1) for _ in EDGES])
-
-    def forward(self, x, ops):
-        nodes = [x]
-        for j in range(1, 4):
-            acc = None
-            for e, (jj, i) in enumerate(EDGES):
-                if jj != j or ops[e] == 0:
-                    continue
-                h = nodes[i]
-                op = ops[e]
-                if op == 2:
-                    h = self.conv1[e](h)
-                elif op == 3:
-                    h = self.conv3[e](h)
-                elif op == 4:
-                    h = F.avg_pool2d(h, 3, 1, 1, count_include_pad=False)
-                acc = h if acc is None else acc + h
-            nodes.append(acc if acc is not None else torch.zeros_like(x))
-        return nodes[3]
-
-
-class SuperNet(nn.Module):
-    def __init__(self, C, N, in_ch, classes):
-        super().__init__()
-        self.stem_conv = nn.Conv2d(in_ch, C, 3, 1, 1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(C)
-        self.body = nn.ModuleList()
-        self.names = []
-        for s in range(3):
-            if s > 0:
-                self.body.append(Reduction(C << (s - 1), C << s))
-                self.names.append("red%d" % (s - 1))
-            for i in range(N):
-                self.body.append(SuperCell(C << s))
-                self.names.append("s%d.c%d" % (s, i))
-        self.head_bn = nn.BatchNorm2d(C << 2)
-        self.fc = nn.Linear(C << 2, classes)
-
-    def forward(self, x, ops):
-        h = self.stem_bn(self.stem_conv(x))
-        for m in self.body:
-            h = m(h, ops) if isinstance(m, SuperCell) else m(h)
-        return self.fc(F.relu(self.head_bn(h)).mean(dim=(2, 3)))
-
-    def engine_names(self):
-        """engine name -> trainable tensor (the names of src/nb201_net.c)."""
-        out = {"stem.conv.w": self.stem_conv.weight, "stem.bn.gamma": self.stem_bn.weight,
-               "stem.bn.beta": self.stem_bn.bias}
-
-        def rcb(pre, m):
-            out[pre + ".conv.w"] = m.conv.weight
-            out[pre + ".bn.gamma"] = m.bn.weight
-            out[pre + ".bn.beta"] = m.bn.bias
-        for nm, m in zip(self.names, self.body):
-            if isinstance(m, Reduction):
-                rcb(nm + ".a", m.a)
-                rcb(nm + ".b", m.b)
-                out[nm + ".sc.conv.w"] = m.sc.weight
-            else:
-                for e in range(len(EDGES)):
-                    rcb("%s.e%d.conv1" % (nm, e), m.conv1[e])
-                    rcb("%s.e%d.conv3" % (nm, e), m.conv3[e])
-        out.update({"head.bn.gamma": self.head_bn.weight, "head.bn.beta": self.head_bn.bias,
-                    "head.fc.w": self.fc.weight, "head.fc.b": self.fc.bias})
-        return out
-
-
 def parse_arch(s):
     ops = []
     for part in s.strip("|").split("|"):
@@ -217,7 +122,7 @@ def main():
     # the paper's weights, as `score-sigeo --paper` uses (the bench compares that computation)
     cfg, lam = ck["cfg"], ([1, 50, 1] if ck["steps"] > 0 else [1, 1, 0])
     net = SuperNet(cfg["C"], cfg["N"], cfg["in_ch"], cfg["classes"])
-    names = net.engine_names()
+    names = dict(net.engine_tensors())
     for nm, t in ck["tensors"].items():
         if t.get("state"):
             continue

@@ -20,84 +20,10 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
-EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
-
-
-class ReLUConvBN(nn.Module):
-    def __init__(self, cin, cout, k, stride):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
-        self.bn = nn.BatchNorm2d(cout)
-
-    def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
-
-
-class Reduction(nn.Module):
-    """NB201 ResNetBasicblock with stride 2."""
-
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.a = ReLUConvBN(cin, cout, 3, 2)
-        self.b = ReLUConvBN(cout, cout, 3, 1)
-        self.sc = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
-
-    def forward(self, x):
-        return self.b(self.a(x)) + self.sc(F.avg_pool2d(x, 2, 2))
-
-
-class SuperCell(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.conv1 = nn.ModuleList([ReLUConvBN(c, c, 1, 1) for _ in EDGES])
-        self.conv3 = nn.ModuleList([ReLUConvBN(c, c, 3, 1) for _ in EDGES])
-
-    def forward(self, x, path):
-        nodes = [x]
-        for j in range(1, 4):
-            acc = None
-            for e, (jj, i) in enumerate(EDGES):
-                if jj != j:
-                    continue
-                op = OPS[path[e]]
-                if op == "none":
-                    continue
-                if op == "skip_connect":
-                    h = nodes[i]
-                elif op == "nor_conv_1x1":
-                    h = self.conv1[e](nodes[i])
-                elif op == "nor_conv_3x3":
-                    h = self.conv3[e](nodes[i])
-                else:
-                    h = F.avg_pool2d(nodes[i], 3, 1, 1, count_include_pad=False)
-                acc = h if acc is None else acc + h
-            nodes.append(torch.zeros_like(x) if acc is None else acc)
-        return nodes[3]
-
-
-class SuperNet(nn.Module):
-    def __init__(self, C, N, in_ch, classes):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_ch, C, 3, 1, 1, bias=False), nn.BatchNorm2d(C))
-        layers = []
-        for s in range(3):
-            if s > 0:
-                layers.append(Reduction(C << (s - 1), C << s))
-            layers += [SuperCell(C << s) for _ in range(N)]
-        self.layers = nn.ModuleList(layers)
-        self.head_bn = nn.BatchNorm2d(C << 2)
-        self.fc = nn.Linear(C << 2, classes)
-
-    def forward(self, x, path):
-        x = self.stem(x)
-        for m in self.layers:
-            x = m(x, path) if isinstance(m, SuperCell) else m(x)
-        x = F.relu(self.head_bn(x))
-        return self.fc(x.mean((2, 3)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nb201_torch import EDGES, SuperNet  # noqa: E402
 
 
 def load_idx(d):

@@ -27,8 +27,10 @@ except ImportError:
     print("torch_check: skipped: torch is not installed for %s" % sys.executable)
     sys.exit(0)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from nb201_torch import Net, ReLUConvBN  # noqa: E402
+
 TOL = 1e-4
-OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 BN_TRAIN, BN_BATCH, BN_EVAL, BN_OFF = range(4)
 
 
@@ -86,17 +88,7 @@ def read_dump(path):
     return d
 
 
-# ---- NAS-Bench-201 in PyTorch, written from the benchmark's definition -----------------
-
-class ReLUConvBN(nn.Module):
-    def __init__(self, cin, cout, k, stride):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
-        self.bn = nn.BatchNorm2d(cout, affine=True, momentum=0.1, eps=1e-5)
-
-    def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
-
+# ---- NAS-Bench-201 with one fixed cell, on bench/nb201_torch.py's skeleton ------------
 
 class Cell(nn.Module):
     def __init__(self, C, ops):
@@ -130,65 +122,22 @@ class Cell(nn.Module):
             nodes.append(s)
         return nodes[3]
 
-
-class Reduction(nn.Module):  # NB201 ResNetBasicblock, stride 2
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.a = ReLUConvBN(cin, cout, 3, 2)
-        self.b = ReLUConvBN(cout, cout, 3, 1)
-        self.sc = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
-
-    def forward(self, x):
-        return self.b(self.a(x)) + self.sc(F.avg_pool2d(x, 2, 2))
+    def convs(self):
+        """(edge index, "conv1"/"conv3", ReLUConvBN) for the cell's conv edges, in order."""
+        for key, r in self.edges.items():
+            e = int(key[1:])
+            yield e, "conv1" if self.ops[e] == 2 else "conv3", r
 
 
-class NB201(nn.Module):
+class NB201(Net):
+    """The network of one cell, every stage's cells using ops; forward(x)."""
+
     def __init__(self, C, N, in_ch, classes, ops):
-        super().__init__()
-        self.stem_conv = nn.Conv2d(in_ch, C, 3, 1, 1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(C)
-        self.body = nn.ModuleList()
-        self.names = []
-        for s in range(3):
-            if s > 0:
-                self.body.append(Reduction(C << (s - 1), C << s))
-                self.names.append("red%d" % (s - 1))
-            for i in range(N):
-                self.body.append(Cell(C << s, ops))
-                self.names.append("s%d.c%d" % (s, i))
-        self.head_bn = nn.BatchNorm2d(C << 2)
-        self.fc = nn.Linear(C << 2, classes)
-
-    def forward(self, x):
-        h = self.stem_bn(self.stem_conv(x))
-        for m in self.body:
-            h = m(h)
-        h = F.relu(self.head_bn(h))
-        return self.fc(h.mean(dim=(2, 3)))
+        super().__init__(C, N, in_ch, classes, lambda c: Cell(c, ops))
 
     def named_tensors(self):
         """(engine name, parameter or buffer) for every tensor of the network."""
-        def bn(prefix, m):
-            return [(prefix + ".gamma", m.weight), (prefix + ".beta", m.bias),
-                    (prefix + ".mean", m.running_mean), (prefix + ".var", m.running_var)]
-
-        out = [("stem.conv.w", self.stem_conv.weight)] + bn("stem.bn", self.stem_bn)
-        for nm, m in zip(self.names, self.body):
-            if isinstance(m, Reduction):
-                for part in ("a", "b"):
-                    r = getattr(m, part)
-                    out.append(("%s.%s.conv.w" % (nm, part), r.conv.weight))
-                    out += bn("%s.%s.bn" % (nm, part), r.bn)
-                out.append((nm + ".sc.conv.w", m.sc.weight))
-            else:
-                for key, r in m.edges.items():
-                    e = int(key[1:])
-                    pre = "%s.e%d.%s" % (nm, e, "conv1" if m.ops[e] == 2 else "conv3")
-                    out.append((pre + ".conv.w", r.conv.weight))
-                    out += bn(pre + ".bn", r.bn)
-        out += bn("head.bn", self.head_bn)
-        out += [("head.fc.w", self.fc.weight), ("head.fc.b", self.fc.bias)]
-        return out
+        return self.engine_tensors(state=True)
 
 
 def rel(c, t, floor=0.0):
