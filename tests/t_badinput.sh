@@ -10,10 +10,8 @@ T=tests/tmp/t_badinput.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; sed 's/^/    err: /' "$T/err" 2>/dev/null | head -5; fi; }
+. tests/lib.sh
+CHECK_ERR="$T/err"
 
 # Tiny train and test IDX sets (3 classes of 8x8 images) and tiny supernets.
 $PY - "$T/data" <<'EOF' || exit 1
@@ -202,4 +200,4 @@ done
 grep -q "magic" "$T/err" && ok "wrong magic is called a magic" || notok "wrong magic is called a magic"
 
 rm -rf "$T"
-exit $fail
+finish

@@ -9,10 +9,8 @@ T=tests/tmp/t_faults.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T"
 PY=/usr/bin/python3
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; sed 's/^/    err: /' "$T/err" 2>/dev/null | head -5; fi; }
+. tests/lib.sh
+CHECK_ERR="$T/err"
 
 SP="--channels 2 --cells 1 --input 1x8x8 --classes 3"
 warmup-supernet $SP --fraction 0 -q -o "$T/sn.ckpt" || { notok "tiny supernet"; exit 1; }
@@ -111,4 +109,4 @@ else
 fi
 
 rm -rf "$T"
-exit $fail
+finish

@@ -4,10 +4,7 @@
 cd "$(dirname "$0")/.." || exit 2
 T=tests/tmp/foundation
 rm -rf "$T" && mkdir -p "$T"
-fail=0
-ok() { echo "ok $1"; }
-bad() { echo "NOT OK $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. tests/lib.sh
 PY=/usr/bin/python3
 
 # --all: 15,625 records through rank; sorting by index ascending restores the exact bytes.
@@ -108,7 +105,7 @@ json2mp < $T/scored.jsonl | rank --by all --truth truth.acc --top 20 --format st
 check "rank --by all: one stats record per score key" '[ "$(wc -l < $T/stats.jsonl)" -eq 3 ] && [ "$(wc -l < $T/stats.err)" -eq 3 ]'
 if $PY -c "import scipy" 2>/dev/null; then
     if $PY tests/interop.py stats $T/scored.jsonl $T/stats.jsonl truth.acc 20; then ok "rank statistics match scipy"
-    else bad "rank statistics match scipy"; fi
+    else fail "rank statistics match scipy"; fi
 else
     echo "skip scipy cross-check: scipy missing"
 fi
@@ -130,4 +127,4 @@ else
 fi
 
 rm -rf "$T"
-exit $fail
+finish

@@ -6,9 +6,7 @@ set -u
 T=tests/tmp/t_load.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T"
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
+. tests/lib.sh
 if [ -n "${SIGEO_SANITIZE:-}" ]; then echo "ok # skip RSS under AddressSanitizer (shadow memory)"; exit 0; fi
 sample-arch --all > "$T/cells.mp"
 /usr/bin/python3 - "$T/cells.mp" "$T" <<'PY' || exit 1
@@ -48,4 +46,4 @@ echo "# peak RSS KiB: mp2json|json2mp 10k $rt10000 100k $rt100000; rank -k 10: 1
 [ $((rt100000 - rt10000)) -lt 2048 ] && ok "mp2json | json2mp: constant memory" || notok "mp2json | json2mp RSS grows"
 [ $((rk100000 - rk10000)) -lt 2048 ] && ok "rank -k 10: constant memory" || notok "rank -k 10 RSS grows"
 rm -rf "$T"
-exit $fail
+finish

@@ -6,9 +6,7 @@
 set -u
 T=tests/tmp/t_nasrec.$$
 rm -rf "$T" && mkdir -p "$T" || exit 1
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
+. tests/lib.sh
 PY=/usr/bin/python3
 
 gen-criteo --rows 3000 --seed 4 -o "$T/a.tsv" && gen-criteo --rows 3000 --seed 4 > "$T/b.tsv" &&
@@ -71,4 +69,4 @@ warmup-supernet --space nasrec --cells 2 --channels 32 --data "$T/bad.tsv" --fra
     { notok "bad click data"; cat "$T/err"; }
 
 rm -rf "$T"
-exit $fail
+finish

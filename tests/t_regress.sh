@@ -11,9 +11,7 @@ T=tests/tmp/t_regress.$$ # private: others may run make test at the same time
 R=tests/regress
 rm -rf "$T"
 mkdir -p "$T/data" "$T/ckpt"
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
+. tests/lib.sh
 run() { # input, then the command
     in=$1; shift
     "$@" < "$in" > /dev/null 2> "$T/err"; rc=$?
@@ -55,4 +53,4 @@ for f in "$T"/ckpt/*; do
     run "$T/a.mp" score-sigeo --supernet "$f" --data "$T/data" --batch 2 --batches 2 --bn-batches 1 --eval-batches 1 -q
 done
 rm -rf "$T"
-exit $fail
+finish

@@ -9,29 +9,9 @@ T=tests/tmp/t_score
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+. tests/lib.sh
 
-$PY - "$T/data" <<'EOF' || exit 1
-import random, struct, sys
-d = sys.argv[1]
-r = random.Random(7)
-n = 400
-imgs, labs = bytearray(), bytearray()
-for i in range(n):
-    k = i % 3
-    px = [r.randrange(0, 60) for _ in range(64)]
-    y, x = [(1, 1), (1, 5), (5, 3)][k]
-    for dy in (0, 1):
-        for dx in (0, 1):
-            px[(y + dy) * 8 + x + dx] = 200 + r.randrange(0, 55)
-    imgs += bytes(px)
-    labs.append(k)
-open(d + "/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + imgs)
-open(d + "/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + labs)
-EOF
+idx_blobs "$T/data" 400 7 || exit 1
 
 SP="--channels 2 --cells 1 --input 1x8x8 --classes 3"
 SC="--data $T/data --batch 8 --batches 4 --bn-batches 2 --eval-batches 2 --seed 5"
@@ -116,12 +96,12 @@ accs = [r["scores"]["oneshot_acc"] for r in warm]
 check(max(accs) > 0.5, f"warmed-up one-shot accuracy above chance somewhere (max {max(accs):.3f})")
 sys.exit(fail)
 EOF
-[ $? -eq 0 ] || fail=1
+[ $? -eq 0 ] || n_fail=$((n_fail + 1))
 
 # Overflowing lambda: NaN and an error key, the stream goes on, exit 0.
 score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies sigeo,params --l1 1e308 --l2 1e308 < "$T/a.mp" > "$T/nan.mp"
 check "overflow: exit 0" '[ $? -eq 0 ]'
-$PY - "$T/nan.mp" <<'EOF' || fail=1
+$PY - "$T/nan.mp" <<'EOF' || n_fail=$((n_fail + 1))
 import math, msgpack, sys
 r = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
 c = len(r) == 24 and all(math.isnan(x["scores"]["sigeo"]) and "sigeo" in x["error"]
@@ -144,5 +124,5 @@ check "bad shard: exit 2" '[ $? -eq 2 ]'
 score-sigeo --supernet "$T/nonexistent.ckpt" < "$T/a.mp" > /dev/null 2> "$T/err"
 check "missing checkpoint: exit 1" '[ $? -eq 1 ]'
 
-[ $fail -eq 0 ] && rm -rf "$T"
-exit $fail
+[ $n_fail -eq 0 ] && rm -rf "$T"
+finish

@@ -7,9 +7,7 @@ set -u
 PY=/usr/bin/python3
 T=tests/tmp/t_train
 rm -rf "$T" && mkdir -p "$T/data" || exit 1
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
+. tests/lib.sh
 
 "$PY" - "$T/data" <<'EOF' || exit 1
 import gzip, struct, sys
@@ -144,5 +142,5 @@ rc=$?
 [ $rc -eq 2 ] && grep -q -- "--lr" "$T/u.err" && ok "bad option: exit 2" || { notok "bad option (rc $rc)"; cat "$T/u.err"; }
 train-arch -h | grep -q -- "--epochs INT" && ok "usage lists options" || notok "usage"
 
-[ $fail -eq 0 ] && rm -rf "$T"
-exit $fail
+[ $n_fail -eq 0 ] && rm -rf "$T"
+finish

@@ -7,30 +7,9 @@ T=tests/tmp/t_warmup
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3
-fail=0
-ok() { echo "ok $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+. tests/lib.sh
 
-# 3 classes of 8x8 images: a bright 2x2 blob whose position gives the class, plus noise.
-$PY - "$T/data" <<'EOF' || exit 1
-import random, struct, sys
-d = sys.argv[1]
-r = random.Random(5)
-n = 480
-imgs, labs = bytearray(), bytearray()
-for i in range(n):
-    k = i % 3
-    px = [r.randrange(0, 60) for _ in range(64)]
-    for (y, x) in [(1, 1), (1, 5), (5, 3)][k:k + 1]:
-        for dy in (0, 1):
-            for dx in (0, 1):
-                px[(y + dy) * 8 + x + dx] = 200 + r.randrange(0, 55)
-    imgs += bytes(px)
-    labs.append(k)
-open(d + "/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, n, 8, 8) + imgs)
-open(d + "/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, n) + labs)
-EOF
+idx_blobs "$T/data" 480 5 || exit 1
 
 SP="--channels 4 --cells 1 --input 1x8x8 --classes 3"
 TR="$SP --data $T/data --fraction 1 --epochs 4 --batch 16 --lr 0.05 --seed 3"
@@ -126,5 +105,5 @@ check "unwritable target: I/O error (3), message names the file" \
     '[ $? -eq 3 ] && grep -q "nodir/x.ckpt" "$T/err" && [ ! -e "$T/nodir" ]'
 check "no temporaries left" '! ls "$T" | grep -q tmp'
 
-[ $fail -eq 0 ] && rm -rf "$T"
-exit $fail
+[ $n_fail -eq 0 ] && rm -rf "$T"
+finish
