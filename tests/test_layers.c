@@ -5,23 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "layers.h"
 #include "net.h"
 #include "util.h"
-
-static int fails;
-static void check(int ok, const char *what, double v) {
-    printf("%s %s (%.3g)\n", ok ? "ok" : "NOT OK", what, v);
-    fails += !ok;
-}
-
-static rng_t rng;
-static float *randn(size_t n, float scale) {
-    float *p = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) p[i] = (float)(scale * rng_normal(&rng));
-    return p;
-}
-static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
 /* Max |a-b| / max(max|b|, 1e-6). */
 static double rel_diff(const float *a, const float *b, size_t n) {
@@ -31,41 +18,6 @@ static double rel_diff(const float *a, const float *b, size_t n) {
         if (fabs((double)a[i] - b[i]) > d) d = fabs((double)a[i] - b[i]);
     }
     return d / m;
-}
-
-/* The layer under test: fwd() recomputes Y (ny) from the current inputs; the scalar loss
- * is L = sum R * Y, so the upstream gradient is dY = R. */
-static void (*fwd)(void);
-static float *Y, *R;
-static size_t ny;
-
-static double loss(void) {
-    fwd();
-    double s = 0.0;
-    for (size_t i = 0; i < ny; i++) s += (double)R[i] * Y[i];
-    return s;
-}
-
-/* Central differences for every entry of p against the analytic gradient g; returns the
- * max error relative to the largest gradient entry of the tensor. */
-static double fd(float *p, const float *g, size_t n, float h) {
-    double gmax = 1e-6, worst = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (fabs(g[i]) > gmax) gmax = fabs(g[i]);
-    for (size_t i = 0; i < n; i++) {
-        float s = p[i];
-        p[i] = s + h;
-        double step = (double)p[i];
-        double lp = loss();
-        p[i] = s - h;
-        step -= (double)p[i];
-        double lm = loss();
-        p[i] = s;
-        double num = (lp - lm) / step, e = fabs(num - g[i]) / gmax;
-        if (e > worst) worst = e;
-    }
-    loss();
-    return worst;
 }
 
 #define TOL 2e-3

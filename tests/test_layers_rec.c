@@ -8,55 +8,11 @@
 #include <string.h>
 
 #include "criteo.h"
+#include "gradcheck.h"
 #include "layers_rec.h"
 #include "nasrec.h"
 #include "net.h"
 #include "util.h"
-
-static int fails;
-static void check(int ok, const char *what, double v) {
-    printf("%s %s (%.3g)\n", ok ? "ok" : "NOT OK", what, v);
-    fails += !ok;
-}
-
-static rng_t rng;
-static float *randn(size_t n, float scale) {
-    float *p = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) p[i] = (float)(scale * rng_normal(&rng));
-    return p;
-}
-static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
-
-static void (*fwd)(void);
-static float *Y, *R;
-static size_t ny;
-
-static double loss(void) {
-    fwd();
-    double s = 0.0;
-    for (size_t i = 0; i < ny; i++) s += (double)R[i] * Y[i];
-    return s;
-}
-
-/* Max error of the analytic gradient g of p (n) against central differences, relative to
- * the largest gradient entry. */
-static double fd(float *p, const float *g, size_t n, float h) {
-    double gmax = 1e-6, worst = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (fabs(g[i]) > gmax) gmax = fabs(g[i]);
-    for (size_t i = 0; i < n; i++) {
-        float s = p[i];
-        p[i] = s + h;
-        double lp = loss();
-        p[i] = s - h;
-        double lm = loss();
-        p[i] = s;
-        double e = fabs((lp - lm) / (2.0 * h) - g[i]) / gmax;
-        if (e > worst) worst = e;
-    }
-    loss();
-    return worst;
-}
 
 #define TOL 3e-3
 
