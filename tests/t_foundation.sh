@@ -2,7 +2,7 @@
 # End-to-end pipes over sample-arch, rank, mp2json and json2mp: counts, reproducibility,
 # byte-exact round trips, error messages and exit codes, quiet `| head`, Python interop.
 cd "$(dirname "$0")/.." || exit 2
-T=tests/tmp/foundation
+T=tests/tmp/t_foundation.$$ # private: others may run make test at the same time
 rm -rf "$T" && mkdir -p "$T"
 . tests/lib.sh
 PY=/usr/bin/python3

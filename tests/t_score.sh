@@ -5,7 +5,7 @@
 # non-finite score gives NaN and an "error" key while the stream goes on; a cfg mismatch
 # and bad options fail with the documented exit codes.
 set -u
-T=tests/tmp/t_score
+T=tests/tmp/t_score.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3

@@ -5,7 +5,7 @@
 # and bad input fails with the record number after the earlier records were written.
 set -u
 PY=/usr/bin/python3
-T=tests/tmp/t_train
+T=tests/tmp/t_train.$$ # private: others may run make test at the same time
 rm -rf "$T" && mkdir -p "$T/data" || exit 1
 . tests/lib.sh
 

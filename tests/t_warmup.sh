@@ -3,7 +3,7 @@
 # with a hash any client can check, warm-up lowers the loss, runs are byte-identical,
 # --fraction 0 needs no data, and failures leave no file behind.
 set -u
-T=tests/tmp/t_warmup
+T=tests/tmp/t_warmup.$$ # private: others may run make test at the same time
 rm -rf "$T"
 mkdir -p "$T/data"
 PY=/usr/bin/python3
@@ -66,7 +66,7 @@ print("  # steps", j["steps"], "curve", " ".join("%.3f" % x for x in c[:3]), "..
       " ".join("%.3f" % x for x in c[-3:]))
 assert j["steps"] == 4 * (480 // 16) and len(c) == j["steps"], j
 assert j["lambda"] == [1, 50, 10, 30], j["lambda"]
-assert len(j["data"]["fingerprint"]) == 64 and j["data"]["dir"].endswith("t_warmup/data"), j
+assert len(j["data"]["fingerprint"]) == 64 and j["data"]["dir"].endswith("/data") and "t_warmup." in j["data"]["dir"], j
 assert j["train"]["fraction"] == 1 and j["train"]["epochs"] == 4 and j["train"]["batch"] == 16
 first, last = sum(c[:10]) / 10, sum(c[-10:]) / 10
 assert last < 0.8 * first, (first, last)
