@@ -110,6 +110,28 @@ print(("ok" if c else "NOT OK") + " overflow: every record has NaN sigeo, an err
 sys.exit(not c)
 EOF
 
+# A checkpoint from before the J term (lambda of 3 numbers, rehashed as warmup-supernet
+# hashes: SHA-256 of the map without its trailing hash entry) still loads, with l4 = 0.
+$PY - "$T/sn0.ckpt" "$T/old.ckpt" <<'EOF' || n_fail=$((n_fail + 1))
+import hashlib, msgpack, sys
+m = msgpack.unpackb(open(sys.argv[1], "rb").read(), raw=False)
+m["lambda"] = [1.0, 1.0, 0.0]
+del m["hash"]
+body = msgpack.packb(m, use_bin_type=True)
+m["hash"] = hashlib.sha256(body).hexdigest()
+open(sys.argv[2], "wb").write(msgpack.packb(m, use_bin_type=True))
+EOF
+score-sigeo --supernet "$T/old.ckpt" $SC --proxies sigeo < "$T/a.mp" > "$T/old.mp"
+check "3-number lambda checkpoint loads" '[ $? -eq 0 ]'
+$PY - "$T/old.mp" <<'EOF' || n_fail=$((n_fail + 1))
+import msgpack, sys
+r = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+s = r[0]["scores"]
+c = len(r) == 24 and "sigeo_j" not in s and abs(s["sigeo"] - (s["sigeo_s1"] + s["sigeo_s2"])) < 1e-9 * max(1, abs(s["sigeo"]))
+print(("ok" if c else "NOT OK") + " 3-number lambda: sigeo = S1 + S2, no J term")
+sys.exit(not c)
+EOF
+
 # A record whose cfg differs from the supernet's.
 sample-arch --channels 4 --cells 1 --input 1x8x8 --classes 3 -n 2 > "$T/other.mp"
 cat "$T/a.mp" "$T/other.mp" | score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies params > "$T/x.mp" 2> "$T/err"
