@@ -115,6 +115,17 @@ static void set_err(proxy_out_t *o, const char *why)
     if (!o->err[0]) snprintf(o->err, sizeof o->err, "%s", why);
 }
 
+/* The gradient baselines' output: the score, or NaN with an error naming the proxy when
+ * the loss or the score is not finite. */
+static void set_grad_score(proxy_out_t *o, const char *key, double loss, double v)
+{
+    if (!isfinite(loss) || !isfinite(v)) {
+        if (!o->err[0]) snprintf(o->err, sizeof o->err, "%s: loss or gradient not finite", key);
+        v = NAN;
+    }
+    set_out(o, key, v);
+}
+
 /* ---- SiGeo and ZiCo ----------------------------------------------------------------- */
 
 int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
@@ -271,11 +282,7 @@ static int p_grad_norm(proxy_ctx_t *c, proxy_out_t *o)
         for (size_t j = 0; j < c->P->v[i].n; j++) q += (double)g[j] * g[j];
         s += sqrt(q);
     }
-    if (!isfinite(L) || !isfinite(s)) {
-        set_err(o, "grad_norm: loss or gradient not finite");
-        s = NAN;
-    }
-    set_out(o, "grad_norm", s);
+    set_grad_score(o, "grad_norm", L, s);
     return 0;
 }
 
@@ -287,11 +294,7 @@ static int p_snip(proxy_ctx_t *c, proxy_out_t *o)
         const float *g = c->P->g + c->P->v[i].off, *w = c->P->w + c->P->v[i].off;
         for (size_t j = 0; j < c->P->v[i].n; j++) s += fabs((double)g[j] * w[j]);
     }
-    if (!isfinite(L) || !isfinite(s)) {
-        set_err(o, "snip: loss or gradient not finite");
-        s = NAN;
-    }
-    set_out(o, "snip", s);
+    set_grad_score(o, "snip", L, s);
     return 0;
 }
 
@@ -347,11 +350,7 @@ static int p_fisher(proxy_ctx_t *c, proxy_out_t *o)
             }
     }
     s *= 0.5 / net->batch;
-    if (!isfinite(L) || !isfinite(s)) {
-        set_err(o, "fisher: loss or gradient not finite");
-        s = NAN;
-    }
-    set_out(o, "fisher", s);
+    set_grad_score(o, "fisher", L, s);
     return 0;
 }
 
@@ -392,11 +391,7 @@ static int p_grasp(proxy_ctx_t *c, proxy_out_t *o)
         c->have_batch0 = 0;
     }
     free(buf);
-    if (!isfinite(L) || !isfinite(s)) {
-        set_err(o, "grasp: loss or gradient not finite");
-        s = NAN;
-    }
-    set_out(o, "grasp", s);
+    set_grad_score(o, "grasp", L, s);
     return 0;
 }
 
