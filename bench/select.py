@@ -4,15 +4,19 @@
 half (even positions of the cells sorted by index), reported on the held-out half; then the
 same selection repeated on 100 random half splits to estimate its out-of-sample gain over
 the strongest baseline (jacov, zero-shot). Reads bench/study.sh output."""
-import json, msgpack, numpy as np, itertools, math, random
-from scipy import stats
+import itertools, json, os, random, sys
+
+import msgpack
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from study import corr  # noqa: E402
 gt=[json.loads(l) for l in open('bench/data/gt-seed1.jsonl')]
 truth={r['index']:r['truth']['test_acc'] for r in gt}
 order=sorted(truth); tune=order[0::2]; held=order[1::2]
 y=np.array([truth[i] for i in order])
-def taua(v,idx):
-    v=v[idx]; fin=v[np.isfinite(v)]; v=np.where(np.isfinite(v),v,fin.min()-1)
-    return stats.kendalltau(v,y[idx]).statistic
+def taua(v, idx):  # NaN ranks last, as in bench/study.py and `rank`
+    return corr(list(v[idx]), list(y[idx]))[0]
 S={}
 for f in ['0','0.01','0.05','0.1']:
     S[f]={r['index']:r['scores'] for r in msgpack.Unpacker(open(f'bench/out/study/scored-{f}.mp','rb'),raw=False)}

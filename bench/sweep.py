@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """sweep.py — per-term Kendall tau of the bench/sweep.sh runs (fraction x step lr) and the best
 paper-family weights (l1=1, l2, l3) on the tuning half, with their held-out tau."""
-import json, msgpack, glob, numpy as np
-from scipy import stats
+import glob, json, os, sys
+
+import msgpack
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from study import corr  # noqa: E402
 gt=[json.loads(l) for l in open('bench/data/gt-seed1.jsonl')]
 truth={r['index']:r['truth']['test_acc'] for r in gt}
 order=sorted(truth); tune=order[0::2]; held=order[1::2]
-def tau(x,idx): return stats.kendalltau([x[i] for i in idx],[truth[i] for i in idx]).statistic
+def tau(x, idx):  # NaN ranks last, as in bench/study.py and `rank`
+    return corr([x[i] for i in idx], [truth[i] for i in idx])[0]
 for fn in sorted(glob.glob('bench/out/sweep/*.mp')):
     s={r['index']:r['scores'] for r in msgpack.Unpacker(open(fn,'rb'),raw=False)}
     row=[]
