@@ -136,6 +136,11 @@ typedef struct net {
      * parameter gradients are meaningful after the pass. net_backward_from must follow
      * net_zero_dy as usual. Reset by net_init/net_reset. */
     int share_dy;
+    /* Per pass, for callers that need less than everything: no_input_dy skips the input
+     * gradient of the layers reading the input node (the image's gradient, which training
+     * never reads: the stem conv's dx GEMM); no_param_grad leaves P->g untouched (a
+     * Jacobian pass that only needs the input's dy). Reset by net_init/net_reset. */
+    int no_input_dy, no_param_grad;
 } net_t;
 
 /* An empty network for batch size B over parameters P (not owned). */

@@ -39,9 +39,11 @@ typedef struct {
      * have_batch0: P holds the inherited weights, P->g the gradient of batch 0 and the
      * net's activations that batch's forward/backward (shared by grad_norm, snip, fisher,
      * naswot, grasp); g0: the used weights' batch-0 gradient at the inherited weights
-     * (SiGeo's first row, which is also ZiCo's). */
-    int have_batch0, have_g0;
-    double loss0;
+     * (SiGeo's first row, which is also ZiCo's); have_jacov: jacov's score, flatness
+     * and batch-0 loss (the jacov proxy's, and SiGeo's J, which takes it from the
+     * forward pass of its own first batch: same weights, same batch). */
+    int have_batch0, have_g0, have_jacov, jacov_flat;
+    double loss0, jacov_s, jacov_loss;
     float *g0;
     size_t n_g0;
 } proxy_ctx_t;

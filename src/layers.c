@@ -729,10 +729,8 @@ static void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
             plane_dsums(dy + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW, HW, m,
                         &sdy, &sdyx);
         sdyx *= inv;
-        if (gamma) {
-            dgamma[c] += (float)sdyx;
-            dbeta[c] += (float)sdy;
-        }
+        if (dgamma) dgamma[c] += (float)sdyx;
+        if (dbeta) dbeta[c] += (float)sdy;
         if (!dx) continue;
         float k = gamma ? gamma[c] * inv : inv;
         if (mode == BN_EVAL) {

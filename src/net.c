@@ -554,7 +554,9 @@ int net_finalize(net_t *net, rng_t *r) {
 /* ---- forward and backward -------------------------------------------------------------- */
 
 static float *pw(const net_t *net, int v) { return v >= 0 ? net->P->w + net->P->v[v].off : NULL; }
-static float *pg(const net_t *net, int v) { return v >= 0 ? net->P->g + net->P->v[v].off : NULL; }
+static float *pg(const net_t *net, int v) {
+    return v >= 0 && !net->no_param_grad ? net->P->g + net->P->v[v].off : NULL;
+}
 static float *ps(const net_t *net, int v) { return v >= 0 ? net->P->s + net->P->sv[v].off : NULL; }
 
 static void add2(float *restrict y, const float *a, const float *b, size_t n) {
@@ -662,13 +664,16 @@ void net_backward_from(net_t *net, int from) {
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
         node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
         size_t n = node_size(d);
+        /* the input gradient of a conv or linear layer, NULL where nobody reads it */
+        float *xdy = !X || X->op == OP_ZERO || (X->op == OP_INPUT && net->no_input_dy) ? NULL
+                                                                                      : X->dy;
         PROF_BEGIN;
         switch (d->op) {
         case OP_INPUT:
         case OP_ZERO:
             break;
         case OP_CONV:
-            conv2d_backward(X->op == OP_ZERO ? NULL : X->dy, pg(net, d->p[0]), d->dy, X->y,
+            conv2d_backward(xdy, pg(net, d->p[0]), d->dy, X->y,
                             pw(net, d->p[0]), net->ws, net->n_ws, d->B, X->C, X->H, X->W, d->C,
                             d->k, d->stride, d->pad);
             break;
@@ -697,7 +702,7 @@ void net_backward_from(net_t *net, int from) {
             gap_backward(X->dy, d->dy, d->B * d->C, X->H * X->W);
             break;
         case OP_LINEAR:
-            linear_backward(X->dy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y,
+            linear_backward(xdy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y,
                             pw(net, d->p[0]), d->B, X->C * X->H * X->W, d->C);
             break;
         case OP_XENT:

@@ -54,6 +54,7 @@ void proxy_ctx_reset(proxy_ctx_t *c)
 {
     c->have_batch0 = 0;
     c->have_g0 = 0;
+    c->have_jacov = 0;
 }
 
 void proxy_ctx_free(proxy_ctx_t *c)
@@ -128,7 +129,11 @@ static void set_grad_score(proxy_out_t *o, const char *key, double loss, double 
 
 /* ---- SiGeo and ZiCo ----------------------------------------------------------------- */
 
-int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
+static int jacov_after_forward(proxy_ctx_t *c, double loss);
+
+/* proxy_batch_grads; with want_j, jacov's score is also taken (into the cache) from
+ * batch 0's forward pass, before that batch's loss backward. */
+static int batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss, int want_j)
 {
     size_t n_w = proxy_weight_count(c), sz = img_size(c);
     int B = c->net->batch;
@@ -139,8 +144,15 @@ int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
     for (int b = 0; b < c->n_batches; b++) {
         /* Without steps, batch 0's gradient is the cached one (same weights, same batch);
          * with steps the step needs it in P->g, so it is recomputed. */
-        if (b == 0 && lr == 0 && c->have_g0 && c->n_batches > 1) {
+        if (b == 0 && lr == 0 && c->have_g0 && c->n_batches > 1 && !want_j) {
             memcpy(G, c->g0, n_w * sizeof(float));
+        } else if (b == 0 && want_j) {
+            c->net->bn_mode = BN_BATCH;
+            *loss = net_forward(c->net, c->x, c->y);
+            if (jacov_after_forward(c, *loss)) return -1;
+            params_zero_grad(c->P);
+            net_backward(c->net);
+            gather(c, c->P->g, G);
         } else {
             *loss = run_batch(c, c->x + (size_t)b * B * sz, c->y + (size_t)b * B);
             gather(c, c->P->g, G + (size_t)b * n_w);
@@ -158,6 +170,11 @@ int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
         if (lr != 0) sgd_step(&o, c->P, c->used);
     }
     return 0;
+}
+
+int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
+{
+    return batch_grads(c, lr, G, loss, 0);
 }
 
 double proxy_s1(const proxy_ctx_t *c, const float *G, int K)
@@ -208,24 +225,23 @@ double proxy_s2(const proxy_ctx_t *c, const float *G, int K)
     return 2.0 * log(s + 1e-5);
 }
 
-static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_out);
-
 static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
 {
     /* J, the Jacobian-covariance term, at the inherited weights before any step (the
-     * same value as the jacov proxy); skipped when its weight is 0. */
-    double J = 0, JL = 0;
-    int flat = 0;
-    if (c->lambda[3] != 0 && jacov_value(c, &J, &JL, &flat)) return -1;
-    if (flat) J = NAN;
+     * same value as the jacov proxy, from the forward pass of SiGeo's first batch);
+     * skipped when its weight is 0. */
+    int want_j = c->lambda[3] != 0;
     size_t n_w = proxy_weight_count(c);
     float *G = malloc((n_w ? n_w : 1) * c->n_batches * sizeof(float));
     if (!G) return -1;
     double L;
-    if (proxy_batch_grads(c, c->step_lr, G, &L)) {
+    if (batch_grads(c, c->step_lr, G, &L, want_j && !c->have_jacov)) {
         free(G);
         return -1;
     }
+    double J = want_j ? c->jacov_s : 0;
+    int flat = want_j && c->jacov_flat;
+    if (flat) J = NAN;
     double s1 = proxy_s1(c, G, c->n_batches), s2 = proxy_s2(c, G, c->n_batches);
     free(G);
     double v = c->lambda[0] * s1 + c->lambda[1] * s2 - c->lambda[2] * L;
@@ -571,15 +587,17 @@ static const float *jacov_rows(const net_t *net, size_t D, size_t *n_out, float 
  * input (jacov_rows: the dense features and looked-up embeddings of a click net);
  * -sum_i log(l_i + 1e-5) + 1/(l_i + 1e-5) over the eigenvalues l_i of the correlation
  * matrix of J's rows. */
-static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_out)
+static int jacov_after_forward(proxy_ctx_t *c, double L)
 {
-    proxy_restore(c);
     net_t *net = c->net;
     int B = net->batch;
     size_t D;
-    c->net->bn_mode = BN_BATCH;
-    double L = net_forward(net, c->x, c->y);
+    /* only the input's dy is read: no parameter gradients, but the input's gradient
+     * even where training skips it */
+    int no_in = net->no_input_dy;
+    net->no_input_dy = 0, net->no_param_grad = 1;
     backward_from_logits(c);
+    net->no_input_dy = no_in, net->no_param_grad = 0;
     c->have_batch0 = 0;
     float *own;
     const float *J = jacov_rows(net, img_size(c), &D, &own);
@@ -622,15 +640,24 @@ static int jacov_value(proxy_ctx_t *c, double *score, double *loss, int *flat_ou
     free(z);
     free(R);
     free(ev);
-    *score = s, *loss = L, *flat_out = flat;
+    c->jacov_s = s, c->jacov_loss = L, c->jacov_flat = flat, c->have_jacov = 1;
     return 0;
+}
+
+/* jacov's score, flatness and loss into the cache, unless already there. */
+static int jacov_value(proxy_ctx_t *c)
+{
+    if (c->have_jacov) return 0;
+    proxy_restore(c);
+    c->net->bn_mode = BN_BATCH;
+    return jacov_after_forward(c, net_forward(c->net, c->x, c->y));
 }
 
 static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
 {
-    double s, L;
-    int flat;
-    if (jacov_value(c, &s, &L, &flat)) return -1;
+    if (jacov_value(c)) return -1;
+    double s = c->jacov_s, L = c->jacov_loss;
+    int flat = c->jacov_flat;
     if (flat) set_err(o, "jacov: the output does not depend on some input (constant Jacobian)");
     else if (!isfinite(L) || !isfinite(s)) set_err(o, "jacov: loss or score not finite");
     set_out(o, "jacov", isfinite(s) && isfinite(L) ? s : NAN);

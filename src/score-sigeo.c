@@ -307,6 +307,7 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
      * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
     const proxy_t *fisher = proxy_find("fisher");
     net->share_dy = !(fisher && on[fisher - proxy_table]);
+    net->no_input_dy = 1; /* jacov, the one reader of the image's gradient, asks for it */
     unsigned char *used = calloc((size_t)W->n + 1, 1);
     int rc = 0;
     if (!used) {

@@ -250,7 +250,8 @@ static int train_record(const opts_t *o, const msgpack_object *in, const dataset
     int rc = -1;
     if (sp->build(&net, &c, &a) < 0) {
         snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
-    } else if ((net.share_dy = 1, net_finalize(&net, &ri)) < 0) { /* no node dy is read */
+    } else if ((net.share_dy = net.no_input_dy = 1, net_finalize(&net, &ri)) < 0) {
+        /* no node dy is read, the image's gradient neither */
         snprintf(err, n_err, "cannot allocate the network (out of memory?)");
     } else {
         rc = train_eval(o, &net, train, test, recno, res, err, n_err);

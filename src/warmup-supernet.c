@@ -197,7 +197,7 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
             space_sample_path(S, &rp, &c->cfg, &a);
             /* The path's net, rebuilt per step (15625 cached nets would not fit). */
             net_reset(&net);
-            if (S->build(&net, &c->cfg, &a) || (net.share_dy = 1, net_finalize(&net, NULL))) {
+            if (S->build(&net, &c->cfg, &a) || (net.share_dy = net.no_input_dy = 1, net_finalize(&net, NULL))) {
                 net_free(&net);
                 snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
                 goto out;

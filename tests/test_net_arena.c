@@ -3,7 +3,9 @@
  * net_reset (one arena rebuilt for successive architectures, never zeroed) must leave the
  * loss, every parameter gradient, the BN running statistics and the input's dy
  * bit-identical to a fresh, unshared net, over many NB201 cells (dead-end nodes, all-none,
- * chains, pooling, skips) and over a second pass on dirty buffers. */
+ * chains, pooling, skips) and over a second pass on dirty buffers. The lean passes too:
+ * no_input_dy changes nothing but the image's gradient (left zero), no_param_grad nothing
+ * but the conv, BN and linear gradients (left zero). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,9 @@ static space_cfg_t cfg(void) {
 
 /* Two forward+backward steps (the second over the buffers the first dirtied) of the cell
  * ops on net (reset first when reuse, else freshly initialized) over fresh parameters. */
-static int step(net_t *net, int reuse, int share, const int ops[6], result_t *out) {
+enum { LEAN_NO_INPUT_DY = 1, LEAN_NO_PARAM_GRAD = 2 };
+
+static int step(net_t *net, int reuse, int share, int lean, const int ops[6], result_t *out) {
     space_cfg_t c = cfg();
     arch_t a;
     memset(&a, 0, sizeof a);
@@ -52,6 +56,8 @@ static int step(net_t *net, int reuse, int share, const int ops[6], result_t *ou
     rng_seed(&r, 3);
     if (nb201_build(net, &c, &a) < 0) return -1;
     net->share_dy = share;
+    net->no_input_dy = (lean & LEAN_NO_INPUT_DY) != 0;
+    net->no_param_grad = (lean & LEAN_NO_PARAM_GRAD) != 0;
     if (net_finalize(net, &r) < 0) return -1;
     params_init_default(P, &r); /* same weights whatever P held before */
     float x[N_X];
@@ -73,6 +79,12 @@ static int step(net_t *net, int reuse, int share, const int ops[6], result_t *ou
     memcpy(out->dx, net->nodes[net->input].dy, sizeof out->dx);
     out->n_dy = net->n_dy;
     return 0;
+}
+
+static int all_zero(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != 0.0f) return 0;
+    return 1;
 }
 
 static int same(const result_t *a, const result_t *b) {
@@ -100,7 +112,7 @@ int main(void) {
         {NB_AVG3, NB_AVG3, NB_AVG3, NB_AVG3, NB_AVG3, NB_AVG3},
     };
     int n_fixed = (int)(sizeof fixed / sizeof fixed[0]), n_cells = 60, bad_share = 0,
-        bad_reset = 0, shrunk = 0;
+        bad_reset = 0, shrunk = 0, bad_lean = 0;
     rng_t r;
     rng_seed(&r, 7);
     net_t reused;
@@ -115,16 +127,38 @@ int main(void) {
         memset(&plain, 0, sizeof plain);
         memset(&shared, 0, sizeof shared);
         memset(&again, 0, sizeof again);
-        if (step(&fresh, 0, 0, ops, &plain) < 0) {
+        if (step(&fresh, 0, 0, 0, ops, &plain) < 0) {
             printf("NOT OK cannot build cell %d\n", it);
             return 1;
         }
         net_free(&fresh);
         fresh.P = &P;
-        if (step(&fresh, 0, 1, ops, &shared) < 0) return 1;
+        if (step(&fresh, 0, 1, 0, ops, &shared) < 0) return 1;
         net_free(&fresh);
         /* one net for every cell, alternating plain and shared plans */
-        if (step(&reused, 1, it % 2, ops, &again) < 0) return 1;
+        if (step(&reused, 1, it % 2, 0, ops, &again) < 0) return 1;
+        /* lean passes, on the reused net, shared plan on odd cells */
+        result_t noin, nopar;
+        memset(&noin, 0, sizeof noin);
+        memset(&nopar, 0, sizeof nopar);
+        if (step(&reused, 1, it % 2, LEAN_NO_INPUT_DY, ops, &noin) < 0 ||
+            step(&reused, 1, it % 2, LEAN_NO_PARAM_GRAD, ops, &nopar) < 0)
+            return 1;
+        int ok_in = memcmp(&noin.loss, &plain.loss, sizeof noin.loss) == 0 &&
+                    memcmp(noin.g, plain.g, sizeof(float) * plain.n_g) == 0 &&
+                    memcmp(noin.s, plain.s, sizeof(float) * plain.n_s) == 0 &&
+                    all_zero(noin.dx, N_X);
+        /* every gradient of P here is a conv, BN or linear one */
+        int ok_par = memcmp(&nopar.loss, &plain.loss, sizeof nopar.loss) == 0 &&
+                     all_zero(nopar.g, nopar.n_g) &&
+                     memcmp(nopar.s, plain.s, sizeof(float) * plain.n_s) == 0 &&
+                     memcmp(nopar.dx, plain.dx, sizeof plain.dx) == 0;
+        bad_lean += !ok_in + !ok_par;
+        if (!ok_in || !ok_par)
+            printf("# lean pass differs (%s): cell %d%d%d%d%d%d\n", ok_in ? "no_param_grad" :
+                   "no_input_dy", ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]);
+        result_free(&noin);
+        result_free(&nopar);
         bad_share += !same(&plain, &shared);
         bad_reset += !same(&plain, &again);
         shrunk += shared.n_dy < plain.n_dy;
@@ -144,6 +178,8 @@ int main(void) {
     int ok = shrunk >= n_cells - 2; /* all-none has little to share */
     printf("%s share_dy shrinks the dy block (%d of %d cells)\n", ok ? "ok" : "NOT OK", shrunk,
            n_cells);
-    fails += bad_share + bad_reset + !ok;
+    printf("%s lean passes: no_input_dy and no_param_grad change only what they skip (%d "
+           "differ)\n", bad_lean ? "NOT OK" : "ok", bad_lean);
+    fails += bad_share + bad_reset + !ok + bad_lean;
     return fails != 0;
 }
