@@ -32,6 +32,18 @@ size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, 
  * faster at NB201 sizes, see docs/engine.md). Results differ in the last bits. */
 extern int lay_winograd;
 
+/* 3x3 stride-1 pad-1 convs with OC (and, when dx is wanted, C) a multiple of 8 run
+ * directly on AVX-512 without im2col (conv_direct.c) when lay_direct is 1; -1 (the
+ * default) turns it on where the CPU has AVX-512F unless SIGEO_DIRECT=0 is set in the
+ * environment. Results differ from the im2col path in the last bits. */
+extern int lay_direct;
+int convd_use(int C, int W, int OC, int need_dx);
+size_t convd_ws_floats(int C, int H, int W, int OC);
+void convd_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC);
+void convd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC);
+
 /* y (B,OC,OH,OW) = conv(x (B,C,H,W), w (OC,C,K,K)), no bias. ws has n_ws floats. */
 void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
                     int B, int C, int H, int W, int OC, int K, int stride, int pad);

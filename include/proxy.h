@@ -65,6 +65,11 @@ typedef struct {
      * is not finite is not a failure: its value is NaN and out->err says why. A proxy that
      * is not defined for the network's operations returns 0 with no keys. */
     int (*fn)(proxy_ctx_t *c, proxy_out_t *out);
+    /* Reads only the nodes that reach the loss: operations whose output never does
+     * (space.h live_key) change nothing, so score-sigeo may reuse the outputs of a
+     * candidate with the same live key. Not so for params, flops (they count those
+     * operations) and naswot (it reads every ReLU). */
+    int live_only;
 } proxy_t;
 
 /* The table, in the order proxies run; NULL-terminated by a zero entry (name NULL). */

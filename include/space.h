@@ -68,6 +68,12 @@ typedef struct space {
      * [0] for an untrained supernet, [1] after a warm-up. Chosen per space, since the terms
      * rank differently in different spaces (docs/quality.md, docs/nasrec.md). */
     double lambda[2][4];
+    /* Optional (NULL: none): a key equal for two candidates whose networks compute the
+     * same thing from the input to the loss with the same inherited weights, because they
+     * differ only in operations whose output never reaches the loss (NB201: edges into a
+     * node with no path to the cell output). score-sigeo scores such candidates once for
+     * the proxies that read only that part of the network (proxy.h live_only). -1: no key. */
+    int64_t (*live_key)(const arch_t *a);
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);

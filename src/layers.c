@@ -32,9 +32,10 @@ size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, 
     size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
     if (conv_same(H, W, K, stride, pad)) { /* im2col of x or dy; flipped kernel and its grad */
         size_t n = (size_t)nb * ohw * (C > OC ? C : OC) * K * K + 2 * (size_t)OC * C * K * K;
-        if (K == 3) { /* either path, so lay_winograd may change between calls */
-            size_t n_wg = wg_ws_floats(nb, C, H, W, OC);
+        if (K == 3) { /* any path, so lay_winograd / lay_direct may change between calls */
+            size_t n_wg = wg_ws_floats(nb, C, H, W, OC), n_d = convd_ws_floats(C, H, W, OC);
             if (n_wg > n) n = n_wg;
+            if (n_d > n) n = n_d;
         }
         return n;
     }
@@ -484,6 +485,11 @@ void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t 
     // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
     int ohw = OH * OW, ckk = C * K * K;
+    if (K == 3 && stride == 1 && pad == 1 && convd_use(C, W, OC, 0) &&
+        n_ws >= convd_ws_floats(C, H, W, OC)) {
+        convd_forward(y, x, w, ws, B, C, H, W, OC);
+        return;
+    }
     if (wg_use(W, K, stride, pad)) {
         conv2d_forward_wg(y, x, w, ws, n_ws, B, C, H, W, OC);
         return;
@@ -562,6 +568,11 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
             /* dx[b] (C,HW) += w^T (C,OC) * dy[b] (OC,HW) */
             if (dx) lay_gemm(1, 0, C, ohw, OC, w, C, g, ohw, 1.0f, dx + (size_t)b * C * ohw, ohw);
         }
+        return;
+    }
+    if (K == 3 && stride == 1 && pad == 1 && convd_use(C, W, OC, dx != NULL) &&
+        n_ws >= convd_ws_floats(C, H, W, OC)) {
+        convd_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
         return;
     }
     if (wg_use(W, K, stride, pad)) {

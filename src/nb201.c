@@ -14,6 +14,7 @@ const char *const nb201_op_names[NB_N_OPS] = {"none", "skip_connect", "nor_conv_
 
 /* Source node of each edge, in edge order. */
 static const int edge_src[NB_N_EDGES] = {0, 0, 1, 0, 1, 2};
+static const int edge_dst[NB_N_EDGES] = {1, 2, 2, 3, 3, 3};
 
 int64_t nb201_index(const int ops[NB_N_EDGES]) {
     int64_t idx = 0;
@@ -138,6 +139,18 @@ static void mutate(rng_t *r, const arch_t *parent, arch_t *child) {
     child->g[e] = o >= parent->g[e] ? o + 1 : o;
 }
 
+/* The index of the cell with every edge into a dead node (one with no path of non-none
+ * edges to node 3) set to none: such edges change nothing the loss sees. */
+static int64_t live_key(const arch_t *a) {
+    if (!valid(a)) return -1;
+    int live[4] = {0, 0, 0, 1}, ops[NB_N_EDGES];
+    for (int j = 2; j >= 0; j--)
+        for (int e = 0; e < NB_N_EDGES; e++)
+            if (edge_src[e] == j && a->g[e] != NB_NONE && live[edge_dst[e]]) live[j] = 1;
+    for (int e = 0; e < NB_N_EDGES; e++) ops[e] = live[edge_dst[e]] ? a->g[e] : NB_NONE;
+    return nb201_index(ops);
+}
+
 const space_t space_nb201 = {
     .name = "nb201",
     .n_arch = NB_N_ARCH,
@@ -155,4 +168,5 @@ const space_t space_nb201 = {
     .sample_path = sample, /* uniform single path over all five ops per edge */
     .data_kind = SPACE_DATA_IMAGES,
     .lambda = {{1, 50, 0, 30}, {1, 50, 10, 30}}, /* the quality study's choice */
+    .live_key = live_key,
 };

@@ -47,10 +47,23 @@ static int conv_bn(net_t *net, int x, const char *pre, int oc, int k, int stride
     return net_bn(net, h, nm, 1);
 }
 
+/* The shared ReLU of node i, made right after the node when any edge out of it is a
+ * conv, so its place in the graph (and the order in which gradients are summed into node
+ * i) does not depend on which edge is the first conv: two cells that differ only in edges
+ * whose output never reaches the loss then compute the same bits (space.h live_key). */
+static int node_relu(net_t *net, const arch_t *a, const int *node, int i, int *relu) {
+    for (int j = i + 1; j < 4; j++) {
+        int op = a->g[edge_of(j, i)];
+        if (op == NB_CONV1 || op == NB_CONV3) return (relu[i] = net_relu(net, node[i])) < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
 static int cell(net_t *net, int x, int s, int ci, const arch_t *a) {
     int node[4] = {x, -1, -1, -1}, relu[4] = {-1, -1, -1, -1};
     const node_t *X = &net->nodes[x];
     int C = X->C, H = X->H, W = X->W;
+    if (node_relu(net, a, node, 0, relu)) return -1;
     for (int j = 1; j < 4; j++) {
         int in[3], n = 0;
         for (int i = 0; i < j; i++) {
@@ -64,7 +77,6 @@ static int cell(net_t *net, int x, int s, int ci, const arch_t *a) {
                 break;
             case NB_CONV1:
             case NB_CONV3:
-                if (relu[i] < 0 && (relu[i] = net_relu(net, node[i])) < 0) return -1;
                 op_name(pre, sizeof pre, s, ci, e, op);
                 h = conv_bn(net, relu[i], pre, C, op == NB_CONV1 ? 1 : 3, 1);
                 break;
@@ -78,7 +90,7 @@ static int cell(net_t *net, int x, int s, int ci, const arch_t *a) {
             in[n++] = h;
         }
         node[j] = n == 0 ? net_zero(net, C, H, W) : n == 1 ? in[0] : net_add(net, n, in);
-        if (node[j] < 0) return -1;
+        if (node[j] < 0 || (j < 3 && node_relu(net, a, node, j, relu))) return -1;
     }
     return node[3];
 }

@@ -975,19 +975,19 @@ static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
 /* ---- the table ------------------------------------------------------------------------ */
 
 const proxy_t proxy_table[] = {
-    {"sigeo", 1, "l1*S1 + l2*S2 - l3*L + l4*J (J: jacov at the inherited weights); higher is better", p_sigeo},
-    {"zico", 1, "sum_m log(sum_i mean|g|/std(g)) over K batches, no steps; higher is better", p_zico},
-    {"grad_norm", 1, "sum over conv/linear weights of ||dL/dW||_2; higher is better", p_grad_norm},
-    {"snip", 1, "sum |W * dL/dW| over conv/linear weights; higher is better", p_snip},
-    {"fisher", 1, "sum over conv/linear/EFC layer outputs of 0.5 mean_b (sum_hw a dL/da)^2; higher is better", p_fisher},
-    {"naswot", 1, "log|det K|, K = ReLU binary-code agreement kernel; higher is better", p_naswot},
-    {"grasp", 1, "-sum W * (H g) over conv/linear weights; higher is better", p_grasp},
-    {"jacov", 1, "-sum log(l+1e-5) + 1/(l+1e-5) over eigenvalues of the input-Jacobian correlation; higher is better", p_jacov},
-    {"synflow", 1, "sum |W| dR/d|W|, R = sum of logits, all-ones input, BN off, double; higher is better", p_synflow},
-    {"params", 1, "trainable parameters the subnet uses; higher is better", p_params},
-    {"flops", 1, "multiply-accumulates of one forward pass of one example; higher is better", p_flops},
-    {"oneshot", 1, "oneshot_acc, oneshot_auc (one-logit click nets; higher is better) and oneshot_loss (lower is better) with inherited weights", p_oneshot},
-    {NULL, 0, NULL, NULL},
+    {"sigeo", 1, "l1*S1 + l2*S2 - l3*L + l4*J (J: jacov at the inherited weights); higher is better", p_sigeo, 1},
+    {"zico", 1, "sum_m log(sum_i mean|g|/std(g)) over K batches, no steps; higher is better", p_zico, 1},
+    {"grad_norm", 1, "sum over conv/linear weights of ||dL/dW||_2; higher is better", p_grad_norm, 1},
+    {"snip", 1, "sum |W * dL/dW| over conv/linear weights; higher is better", p_snip, 1},
+    {"fisher", 1, "sum over conv/linear/EFC layer outputs of 0.5 mean_b (sum_hw a dL/da)^2; higher is better", p_fisher, 1},
+    {"naswot", 1, "log|det K|, K = ReLU binary-code agreement kernel; higher is better", p_naswot, 0},
+    {"grasp", 1, "-sum W * (H g) over conv/linear weights; higher is better", p_grasp, 0},
+    {"jacov", 1, "-sum log(l+1e-5) + 1/(l+1e-5) over eigenvalues of the input-Jacobian correlation; higher is better", p_jacov, 1},
+    {"synflow", 1, "sum |W| dR/d|W|, R = sum of logits, all-ones input, BN off, double; higher is better", p_synflow, 1},
+    {"params", 1, "trainable parameters the subnet uses; higher is better", p_params, 0},
+    {"flops", 1, "multiply-accumulates of one forward pass of one example; higher is better", p_flops, 0},
+    {"oneshot", 1, "oneshot_acc, oneshot_auc (one-logit click nets; higher is better) and oneshot_loss (lower is better) with inherited weights", p_oneshot, 1},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 const proxy_t *proxy_find(const char *name)

@@ -33,7 +33,7 @@ typedef struct {
     double step_lr, lambda[4];
     int have_lambda[4];
     int paper;
-    int progress, force;
+    int progress, force, no_memo;
 } opts_t;
 
 static void usage(FILE *f)
@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "  --bn-batches INT     one-shot: batches that recompute BN statistics [4]\n"
             "  --eval-batches INT   one-shot: held-out batches evaluated [4]\n"
             "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
+            "  --no-memo            score every record, also those whose network reaching the\n"
+            "                       loss equals an earlier one's (same output either way)\n"
             "  --threads INT        OpenBLAS threads [1]\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
@@ -277,12 +279,24 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
     return EXIT_OK;
 }
 
+/* Outputs of the live_only proxies for candidates with the same live key (space.h): a
+ * direct-mapped table, so memory stays fixed however long the stream. NB201 cells with
+ * one key lie within 125 indices of each other, so a stream in index order (--all) finds
+ * nearly every repeat. */
+#define MEMO_SLOTS 1024
+#define MEMO_PROXIES 16
+typedef struct {
+    int64_t key; /* -1: empty */
+    unsigned char have[MEMO_PROXIES];
+    proxy_out_t out[MEMO_PROXIES];
+} memo_slot_t;
+
 /* Build the record's network over W in net (reset first: its arena is reused from one
  * record to the next), run the selected proxies and add their keys.
  * Returns 0, -1 with err for bad input, -2 for out of memory. */
 static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *net,
-                        proxy_ctx_t *ctx, const unsigned char *on, const msgpack_object *in, rec_t *e, char *err,
-                        size_t n_err)
+                        proxy_ctx_t *ctx, const unsigned char *on, memo_slot_t *memo,
+                        long *n_memo, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
 {
     const space_t *sp;
     arch_t a;
@@ -302,6 +316,19 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         return -1;
     }
     (void)o;
+    int64_t key = memo && sp->live_key ? sp->live_key(&a) : -1;
+    memo_slot_t *slot = key >= 0 ? &memo[key % MEMO_SLOTS] : NULL;
+    if (slot && slot->key != key) {
+        slot->key = key;
+        memset(slot->have, 0, sizeof slot->have);
+    }
+    int need_net = 0, n_from_memo = 0;
+    for (int i = 0; proxy_table[i].name; i++) {
+        if (!on[i]) continue;
+        if (slot && proxy_table[i].live_only && slot->have[i]) n_from_memo++;
+        else need_net = 1;
+    }
+    if (n_from_memo) ++*n_memo;
     net_reset(net);
     /* only fisher reads a node's dy after the backward pass; without it the dy buffers
      * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
@@ -312,6 +339,8 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
     int rc = 0;
     if (!used) {
         rc = -2;
+    } else if (!need_net) {
+        /* every selected proxy's outputs are in the memo */
     } else if (sp->build(net, &c, &a) < 0) {
         snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
         rc = -1;
@@ -322,7 +351,7 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         free(used);
         return rc;
     }
-    net_used_params(net, used);
+    if (need_net) net_used_params(net, used);
     ctx->net = net;
     ctx->used = used;
     proxy_ctx_reset(ctx);
@@ -335,9 +364,15 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         if (!on[i]) continue;
         proxy_out_t out;
         memset(&out, 0, sizeof out);
-        if (proxy_table[i].fn(ctx, &out) < 0) {
+        int memo_ok = slot && proxy_table[i].live_only && i < MEMO_PROXIES;
+        if (memo_ok && slot->have[i]) {
+            out = slot->out[i];
+        } else if (proxy_table[i].fn(ctx, &out) < 0) {
             rc = -2;
             break;
+        } else if (memo_ok) {
+            slot->out[i] = out;
+            slot->have[i] = 1;
         }
         static unsigned char warned[64];
         if (out.n == 0 && !warned[i]) {
@@ -387,7 +422,7 @@ int main(int argc, char **argv)
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
                 .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
     enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
-           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
+           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_NOMEMO };
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
@@ -400,6 +435,7 @@ int main(int argc, char **argv)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
+        {"no-memo", 0, 0, O_NOMEMO},
         {0, 0, 0, 0}};
     rec_policy_t pol = {0, 0, 0};
     int ch;
@@ -431,6 +467,7 @@ int main(int argc, char **argv)
         }
         case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
+        case O_NOMEMO: o.no_memo = 1; break;
         case 'q': o.progress = -1; break;
         case O_KEEP: pol.keep_going = 1; break;
         case O_OKBAD: pol.ok_if_bad = 1; break;
@@ -516,6 +553,16 @@ int main(int argc, char **argv)
     int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0;
     long scored = 0, n_nan = 0;
+    memo_slot_t *memo = NULL;
+    long n_memo = 0;
+    if (!o.no_memo && ck.space->live_key) {
+        memo = malloc(MEMO_SLOTS * sizeof *memo);
+        if (!memo) {
+            util_err("out of memory");
+            return EXIT_IO;
+        }
+        for (int i = 0; i < MEMO_SLOTS; i++) memo[i].key = -1;
+    }
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
     net_t net;
     net_init(&net, &W, (int)o.batch);
@@ -530,7 +577,7 @@ int main(int argc, char **argv)
             rc = EXIT_IO;
             break;
         }
-        int s = score_record(&o, &ck, &W, &net, &ctx, on, &in, &e, err, sizeof err);
+        int s = score_record(&o, &ck, &W, &net, &ctx, on, memo, &n_memo, &in, &e, err, sizeof err);
         if (s == -1 && rec_policy_bad(&pol, n, "%s", err)) {
             rec_edit_end(&e);
             continue;
@@ -559,13 +606,14 @@ int main(int argc, char **argv)
     if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
     if (show && rc == EXIT_OK) {
         double dt = util_now() - t0;
-        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors", scored, dt,
-                 dt > 0 ? scored / dt : 0.0, n_nan);
+        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors, %ld from the memo of "
+                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, n_memo);
     }
     rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
     net_free(&net);
+    free(memo);
     proxy_ctx_free(&ctx);
     params_free(&W);
     free(bt.x), free(bt.y);

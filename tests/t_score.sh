@@ -132,6 +132,34 @@ print(("ok" if c else "NOT OK") + " 3-number lambda: sigeo = S1 + S2, no J term"
 sys.exit(not c)
 EOF
 
+# The memo of equal live networks: cells that differ only in edges into a node with no
+# path to the output (here node 2: edge 3<-2 is none; node 1 when 2<-1 and 3<-1 are none)
+# get their live_only scores from the first such cell. Output byte-identical to --no-memo,
+# with every proxy, in an order that interleaves the classes.
+$PY - "$T/eq.mp" <<'EOF'
+import msgpack, random, sys
+random.seed(3)
+names = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+def arch(o):
+    n = [names[i] for i in o]
+    return f"|{n[0]}~0|+|{n[1]}~0|{n[2]}~1|+|{n[3]}~0|{n[4]}~1|{n[5]}~2|"
+recs = []
+for t in range(4):
+    e0, e3, e4 = random.randrange(5), random.randrange(5), random.randrange(1, 5)
+    recs += [[e0, random.randrange(5), random.randrange(5), e3, e4, 0] for _ in range(3)]
+    e1, e3, e5 = random.randrange(5), random.randrange(5), random.randrange(1, 5)
+    recs += [[random.randrange(5), e1, 0, e3, 0, e5] for _ in range(2)]
+random.shuffle(recs)
+cfg = {"C": 2, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}
+open(sys.argv[1], "wb").write(b"".join(msgpack.packb({"kind": "arch", "space": "nb201",
+    "arch": arch(o), "cfg": cfg}) for o in recs))
+EOF
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies all --progress < "$T/eq.mp" > "$T/memo.mp" 2> "$T/err"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies all --no-memo -q < "$T/eq.mp" > "$T/nomemo.mp"
+check "memo: byte-identical to --no-memo over equal live networks" 'cmp -s "$T/memo.mp" "$T/nomemo.mp"'
+check "memo: used (the final message counts the records it served)" \
+    'grep -q "[1-9][0-9]* from the memo" "$T/err"'
+
 # A record whose cfg differs from the supernet's.
 sample-arch --channels 4 --cells 1 --input 1x8x8 --classes 3 -n 2 > "$T/other.mp"
 cat "$T/a.mp" "$T/other.mp" | score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies params > "$T/x.mp" 2> "$T/err"

@@ -115,6 +115,62 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int S, int P, i
     free(dxr), free(dwr);
 }
 
+/* The direct AVX-512 path (conv_direct.c) against plain loops: forward, and backward with
+ * both gradients, with dw only and with dx only (dx needs C % 8 == 0), accumulating on
+ * top of garbage; then through conv2d_forward/backward, which must pick it (forward, and
+ * backward without dx) and agree with the im2col path. */
+static void test_direct(int B, int C, int H, int W, int OC) {
+    cB = B, cC = C, cH = H, cW = W, cOC = OC, cK = 3, cS = 1, cP = 1;
+    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * 9, ny = (size_t)B * OC * H * W;
+    size_t nws = convd_ws_floats(C, H, W, OC), nws2 = conv2d_ws_floats(2, C, H, W, OC, 3, 1, 1);
+    float *x = randn(nx, 1), *w = randn(nw, 0.5f), *dy = randn(ny, 1), *g = randn(nx + nw, 1);
+    float *ws = randn(nws2, 100), *y = zeros(ny), *yr = zeros(ny); /* ws starts dirty */
+    float *dx = malloc(sizeof(float) * nx), *dw = malloc(sizeof(float) * nw);
+    float *dxr = malloc(sizeof(float) * nx), *dwr = malloc(sizeof(float) * nw);
+    char what[96], msg[160];
+    snprintf(what, sizeof what, "B%d C%d %dx%d OC%d", B, C, H, W, OC);
+    check(nws2 >= nws, "conv2d_ws_floats covers the direct path", (double)nws2);
+    convd_forward(y, x, w, ws, B, C, H, W, OC);
+    conv_naive_fwd(yr, x, w);
+    snprintf(msg, sizeof msg, "conv direct forward vs loops %s", what);
+    check(rel_diff(y, yr, ny) < 1e-5, msg, rel_diff(y, yr, ny));
+    for (int mode = 0; mode < 3; mode++) { /* both, dw only, dx only */
+        int want_dx = mode != 1 && C % 8 == 0, want_dw = mode != 2;
+        if (!want_dx && !want_dw) continue;
+        memcpy(dx, g, sizeof(float) * nx), memcpy(dxr, g, sizeof(float) * nx);
+        memcpy(dw, g + nx, sizeof(float) * nw), memcpy(dwr, g + nx, sizeof(float) * nw);
+        convd_backward(want_dx ? dx : NULL, want_dw ? dw : NULL, dy, x, w, ws, B, C, H, W, OC);
+        conv_naive_bwd(dxr, dwr, dy, x, w);
+        if (want_dx) {
+            snprintf(msg, sizeof msg, "conv direct dx vs loops %s%s", what, want_dw ? "" : " (dx only)");
+            check(rel_diff(dx, dxr, nx) < 1e-5, msg, rel_diff(dx, dxr, nx));
+        }
+        if (want_dw) {
+            snprintf(msg, sizeof msg, "conv direct dw vs loops %s%s", what, want_dx ? "" : " (dw only)");
+            check(rel_diff(dw, dwr, nw) < 1e-5, msg, rel_diff(dw, dwr, nw));
+        }
+    }
+    /* dispatch: the same numbers as convd_* (direct taken), close to im2col's */
+    float *y2 = zeros(ny), *dw2 = zeros(nw), *dw3 = zeros(nw);
+    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    conv2d_backward(NULL, dw2, dy, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    memset(dw, 0, sizeof(float) * nw);
+    convd_backward(NULL, dw, dy, x, w, ws, B, C, H, W, OC);
+    snprintf(msg, sizeof msg, "conv2d_* take the direct path (forward, backward without dx) %s",
+             what);
+    check(memcmp(y2, y, sizeof(float) * ny) == 0 && memcmp(dw2, dw, sizeof(float) * nw) == 0,
+          msg, 0);
+    lay_direct = 0;
+    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    conv2d_backward(NULL, dw3, dy, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    lay_direct = 1;
+    double e = rel_diff(y2, y, ny), e2 = rel_diff(dw3, dw, nw);
+    snprintf(msg, sizeof msg, "conv direct vs im2col y, dw %s", what);
+    check((e > e2 ? e : e2) < 1e-5, msg, e > e2 ? e : e2);
+    free(x), free(w), free(dy), free(g), free(ws), free(y), free(yr), free(dx), free(dw);
+    free(dxr), free(dwr), free(y2), free(dw2), free(dw3);
+}
+
 /* Winograd against the im2col path on the same data: forward and both gradients
  * (accumulated on top of the same garbage). */
 static void test_wg_vs_im2col(int B, int C, int H, int W, int OC, int chunk) {
@@ -367,6 +423,7 @@ static void test_xent(void) {
 int main(void) {
     rng_seed(&rng, 1234);
     lay_winograd = 0; /* the im2col path first */
+    lay_direct = 0;
     /* conv: kernels, strides, paddings; chunk 1 vs whole batch vs uneven chunks */
     test_conv(3, 2, 5, 6, 3, 3, 1, 1, 3);
     test_conv(3, 2, 5, 6, 3, 3, 1, 1, 1);
@@ -396,6 +453,24 @@ int main(void) {
     test_wg_vs_im2col(4, 8, 28, 28, 8, 4);
     test_wg_vs_im2col(3, 16, 14, 14, 16, 2);
     test_wg_vs_im2col(2, 32, 7, 7, 32, 1);
+    lay_winograd = 0;
+    lay_direct = -1; /* on where the CPU has AVX-512F */
+    if (convd_use(8, 8, 8, 0)) {
+        lay_direct = 1;
+        int d_shapes[][5] = {{2, 8, 28, 28, 8}, {3, 16, 14, 14, 16}, {2, 32, 7, 7, 32},
+                             {3, 1, 28, 28, 8},  {2, 8, 5, 6, 16},    {2, 8, 1, 5, 8},
+                             {2, 16, 2, 3, 8},  {1, 3, 9, 4, 24}};
+        for (int i = 0; i < (int)(sizeof d_shapes / sizeof d_shapes[0]); i++) {
+            int *d = d_shapes[i];
+            test_direct(d[0], d[1], d[2], d[3], d[4]);
+        }
+        /* finite differences through the dispatcher (direct forward) */
+        test_conv(2, 3, 6, 7, 8, 3, 1, 1, 2);
+        test_conv(2, 8, 5, 5, 16, 3, 1, 1, 1);
+    } else {
+        printf("skip: conv direct path (no AVX-512F on this CPU or SIGEO_DIRECT=0)\n");
+    }
+    lay_direct = 0;
     test_linear(0);
     test_linear(1);
     for (int m = BN_TRAIN; m <= BN_OFF; m++) {
