@@ -61,6 +61,10 @@ bench-score: bin/warmup-supernet bin/sample-arch bin/score-sigeo
 build/bench/bench_engine: bench/bench_engine.c build/libsigeo.a | build/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
 
+# im2col vs direct conv paths, per shape (bench/bench_conv.c; docs/engine.md).
+build/bench/bench_conv: bench/bench_conv.c build/libsigeo.a | build/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
 build/bench:
 	mkdir -p $@
 

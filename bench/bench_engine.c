@@ -55,7 +55,9 @@ static void bench(const char *name, const int ops[6], int C, int N, int B, doubl
         fprintf(stderr, "bench_engine: error: cannot build %s\n", name);
         exit(1);
     }
-    net.share_dy = 1; /* as in training: no dy is read after the pass */
+    /* as in training: no dy is read after the pass, no image gradient (PyTorch does not
+     * compute one either: the input does not require grad) */
+    net.share_dy = net.no_input_dy = 1;
     if (net_finalize(&net, &r) < 0) {
         fprintf(stderr, "bench_engine: error: cannot build %s\n", name);
         exit(1);

@@ -34,8 +34,8 @@ have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 c_best="" t_best="" tt=""
 for r in $(seq "$rounds"); do
-    t0=$(t score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper < /dev/null)
-    t1=$(t score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper < "$tmp/a.mp")
+    t0=$(t score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper --no-memo < /dev/null)
+    t1=$(t score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper --no-memo < "$tmp/a.mp")
     c=$(echo "$t1 - $t0" | bc)
     if [ -z "$c_best" ] || [ "$(echo "$c < $c_best" | bc)" = 1 ]; then c_best=$c; fi
     if [ $have_torch = 1 ]; then
@@ -46,7 +46,7 @@ for r in $(seq "$rounds"); do
     fi
     echo "round $r: sigeo $c s, torch ${tt:-n/a} s for $n_torch candidates (load $(cut -d' ' -f1 /proc/loadavg))"
 done
-score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper < "$tmp/a.mp" > "$tmp/c.mp"
+score-sigeo --supernet "$tmp/sn.ckpt" --proxies sigeo --paper --no-memo < "$tmp/a.mp" > "$tmp/c.mp"
 c_cps=$(echo "scale=3; $n_torch / $c_best" | bc)
 echo "sigeo: $n_torch candidates in $c_best s (best of $rounds), $c_cps candidates/s"
 if [ $have_torch = 1 ]; then

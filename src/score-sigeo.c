@@ -286,7 +286,7 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
 #define MEMO_SLOTS 1024
 #define MEMO_PROXIES 16
 typedef struct {
-    int64_t key; /* -1: empty */
+    int64_t key1; /* the key + 1; 0: empty (calloc'd, so untouched slots cost no memory) */
     unsigned char have[MEMO_PROXIES];
     proxy_out_t out[MEMO_PROXIES];
 } memo_slot_t;
@@ -318,8 +318,8 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
     (void)o;
     int64_t key = memo && sp->live_key ? sp->live_key(&a) : -1;
     memo_slot_t *slot = key >= 0 ? &memo[key % MEMO_SLOTS] : NULL;
-    if (slot && slot->key != key) {
-        slot->key = key;
+    if (slot && slot->key1 != key + 1) {
+        slot->key1 = key + 1;
         memset(slot->have, 0, sizeof slot->have);
     }
     int need_net = 0, n_from_memo = 0;
@@ -556,12 +556,11 @@ int main(int argc, char **argv)
     memo_slot_t *memo = NULL;
     long n_memo = 0;
     if (!o.no_memo && ck.space->live_key) {
-        memo = malloc(MEMO_SLOTS * sizeof *memo);
+        memo = calloc(MEMO_SLOTS, sizeof *memo);
         if (!memo) {
             util_err("out of memory");
             return EXIT_IO;
         }
-        for (int i = 0; i < MEMO_SLOTS; i++) memo[i].key = -1;
     }
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
     net_t net;
