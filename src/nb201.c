@@ -139,15 +139,27 @@ static void mutate(rng_t *r, const arch_t *parent, arch_t *child) {
     child->g[e] = o >= parent->g[e] ? o + 1 : o;
 }
 
-/* The index of the cell with every edge into a dead node (one with no path of non-none
- * edges to node 3) set to none: such edges change nothing the loss sees. */
+/* The index of the equivalent cell that does the least: skip and pool edges out of an
+ * all-zero node (no incoming op, after this rule) set to none, as nb201_build leaves them
+ * out; then every edge into a dead node (one with no path of non-none edges to node 3)
+ * set to none, since such edges change nothing the loss sees. */
 static int64_t live_key(const arch_t *a) {
     if (!valid(a)) return -1;
-    int live[4] = {0, 0, 0, 1}, ops[NB_N_EDGES];
+    int ops[NB_N_EDGES], zero[4] = {0, 0, 0, 0}, live[4] = {0, 0, 0, 1};
+    memcpy(ops, a->g, sizeof ops);
+    for (int j = 1; j < 4; j++) {
+        zero[j] = 1;
+        for (int e = 0; e < NB_N_EDGES; e++) {
+            if (edge_dst[e] != j) continue;
+            if (zero[edge_src[e]] && (ops[e] == NB_SKIP || ops[e] == NB_AVG3)) ops[e] = NB_NONE;
+            if (ops[e] != NB_NONE) zero[j] = 0;
+        }
+    }
     for (int j = 2; j >= 0; j--)
         for (int e = 0; e < NB_N_EDGES; e++)
-            if (edge_src[e] == j && a->g[e] != NB_NONE && live[edge_dst[e]]) live[j] = 1;
-    for (int e = 0; e < NB_N_EDGES; e++) ops[e] = live[edge_dst[e]] ? a->g[e] : NB_NONE;
+            if (edge_src[e] == j && ops[e] != NB_NONE && live[edge_dst[e]]) live[j] = 1;
+    for (int e = 0; e < NB_N_EDGES; e++)
+        if (!live[edge_dst[e]]) ops[e] = NB_NONE;
     return nb201_index(ops);
 }
 

@@ -11,7 +11,8 @@
  *   avg_pool_3x3: 3x3 stride 1 pad 1, padding not counted. A node with no incoming op is 0.
  * BN is affine everywhere (NB201's trained networks use affine BN).
  * The ReLU of a cell node is computed once and shared by its outgoing conv edges (same
- * result as one ReLU per edge, less work).
+ * result as one ReLU per edge, less work). A skip or pool edge out of a node that is all
+ * zeros (no incoming op) is not built: it would only add zeros.
  *
  * Parameter names (a subnet over the supernet's params_t picks its ops' weights by name):
  *   stem.conv.w, stem.bn.{gamma,beta,mean,var},
@@ -69,6 +70,9 @@ static int cell(net_t *net, int x, int s, int ci, const arch_t *a) {
         for (int i = 0; i < j; i++) {
             int e = edge_of(j, i), op = a->g[e], h = -1;
             char pre[96];
+            /* skip or pool of an all-zero node adds exact zeros: leave it out (the cell
+             * computes the same, and equal cells build equal graphs: nb201.c live_key) */
+            if ((op == NB_SKIP || op == NB_AVG3) && net->nodes[node[i]].op == OP_ZERO) continue;
             switch (op) {
             case NB_NONE:
                 continue;

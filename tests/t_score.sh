@@ -133,8 +133,9 @@ sys.exit(not c)
 EOF
 
 # The memo of equal live networks: cells that differ only in edges into a node with no
-# path to the output (here node 2: edge 3<-2 is none; node 1 when 2<-1 and 3<-1 are none)
-# get their live_only scores from the first such cell. Output byte-identical to --no-memo,
+# path to the output (here node 2: edge 3<-2 is none; node 1 when 2<-1 and 3<-1 are none),
+# or in skip/pool edges out of an all-zero node, get their live_only scores from the first
+# such cell. Output byte-identical to --no-memo,
 # with every proxy, in an order that interleaves the classes.
 $PY - "$T/eq.mp" <<'EOF'
 import msgpack, random, sys
@@ -149,6 +150,9 @@ for t in range(4):
     recs += [[e0, random.randrange(5), random.randrange(5), e3, e4, 0] for _ in range(3)]
     e1, e3, e5 = random.randrange(5), random.randrange(5), random.randrange(1, 5)
     recs += [[random.randrange(5), e1, 0, e3, 0, e5] for _ in range(2)]
+    # node 1 all zeros (1<-0 none): skip and pool out of it are none
+    e1, e3, e5 = random.randrange(5), random.randrange(5), random.randrange(5)
+    recs += [[0, e1, random.choice([0, 1, 4]), e3, random.choice([0, 1, 4]), e5] for _ in range(2)]
 random.shuffle(recs)
 cfg = {"C": 2, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}
 open(sys.argv[1], "wb").write(b"".join(msgpack.packb({"kind": "arch", "space": "nb201",

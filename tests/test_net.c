@@ -305,6 +305,27 @@ static void test_degenerate(void) {
         check(ok && isfinite(l), k ? "chain cell builds and runs" : "all-none cell builds and runs", l);
         fix_free(&f);
     }
+    /* Node 1 has no incoming op (all zeros): skip and pool edges out of it are not built,
+     * so the cell builds the very graph of the one with none there, and computes the same
+     * bits (forward and every gradient); a conv out of it is built (BN makes it non-zero). */
+    int zs[6] = {NB_NONE, NB_CONV1, NB_SKIP, NB_CONV3, NB_AVG3, NB_SKIP};
+    int zn[6] = {NB_NONE, NB_CONV1, NB_NONE, NB_CONV3, NB_NONE, NB_SKIP};
+    int zc[6] = {NB_NONE, NB_CONV1, NB_CONV3, NB_CONV3, NB_AVG3, NB_SKIP};
+    arch_t as = arch(zs), an = arch(zn), ac = arch(zc);
+    fix_t fs, fn, fc;
+    int ok = fix_new(&fs, &c, &as, 4, 9) == 0 && fix_new(&fn, &c, &an, 4, 9) == 0 &&
+             fix_new(&fc, &c, &ac, 4, 9) == 0;
+    if (ok) {
+        params_zero_grad(&fs.P), params_zero_grad(&fn.P);
+        float ls = net_forward(&fs.net, fs.x, fs.lab), ln = net_forward(&fn.net, fn.x, fn.lab);
+        net_backward(&fs.net), net_backward(&fn.net);
+        ok = fs.net.n == fn.net.n && memcmp(&ls, &ln, sizeof ls) == 0 &&
+             fs.P.n_floats == fn.P.n_floats &&
+             memcmp(fs.P.g, fn.P.g, sizeof(float) * fs.P.n_floats) == 0;
+    }
+    check(ok, "skip/pool out of an all-zero node: the graph and bits of none there", 0);
+    check(fc.net.n > fn.net.n, "a conv out of an all-zero node is built", fc.net.n - fn.net.n);
+    fix_free(&fs), fix_free(&fn), fix_free(&fc);
     space_cfg_t bad = tiny();
     bad.H = 6; /* 6 -> 3 -> odd at the second reduction */
     params_t P;
