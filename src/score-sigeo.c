@@ -279,23 +279,59 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
     return EXIT_OK;
 }
 
-/* Outputs of the live_only proxies for candidates with the same live key (space.h): a
- * direct-mapped table, so memory stays fixed however long the stream. NB201 cells with
- * one key lie within 125 indices of each other, so a stream in index order (--all) finds
- * nearly every repeat. */
-#define MEMO_SLOTS 1024
-#define MEMO_PROXIES 16
+/* Outputs of the live_only proxies for candidates with the same live key (space.h), one
+ * slot per key: a space of at most MEMO_MAX_SLOTS architectures (NB201: 15,625) never
+ * evicts, so equal cells far apart in the stream are found; a larger one shares slots by
+ * key modulo the table size. Only the selected live_only proxies are stored (about 100
+ * bytes each per slot, allocated lazily by calloc), so memory stays fixed however long
+ * the stream. */
+#define MEMO_MAX_SLOTS (1 << 16)
 typedef struct {
-    int64_t key1; /* the key + 1; 0: empty (calloc'd, so untouched slots cost no memory) */
-    unsigned char have[MEMO_PROXIES];
-    proxy_out_t out[MEMO_PROXIES];
-} memo_slot_t;
+    int n;
+    const char *key[PROXY_MAX_KEYS];
+    double v[PROXY_MAX_KEYS];
+    char *err; /* NULL when empty */
+} memo_out_t;
+typedef struct {
+    int64_t n_slots;
+    int n_px;        /* stored proxies per slot */
+    int px_of[64];   /* proxy table index -> position in a slot, or -1 */
+    int64_t *key1;   /* per slot: the key + 1, 0 when empty */
+    unsigned char *have; /* n_slots * n_px */
+    memo_out_t *out;     /* n_slots * n_px */
+} memo_t;
+
+static void memo_free(memo_t *m) {
+    if (m->out)
+        for (int64_t i = 0; i < m->n_slots * m->n_px; i++) free(m->out[i].err);
+    free(m->key1), free(m->have), free(m->out);
+    memset(m, 0, sizeof *m);
+}
+
+/* 0, or -1 out of memory; m->n_slots stays 0 when there is nothing to memoize. */
+static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on) {
+    memset(m, 0, sizeof *m);
+    for (int i = 0; proxy_table[i].name; i++) {
+        m->px_of[i] = -1;
+        if (on[i] && proxy_table[i].live_only) m->px_of[i] = m->n_px++;
+    }
+    if (!sp->live_key || !m->n_px) return 0;
+    m->n_slots = sp->n_arch > 0 && sp->n_arch < MEMO_MAX_SLOTS ? sp->n_arch : MEMO_MAX_SLOTS;
+    m->key1 = calloc((size_t)m->n_slots, sizeof *m->key1);
+    m->have = calloc((size_t)m->n_slots * m->n_px, 1);
+    m->out = calloc((size_t)m->n_slots * m->n_px, sizeof *m->out);
+    if (!m->key1 || !m->have || !m->out) {
+        memo_free(m);
+        return -1;
+    }
+    return 0;
+}
 
 /* Build the record's network over W in net (reset first: its arena is reused from one
  * record to the next), run the selected proxies and add their keys.
  * Returns 0, -1 with err for bad input, -2 for out of memory. */
 static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *net,
-                        proxy_ctx_t *ctx, const unsigned char *on, memo_slot_t *memo,
+                        proxy_ctx_t *ctx, const unsigned char *on, memo_t *memo,
                         long *n_memo, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
 {
     const space_t *sp;
@@ -316,16 +352,19 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         return -1;
     }
     (void)o;
-    int64_t key = memo && sp->live_key ? sp->live_key(&a) : -1;
-    memo_slot_t *slot = key >= 0 ? &memo[key % MEMO_SLOTS] : NULL;
-    if (slot && slot->key1 != key + 1) {
-        slot->key1 = key + 1;
-        memset(slot->have, 0, sizeof slot->have);
+    int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = -1;
+    if (key >= 0) {
+        slot = key % memo->n_slots;
+        if (memo->key1[slot] != key + 1) { /* empty, or another key's (large spaces) */
+            memo->key1[slot] = key + 1;
+            memset(memo->have + slot * memo->n_px, 0, (size_t)memo->n_px);
+        }
     }
     int need_net = 0, n_from_memo = 0;
     for (int i = 0; proxy_table[i].name; i++) {
         if (!on[i]) continue;
-        if (slot && proxy_table[i].live_only && slot->have[i]) n_from_memo++;
+        int k = memo->px_of[i];
+        if (slot >= 0 && k >= 0 && memo->have[slot * memo->n_px + k]) n_from_memo++;
         else need_net = 1;
     }
     if (n_from_memo) ++*n_memo;
@@ -364,15 +403,27 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         if (!on[i]) continue;
         proxy_out_t out;
         memset(&out, 0, sizeof out);
-        int memo_ok = slot && proxy_table[i].live_only && i < MEMO_PROXIES;
-        if (memo_ok && slot->have[i]) {
-            out = slot->out[i];
+        int k = slot >= 0 ? memo->px_of[i] : -1;
+        memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
+        if (mo && memo->have[slot * memo->n_px + k]) {
+            out.n = mo->n;
+            memcpy(out.key, mo->key, sizeof out.key);
+            memcpy(out.v, mo->v, sizeof out.v);
+            if (mo->err) snprintf(out.err, sizeof out.err, "%s", mo->err);
         } else if (proxy_table[i].fn(ctx, &out) < 0) {
             rc = -2;
             break;
-        } else if (memo_ok) {
-            slot->out[i] = out;
-            slot->have[i] = 1;
+        } else if (mo) {
+            free(mo->err);
+            mo->err = out.err[0] ? strdup(out.err) : NULL;
+            if (out.err[0] && !mo->err) {
+                rc = -2;
+                break;
+            }
+            mo->n = out.n;
+            memcpy(mo->key, out.key, sizeof mo->key);
+            memcpy(mo->v, out.v, sizeof mo->v);
+            memo->have[slot * memo->n_px + k] = 1;
         }
         static unsigned char warned[64];
         if (out.n == 0 && !warned[i]) {
@@ -553,15 +604,13 @@ int main(int argc, char **argv)
     int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0;
     long scored = 0, n_nan = 0;
-    memo_slot_t *memo = NULL;
+    memo_t memo;
     long n_memo = 0;
-    if (!o.no_memo && ck.space->live_key) {
-        memo = calloc(MEMO_SLOTS, sizeof *memo);
-        if (!memo) {
-            util_err("out of memory");
-            return EXIT_IO;
-        }
+    if (memo_init(&memo, ck.space, on)) {
+        util_err("out of memory");
+        return EXIT_IO;
     }
+    if (o.no_memo) memo_free(&memo);
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
     net_t net;
     net_init(&net, &W, (int)o.batch);
@@ -576,7 +625,7 @@ int main(int argc, char **argv)
             rc = EXIT_IO;
             break;
         }
-        int s = score_record(&o, &ck, &W, &net, &ctx, on, memo, &n_memo, &in, &e, err, sizeof err);
+        int s = score_record(&o, &ck, &W, &net, &ctx, on, &memo, &n_memo, &in, &e, err, sizeof err);
         if (s == -1 && rec_policy_bad(&pol, n, "%s", err)) {
             rec_edit_end(&e);
             continue;
@@ -612,7 +661,7 @@ int main(int argc, char **argv)
     rec_reader_free(rd);
     rec_writer_free(wr);
     net_free(&net);
-    free(memo);
+    memo_free(&memo);
     proxy_ctx_free(&ctx);
     params_free(&W);
     free(bt.x), free(bt.y);
