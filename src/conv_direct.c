@@ -64,11 +64,10 @@ int convd_use(int C, int W, int OC, int need_dx) {
         lay_direct = 0;
 #endif
     }
-    (void)W, (void)C;
-    /* The backward pass with an input gradient stays on im2col, whose one im2col of dy
-     * feeds both GEMMs: direct was no faster at 28x28 and 14x14, slower at 7x7
-     * (docs/engine.md). Without dx (the stem) direct is 2x faster. */
-    return lay_direct && OC % 8 == 0 && !need_dx;
+    /* With an input gradient, im2col's one im2col of dy feeds both GEMMs: direct is 7%
+     * faster at 28x28, equal at 14x14, 35% slower at 7x7 (docs/engine.md), so it takes
+     * only wide planes. Without dx (the stem) it is 2x faster. */
+    return lay_direct && OC % 8 == 0 && (!need_dx || (C % 8 == 0 && W >= 20));
 }
 
 #if CONVD_BUILT

@@ -121,8 +121,41 @@ static void vadd(float *restrict d, const float *restrict s, int n) {
 
 /* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. col is scratch (it may be
  * modified). */
+/* col2im_add for the NB201 reduction's 3x3 stride-2 pad-1 conv: the three kx of a row
+ * in one pass (x column 2j takes kx=1 of output column j; 2j+1 takes kx=0 of j+1, then
+ * kx=2 of j), so dx is walked once per (c, ky) instead of three times in strided steps.
+ * Each dx element receives its terms in the order of the general loop (ky, then kx), so
+ * the sums are bit-identical. */
+static void col2im_add_k3s2(float *dx, const float *col, int nb, int C, int H, int W, int OH,
+                            int OW) {
+    size_t ohw = (size_t)OH * OW, ld = (size_t)nb * ohw;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < 3; ky++) {
+            int ylo, yhi;
+            valid_range(H, OH, ky, 2, 1, &ylo, &yhi);
+            const float *r0 = col + (size_t)(c * 3 + ky) * 3 * ld, *r1 = r0 + ld, *r2 = r1 + ld;
+            for (int i = 0; i < nb; i++)
+                for (int oh = ylo; oh < yhi; oh++) {
+                    float *d = dx + (((size_t)i * C + c) * H + oh * 2 - 1 + ky) * W;
+                    size_t o = (size_t)i * ohw + (size_t)oh * OW;
+                    for (int j = 0; 2 * j < W && j < OW; j++) {
+                        d[2 * j] += r1[o + j];
+                        if (2 * j + 1 < W) {
+                            float t = d[2 * j + 1];
+                            if (j + 1 < OW) t += r0[o + j + 1];
+                            d[2 * j + 1] = t + r2[o + j];
+                        }
+                    }
+                }
+        }
+}
+
 static void col2im_add(float *dx, float *col, int nb, int C, int H, int W, int K, int S,
                        int P, int OH, int OW) {
+    if (K == 3 && S == 2 && P == 1) {
+        col2im_add_k3s2(dx, col, nb, C, H, W, OH, OW);
+        return;
+    }
     size_t ohw = (size_t)OH * OW, ld = (size_t)nb * ohw;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
