@@ -18,6 +18,16 @@ void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
 
 /* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
 
+/* The memory-bound elementwise layers (BN, ReLU, pooling) in two builds chosen at run time,
+ * AVX2 where the CPU has it and the baseline otherwise: same operations per element (no
+ * FMA contraction in ISO C mode) and the same lane order in the reductions, so the same
+ * bits either way. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SIGEO_NO_CLONES)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
 /* A stride-1 conv whose output has the input's size (odd K, pad K/2). Its input gradient
  * is itself such a conv of dy with the flipped, transposed kernel, which avoids col2im. */
 static int conv_same(int H, int W, int K, int stride, int pad) {
@@ -115,7 +125,7 @@ static void im2col(float *col, const float *x, int nb, int C, int H, int W, int 
         }
 }
 
-static void vadd(float *restrict d, const float *restrict s, int n) {
+static inline void vadd(float *restrict d, const float *restrict s, int n) {
     for (int i = 0; i < n; i++) d[i] += s[i];
 }
 
@@ -642,18 +652,16 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
  * bit-reproducible) that the compiler can vectorize, unlike one double accumulator. */
 #define LANES 16
 
-/* Four 4-float vectors hold the LANES partial sums (lane j sums elements i+j): written
+/* Two 8-float vectors hold the LANES partial sums (lane j sums elements i+j): written
  * with GCC/Clang vector types because the plain 16-lane loop got vectorized across i
- * with shuffles and spills (perf). Same summation order as the scalar lanes. */
-typedef float v4f __attribute__((vector_size(16)));
-static inline v4f ld4(const float *p) {
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+ * with shuffles and spills (perf). Same summation order as the scalar lanes, whatever
+ * the instruction set: without AVX each 8-float vector is two SSE registers, with AVX2
+ * (the HOT clones below) one. */
+typedef float v8f __attribute__((vector_size(32)));
+#define LD8(v, p) memcpy(&(v), (p), sizeof(v8f))
 
 /* Lanes to double in a fixed order. */
-static double lanes_sum(const v4f *v) {
+static inline double lanes_sum(const v8f *v) {
     float f[LANES];
     memcpy(f, v, sizeof f);
     double d = 0.0;
@@ -662,12 +670,15 @@ static double lanes_sum(const v4f *v) {
 }
 
 /* sum of (x - m) and of (x - m)^2 */
-static void plane_sums(const float *restrict x, int n, float m, double *s1, double *s2) {
-    v4f a[4] = {{0}}, q[4] = {{0}}, mm = {m, m, m, m};
+HOT static void plane_sums(const float *restrict x, int n, float m, double *s1,
+                              double *s2) {
+    v8f a[2] = {{0}}, q[2] = {{0}}, mm = {m, m, m, m, m, m, m, m};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < 4; k++) {
-            v4f v = ld4(x + i + 4 * k) - mm;
+        for (int k = 0; k < 2; k++) {
+            v8f v;
+            LD8(v, x + i + 8 * k);
+            v -= mm;
             a[k] += v;
             q[k] += v * v;
         }
@@ -682,15 +693,17 @@ static void plane_sums(const float *restrict x, int n, float m, double *s1, doub
 }
 
 /* sum of g and of g * (x - m) */
-static void plane_dsums(const float *restrict g, const float *restrict x, int n, float m,
-                        double *sg, double *sgx) {
-    v4f a[4] = {{0}}, q[4] = {{0}}, mm = {m, m, m, m};
+HOT static void plane_dsums(const float *restrict g, const float *restrict x, int n,
+                               float m, double *sg, double *sgx) {
+    v8f a[2] = {{0}}, q[2] = {{0}}, mm = {m, m, m, m, m, m, m, m};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < 4; k++) {
-            v4f gv = ld4(g + i + 4 * k);
+        for (int k = 0; k < 2; k++) {
+            v8f gv, xv;
+            LD8(gv, g + i + 8 * k);
+            LD8(xv, x + i + 8 * k);
             a[k] += gv;
-            q[k] += gv * (ld4(x + i + 4 * k) - mm);
+            q[k] += gv * (xv - mm);
         }
     double da = lanes_sum(a), dq = lanes_sum(q);
     for (; i < n; i++) {
@@ -701,7 +714,7 @@ static void plane_dsums(const float *restrict g, const float *restrict x, int n,
     *sgx += dq;
 }
 
-void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
+HOT void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
                        const float *beta, float *rmean, float *rvar, int mode,
                        float momentum, float eps, int B, int C, int HW) {
     // x and y are (B,C,HW); gamma, beta, rmean, rvar are (C); aux is (2,C): mean, inv-std
@@ -750,7 +763,7 @@ void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
 /* dx += (set 0) or = (set 1) the input gradient; see batchnorm_backward(_set). Setting
  * saves reading dx back from memory, the stall of this loop when dx was zeroed long
  * before (measured with perf). */
-static void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+HOT static void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                         const float *x, const float *gamma, const float *aux, int mode,
                         int B, int C, int HW, int set) {
     // dy, x and dx are (B,C,HW); dgamma, dbeta (C); aux (2,C) from the forward pass
@@ -818,11 +831,11 @@ void batchnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float 
 /* ---- elementwise and pooling ----------------------------------------------------------- */
 
 /* Branch-free loops (a mispredicted branch per element costs more than the memory). */
-void relu_forward(float *restrict y, const float *restrict x, size_t n) {
+HOT void relu_forward(float *restrict y, const float *restrict x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
+HOT void relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
                    size_t n) {
     for (size_t i = 0; i < n; i++) {
         float g = dy[i]; /* loaded unconditionally so the loop vectorizes */
@@ -831,14 +844,14 @@ void relu_backward(float *restrict dx, const float *restrict dy, const float *re
 }
 
 /* 1 / (number of in-bounds cells of the 3-window at position i of n). */
-static float inv_count3(int i, int n) {
+static inline float inv_count3(int i, int n) {
     return 1.0f / (float)((i > 0) + 1 + (i < n - 1));
 }
 
 /* Horizontal 3-sums h[w] = v[w] + v[w-1] + v[w+1] (out-of-range terms left out), times
  * sc * icw[w]: the interior loop has no branches, so it vectorizes (the per-element
  * conditionals and divisions of a plain loop made pooling ~10% of a scoring run). */
-static void hsum3_scaled(float *restrict o, const float *restrict v, const float *restrict icw,
+static inline void hsum3_scaled(float *restrict o, const float *restrict v, const float *restrict icw,
                          float sc, int W) {
     if (W == 1) {
         o[0] = v[0] * (sc * icw[0]);
@@ -850,7 +863,7 @@ static void hsum3_scaled(float *restrict o, const float *restrict v, const float
 }
 
 /* The 3x3 window sum is separable: vertical 3-sums of rows, then horizontal 3-sums. */
-void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
+HOT void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
     // x and y are (BC,H,W); each output averages the in-bounds cells of its 3x3 window
     float vs[W], icw[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W);
@@ -868,7 +881,7 @@ void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
 }
 
 /* Adjoint: scale dy by 1/count, then the same (symmetric) 3x3 window sum into dx. */
-void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
+HOT void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
     float g[W], hs[W], icw[W], one[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W), one[w] = 1.0f;
     for (int p = 0; p < BC; p++) {
@@ -887,7 +900,7 @@ void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
     }
 }
 
-void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
+HOT void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
     // x is (BC,H,W), y is (BC,H/2,W/2)
     int OH = H / 2, OW = W / 2;
     for (int p = 0; p < BC; p++) {
@@ -901,7 +914,7 @@ void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
     }
 }
 
-void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
+HOT void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
     int OH = H / 2, OW = W / 2;
     for (int p = 0; p < BC; p++) {
         float *dp = dx + (size_t)p * H * W;
