@@ -111,8 +111,10 @@ DBLOCK(1)
 /* One 8-channel block of outputs over the whole plane. */
 TGT static void dplane(float *out, const geo_t *g, const float *in, int NI, const float *wp) {
     int q = 0;
-    for (; q + 3 <= g->nq; q += 3) dblock3(out + 16 * q, g->ldo, in + 16 * q, g->ps, NI, wp, g->Wp);
-    for (; q < g->nq; q++) dblock1(out + 16 * q, g->ldo, in + 16 * q, g->ps, NI, wp, g->Wp);
+    for (; q + 3 <= g->nq; q += 3)
+        dblock3(out + 16 * q, g->ldo, in + 16 * q, g->ps, NI, wp, g->Wp);
+    for (; q < g->nq; q++)
+        dblock1(out + 16 * q, g->ldo, in + 16 * q, g->ps, NI, wp, g->Wp);
 }
 
 /* Store (beta 0) or add (beta 1) the valid positions of an output block into 8 planes. */
@@ -128,15 +130,15 @@ static void store_block(float *y, const float *out, int H, int W, const geo_t *g
         }
 }
 
-/* wp[blk][c][k][8] = w[blk*8 + o][c][flip ? 8-k : k] (flip: w is read transposed, as
- * w[c][o] with NO = its first dimension). */
+/* Weights in 8-output-channel blocks, NO outputs and NI inputs: wp[blk][c][k][o] =
+ * w[blk*8+o][c][k]; transposed (for the input gradient, w is (NI,NO,9)): the flipped
+ * kernel w[c][blk*8+o][8-k]. */
 static void pack(float *wp, const float *w, int NO, int NI, int transpose) {
     for (int b = 0; b < NO / 8; b++)
         for (int c = 0; c < NI; c++)
             for (int k = 0; k < 9; k++)
                 for (int o = 0; o < 8; o++) {
                     int oo = b * 8 + o;
-                    /* forward: w[oo][c][k]; transposed: w[c][oo][8-k] (w is (NI,NO,9)) */
                     wp[(((size_t)b * NI + c) * 9 + k) * 8 + o] =
                         transpose ? w[((size_t)c * NO + oo) * 9 + 8 - k]
                                   : w[((size_t)oo * NI + c) * 9 + k];

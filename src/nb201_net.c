@@ -55,7 +55,8 @@ static int conv_bn(net_t *net, int x, const char *pre, int oc, int k, int stride
 static int node_relu(net_t *net, const arch_t *a, const int *node, int i, int *relu) {
     for (int j = i + 1; j < 4; j++) {
         int op = a->g[edge_of(j, i)];
-        if (op == NB_CONV1 || op == NB_CONV3) return (relu[i] = net_relu(net, node[i])) < 0 ? -1 : 0;
+        if (op == NB_CONV1 || op == NB_CONV3)
+            return (relu[i] = net_relu(net, node[i])) < 0 ? -1 : 0;
     }
     return 0;
 }

@@ -473,7 +473,8 @@ int main(int argc, char **argv)
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
                 .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
     enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
-           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_NOMEMO };
+           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
+           O_OKBAD, O_NOMEMO };
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
