@@ -17,6 +17,16 @@
 void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
 
+/* For the memory-bound elementwise loops (BN, ReLU, pooling, sums): two builds chosen at
+ * run time, AVX2 where the CPU has it and the baseline otherwise. Same operations per
+ * element (no FMA contraction in ISO C mode) and the same lane order in the reductions,
+ * so the same bits either way. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SIGEO_NO_CLONES)
+#define HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
 /* Output size of a convolution along one axis. */
 static inline int conv2d_out(int h, int k, int stride, int pad) {
     return (h + 2 * pad - k) / stride + 1;

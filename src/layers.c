@@ -18,16 +18,6 @@ void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
 
 /* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
 
-/* The memory-bound elementwise layers (BN, ReLU, pooling) in two builds chosen at run time,
- * AVX2 where the CPU has it and the baseline otherwise: same operations per element (no
- * FMA contraction in ISO C mode) and the same lane order in the reductions, so the same
- * bits either way. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SIGEO_NO_CLONES)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
-
 /* A stride-1 conv whose output has the input's size (odd K, pad K/2). Its input gradient
  * is itself such a conv of dy with the flipped, transposed kernel, which avoids col2im. */
 static int conv_same(int H, int W, int K, int stride, int pad) {

@@ -559,8 +559,12 @@ static float *pg(const net_t *net, int v) {
 }
 static float *ps(const net_t *net, int v) { return v >= 0 ? net->P->s + net->P->sv[v].off : NULL; }
 
-static void add2(float *restrict y, const float *a, const float *b, size_t n) {
+HOT static void add2(float *restrict y, const float *a, const float *b, size_t n) {
     for (size_t k = 0; k < n; k++) y[k] = a[k] + b[k];
+}
+
+HOT static void add_to(float *restrict y, const float *restrict a, size_t n) {
+    for (size_t k = 0; k < n; k++) y[k] += a[k];
 }
 
 #ifdef NET_PROFILE
@@ -614,7 +618,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
             add2(d->y, X->y, net->nodes[d->in[1]].y, n);
             for (int j = 2; j < d->n_in; j++) {
                 const float *a = net->nodes[d->in[j]].y;
-                for (size_t k = 0; k < n; k++) d->y[k] += a[k];
+                add_to(d->y, a, n);
             }
             break;
         case OP_AVGPOOL3:
@@ -689,7 +693,7 @@ void net_backward_from(net_t *net, int from) {
             for (int j = 0; j < d->n_in; j++) {
                 float *a = net->nodes[d->in[j]].dy;
                 if (a == d->dy) continue; /* shares this dy (net_finalize) */
-                for (size_t k = 0; k < n; k++) a[k] += d->dy[k];
+                add_to(a, d->dy, n);
             }
             break;
         case OP_AVGPOOL3:
