@@ -153,8 +153,49 @@ static void test_record(void) {
     rec_edit_end(&e);
 }
 
+/* live_key: a fixed point (the key's own cell maps to itself), never more than the cell
+ * (only edges set to none), 10,405 distinct keys over the space (counted independently
+ * with a Python model of the two rules), and a few cells by hand. */
+static void test_live_key(void) {
+    const space_t *S = &space_nb201;
+    static char key_seen[NB_N_ARCH];
+    int bad = 0, n_keys = 0;
+    for (int64_t i = 0; i < NB_N_ARCH; i++) {
+        arch_t a, k;
+        S->from_index(i, &a);
+        int64_t key = S->live_key(&a);
+        if (key < 0 || key >= NB_N_ARCH || S->from_index(key, &k) || S->live_key(&k) != key) {
+            bad++;
+            continue;
+        }
+        for (int e = 0; e < NB_N_EDGES; e++)
+            if (k.g[e] != a.g[e] && k.g[e] != NB_NONE) bad++;
+        n_keys += !key_seen[key]++;
+    }
+    check(bad == 0, "live_key: in range, a fixed point, only sets edges to none");
+    check(n_keys == 10405, "live_key: 10,405 distinct live networks among 15,625 cells");
+    char err[256];
+    arch_t a, b;
+    /* 3<-2 none: node 2 is dead, its incoming edges do not matter */
+    S->parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",
+             &a, err, sizeof err);
+    S->parse("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|", &b, err,
+             sizeof err);
+    check(S->live_key(&a) == S->to_index(&b), "live_key: edges into a dead node become none");
+    /* 1<-0 none: node 1 is zero; skip and pool out of it add nothing, a conv out of it does */
+    S->parse("|none~0|+|avg_pool_3x3~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+             &a, err, sizeof err);
+    S->parse("|none~0|+|avg_pool_3x3~0|none~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|", &b, err,
+             sizeof err);
+    check(S->live_key(&a) == S->to_index(&b), "live_key: skip/pool out of a zero node become none");
+    S->parse("|none~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|",
+             &a, err, sizeof err);
+    check(S->live_key(&a) == S->to_index(&a), "live_key: a conv out of a zero node stays");
+}
+
 int main(void) {
     test_all_cells();
+    test_live_key();
     test_known();
     test_sample_mutate();
     test_record();
