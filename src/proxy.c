@@ -70,14 +70,26 @@ static size_t img_size(const proxy_ctx_t *c)
     return (size_t)c->c * c->h * c->w;
 }
 
-/* Forward and backward of one batch (BN on batch statistics) with fresh gradients;
- * the mean loss. */
-static double run_batch(proxy_ctx_t *c, const float *x, const int *y)
+static int jacov_after_forward(proxy_ctx_t *c, double loss);
+
+/* Forward and backward of one batch (BN on batch statistics) with fresh gradients, *loss
+ * the mean loss. With want_j, jacov's score is also taken (into the cache) from the
+ * forward pass, before the loss backward. 0, or -1 out of memory. */
+static int batch_pass(proxy_ctx_t *c, const float *x, const int *y, int want_j, double *loss)
 {
     c->net->bn_mode = BN_BATCH;
+    float l = net_forward(c->net, x, y);
+    *loss = l;
+    if (want_j && jacov_after_forward(c, l)) return -1;
     params_zero_grad(c->P);
-    float loss = net_forward(c->net, x, y);
     net_backward(c->net);
+    return 0;
+}
+
+static double run_batch(proxy_ctx_t *c, const float *x, const int *y)
+{
+    double loss;
+    batch_pass(c, x, y, 0, &loss); /* cannot fail without want_j */
     return loss;
 }
 
@@ -129,10 +141,8 @@ static void set_grad_score(proxy_out_t *o, const char *key, double loss, double 
 
 /* ---- SiGeo and ZiCo ----------------------------------------------------------------- */
 
-static int jacov_after_forward(proxy_ctx_t *c, double loss);
-
 /* proxy_batch_grads; with want_j, jacov's score is also taken (into the cache) from
- * batch 0's forward pass, before that batch's loss backward. */
+ * batch 0's forward pass. */
 static int batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss, int want_j)
 {
     size_t n_w = proxy_weight_count(c), sz = img_size(c);
@@ -146,15 +156,10 @@ static int batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss, int wan
          * with steps the step needs it in P->g, so it is recomputed. */
         if (b == 0 && lr == 0 && c->have_g0 && c->n_batches > 1 && !want_j) {
             memcpy(G, c->g0, n_w * sizeof(float));
-        } else if (b == 0 && want_j) {
-            c->net->bn_mode = BN_BATCH;
-            *loss = net_forward(c->net, c->x, c->y);
-            if (jacov_after_forward(c, *loss)) return -1;
-            params_zero_grad(c->P);
-            net_backward(c->net);
-            gather(c, c->P->g, G);
         } else {
-            *loss = run_batch(c, c->x + (size_t)b * B * sz, c->y + (size_t)b * B);
+            if (batch_pass(c, c->x + (size_t)b * B * sz, c->y + (size_t)b * B,
+                           b == 0 && want_j, loss))
+                return -1;
             gather(c, c->P->g, G + (size_t)b * n_w);
         }
         if (b == 0 && !c->have_g0) {
