@@ -293,34 +293,32 @@ typedef struct {
     char *err; /* NULL when empty */
 } memo_out_t;
 typedef struct {
-    int64_t n_slots;
+    int64_t n_slots; /* 0: no memo */
     int n_px;        /* stored proxies per slot */
     int px_of[64];   /* proxy table index -> position in a slot, or -1 */
-    int64_t *key1;   /* per slot: the key + 1, 0 when empty */
-    unsigned char *have; /* n_slots * n_px */
-    memo_out_t *out;     /* n_slots * n_px */
+    int64_t *key1;   /* per slot: the key + 1 once all n_px outputs are stored, else 0 */
+    memo_out_t *out; /* n_slots * n_px */
 } memo_t;
 
 static void memo_free(memo_t *m) {
     if (m->out)
         for (int64_t i = 0; i < m->n_slots * m->n_px; i++) free(m->out[i].err);
-    free(m->key1), free(m->have), free(m->out);
-    memset(m, 0, sizeof *m);
+    free(m->key1), free(m->out);
 }
 
-/* 0, or -1 out of memory; m->n_slots stays 0 when there is nothing to memoize. */
-static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on) {
+/* 0, or -1 out of memory; m->n_slots stays 0 when there is nothing to memoize (or not
+ * enabled). */
+static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int enable) {
     memset(m, 0, sizeof *m);
     for (int i = 0; proxy_table[i].name; i++) {
         m->px_of[i] = -1;
         if (on[i] && proxy_table[i].live_only) m->px_of[i] = m->n_px++;
     }
-    if (!sp->live_key || !m->n_px) return 0;
+    if (!enable || !sp->live_key || !m->n_px) return 0;
     m->n_slots = sp->n_arch > 0 && sp->n_arch < MEMO_MAX_SLOTS ? sp->n_arch : MEMO_MAX_SLOTS;
     m->key1 = calloc((size_t)m->n_slots, sizeof *m->key1);
-    m->have = calloc((size_t)m->n_slots * m->n_px, 1);
     m->out = calloc((size_t)m->n_slots * m->n_px, sizeof *m->out);
-    if (!m->key1 || !m->have || !m->out) {
+    if (!m->key1 || !m->out) {
         memo_free(m);
         return -1;
     }
@@ -352,22 +350,12 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         return -1;
     }
     (void)o;
-    int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = -1;
-    if (key >= 0) {
-        slot = key % memo->n_slots;
-        if (memo->key1[slot] != key + 1) { /* empty, or another key's (large spaces) */
-            memo->key1[slot] = key + 1;
-            memset(memo->have + slot * memo->n_px, 0, (size_t)memo->n_px);
-        }
-    }
-    int need_net = 0, n_from_memo = 0;
-    for (int i = 0; proxy_table[i].name; i++) {
-        if (!on[i]) continue;
-        int k = memo->px_of[i];
-        if (slot >= 0 && k >= 0 && memo->have[slot * memo->n_px + k]) n_from_memo++;
-        else need_net = 1;
-    }
-    if (n_from_memo) ++*n_memo;
+    /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
+    int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
+    int hit = slot >= 0 && memo->key1[slot] == key + 1, need_net = 0;
+    for (int i = 0; proxy_table[i].name; i++)
+        if (on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
+    if (hit) ++*n_memo;
     net_reset(net);
     /* only fisher reads a node's dy after the backward pass; without it the dy buffers
      * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
@@ -405,7 +393,7 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         memset(&out, 0, sizeof out);
         int k = slot >= 0 ? memo->px_of[i] : -1;
         memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
-        if (mo && memo->have[slot * memo->n_px + k]) {
+        if (mo && hit) {
             out.n = mo->n;
             memcpy(out.key, mo->key, sizeof out.key);
             memcpy(out.v, mo->v, sizeof out.v);
@@ -423,7 +411,6 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
             mo->n = out.n;
             memcpy(mo->key, out.key, sizeof mo->key);
             memcpy(mo->v, out.v, sizeof mo->v);
-            memo->have[slot * memo->n_px + k] = 1;
         }
         static unsigned char warned[64];
         if (out.n == 0 && !warned[i]) {
@@ -439,6 +426,7 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
             snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", out.err);
         }
     }
+    if (slot >= 0 && !hit && rc == 0) memo->key1[slot] = key + 1; /* every output stored */
     ctx->net = NULL;
     ctx->used = NULL;
     free(used);
@@ -607,11 +595,10 @@ int main(int argc, char **argv)
     long scored = 0, n_nan = 0;
     memo_t memo;
     long n_memo = 0;
-    if (memo_init(&memo, ck.space, on)) {
+    if (memo_init(&memo, ck.space, on, !o.no_memo)) {
         util_err("out of memory");
         return EXIT_IO;
     }
-    if (o.no_memo) memo_free(&memo);
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
     net_t net;
     net_init(&net, &W, (int)o.batch);
