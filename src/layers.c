@@ -513,13 +513,19 @@ static void conv2d_backward_wg(float *dx, float *dw, const float *dy, const floa
     if (dw) wg_filter_grad(dw, dU, OC, C);
 }
 
+/* A 3x3 stride-1 pad-1 conv the direct path (conv_direct.c) takes, given the workspace. */
+static int direct_use(size_t n_ws, int C, int H, int W, int OC, int K, int stride, int pad,
+                      int need_dx) {
+    return K == 3 && stride == 1 && pad == 1 && convd_use(C, W, OC, need_dx) &&
+           n_ws >= convd_ws_floats(C, H, W, OC);
+}
+
 void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
                     int B, int C, int H, int W, int OC, int K, int stride, int pad) {
     // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
     int ohw = OH * OW, ckk = C * K * K;
-    if (K == 3 && stride == 1 && pad == 1 && convd_use(C, W, OC, 0) &&
-        n_ws >= convd_ws_floats(C, H, W, OC)) {
+    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, 0)) {
         convd_forward(y, x, w, ws, B, C, H, W, OC);
         return;
     }
@@ -603,8 +609,7 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
         }
         return;
     }
-    if (K == 3 && stride == 1 && pad == 1 && convd_use(C, W, OC, dx != NULL) &&
-        n_ws >= convd_ws_floats(C, H, W, OC)) {
+    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, dx != NULL)) {
         convd_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
         return;
     }
