@@ -6,15 +6,9 @@
  *   build/bench/bench_conv          (make build/bench/bench_conv; OPENBLAS_NUM_THREADS=1) */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "layers.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#include "util.h"
 
 int main(void) {
     static const int shapes[][3] = {{8, 28, 8}, {16, 14, 16}, {32, 7, 32}, {1, 28, 8}};
@@ -40,14 +34,14 @@ int main(void) {
                 /* the dispatcher as the net calls it; a backward with dx stays on im2col
                  * unless called directly */
                 lay_direct = d;
-                double t0 = now();
+                double t0 = util_now();
                 conv2d_forward(y, x, w, ws, nws, B, C, H, H, OC, 3, 1, 1);
-                double t1 = now();
+                double t1 = util_now();
                 if (d && C % 8 == 0) convd_backward(dx, dw, y, x, w, ws, B, C, H, H, OC);
                 else conv2d_backward(C % 8 ? NULL : dx, dw, y, x, w, ws, nws, B, C, H, H, OC, 3, 1, 1);
-                double t2 = now();
+                double t2 = util_now();
                 conv2d_backward(NULL, dw, y, x, w, ws, nws, B, C, H, H, OC, 3, 1, 1);
-                double t3 = now();
+                double t3 = util_now();
                 if (t1 - t0 < tf) tf = t1 - t0;
                 if (t2 - t1 < tb) tb = t2 - t1;
                 if (t3 - t2 < tw) tw = t3 - t2;
