@@ -3,6 +3,8 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -Iinclude
+# The engine's parallel loops (layers.c's lay_par); without OpenMP they run in order.
+CFLAGS  += -fopenmp
 MSGPACK := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
 PKGS    := $(MSGPACK) openblas zlib
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))

@@ -1,8 +1,8 @@
 /* bench_engine.c — forward+backward throughput of the NB201 network on the engine, and the
  * cblas_sgemm peak on this machine, measured in the same run (bench/engine.sh compares
- * with PyTorch). Threads: OPENBLAS_NUM_THREADS (the engine's own loops are serial).
+ * with PyTorch). -t sets the engine's threads (lay_set_threads) and OpenBLAS's for the peak.
  *
- * usage: bench_engine [-C INT] [-N INT] [-b BATCH] [-s SECONDS]
+ * usage: bench_engine [-C INT] [-N INT] [-b BATCH] [-s SECONDS] [-t THREADS]
  * prints one line per cell: name, images/s, ms/step, GFLOP/s, % of sgemm peak. */
 #include <cblas.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layers.h"
 #include "nb201.h"
 #include "util.h"
 
@@ -114,24 +115,27 @@ static void bench(const char *name, const int ops[6], int C, int N, int B, doubl
 }
 
 int main(int argc, char **argv) {
-    int C = 8, N = 1, B = 64, opt;
+    int C = 8, N = 1, B = 64, T = 1, opt;
     double secs = 3.0;
-    while ((opt = getopt(argc, argv, "C:N:b:s:h")) != -1) {
+    while ((opt = getopt(argc, argv, "C:N:b:s:t:h")) != -1) {
         switch (opt) {
         case 'C': C = atoi(optarg); break;
         case 'N': N = atoi(optarg); break;
         case 'b': B = atoi(optarg); break;
         case 's': secs = atof(optarg); break;
+        case 't': T = atoi(optarg); break;
         default:
             printf("usage: bench_engine [-C INT channels [8]] [-N INT cells [1]] [-b INT batch [64]]"
-                   " [-s SECONDS per cell [3]]\n");
+                   " [-s SECONDS per cell [3]] [-t INT threads [1]]\n");
             return opt == 'h' ? 0 : 2;
         }
     }
+    /* the peak with OpenBLAS's own T threads, then the engine's threads (OpenBLAS 1) */
+    openblas_set_num_threads(T);
     double peak = sgemm_peak();
-    const char *th = getenv("OPENBLAS_NUM_THREADS");
-    printf("engine: C=%d N=%d batch=%d 1x28x28, OPENBLAS_NUM_THREADS=%s, sgemm 512^3 peak "
-           "%.2f GFLOP/s\n", C, N, B, th ? th : "(default)", peak);
+    lay_set_threads(T);
+    printf("engine: C=%d N=%d batch=%d 1x28x28, threads=%d, sgemm 512^3 peak %.2f GFLOP/s "
+           "(OpenBLAS, %d threads)\n", C, N, B, lay_threads, peak, T);
     int conv3[6] = {NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3};
     int mixed[6] = {NB_CONV3, NB_SKIP, NB_CONV1, NB_AVG3, NB_NONE, NB_CONV3};
     bench("all-conv3", conv3, C, N, B, secs, peak);

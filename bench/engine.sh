@@ -15,14 +15,14 @@ bin=build/bench/bench_engine
 if [ -n "$PROFILE" ]; then
     # per-op CPU time: net.c compiled into the bench with -DNET_PROFILE
     bin=build/bench/bench_engine_prof
-    ${CC:-cc} -O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -DNET_PROFILE -Iinclude \
+    ${CC:-cc} -O2 -g -fopenmp -std=c11 -D_POSIX_C_SOURCE=200809L -DNET_PROFILE -Iinclude \
         $(pkg-config --cflags openblas) -o $bin bench/bench_engine.c src/net.c \
         build/libsigeo.a $(pkg-config --libs openblas) -lm
 fi
 export OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-$bin -s "$s" | tee "$tmp/c"
+$bin -s "$s" -t "$t" | tee "$tmp/c"
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "engine.sh: torch is not installed for /usr/bin/python3: no comparison"
     exit 0

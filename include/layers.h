@@ -17,6 +17,24 @@
 void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
 
+/* Threads of the engine's own loops (1 by default). Each layer splits its work into
+ * lay_threads contiguous parts (images, channels or elements), fixed by the thread count
+ * alone, so a run is bit-reproducible for a given count. Only the weight gradient of a
+ * conv depends on it (each part sums its images into its own buffer; the buffers are
+ * added in part order); everything else gives the same bits with any count.
+ * lay_set_threads also pins OpenBLAS to one thread: the engine's GEMMs are per image and
+ * run inside its own parallel loops, and lay_gemm splits a large GEMM called outside
+ * them. Set it before net_finalize, which sizes the per-thread workspaces. */
+#define LAY_MAX_THREADS 64
+extern int lay_threads;
+void lay_set_threads(int threads);
+
+/* Run f(arg, t, lo, hi) for t in [0, T), T = min(T, lay_threads, units), on part t of
+ * [0, n) cut in multiples of align (the last part takes the remainder); in parallel when
+ * built with OpenMP, in order otherwise (same results). */
+typedef void (*lay_part_fn)(void *arg, int t, size_t lo, size_t hi);
+void lay_par(int T, size_t n, size_t align, lay_part_fn f, void *arg);
+
 /* For the memory-bound elementwise loops (BN, ReLU, pooling, sums): two builds chosen at
  * run time, AVX2 where the CPU has it and the baseline otherwise. Same operations per
  * element (no FMA contraction in ISO C mode) and the same lane order in the reductions,

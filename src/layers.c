@@ -7,13 +7,89 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "net.h"
 
-void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-              int ldb, float beta, float *C, int ldc) {
+/* ---- threads ----------------------------------------------------------------------- */
+
+int lay_threads = 1;
+
+void lay_set_threads(int threads) {
+    lay_threads = threads < 1 ? 1 : threads > LAY_MAX_THREADS ? LAY_MAX_THREADS : threads;
+    openblas_set_num_threads(1);
+}
+
+/* Start of part t of T over [0, n) in whole units of align. */
+static size_t part_lo(size_t n, int T, int t, size_t align) {
+    size_t units = (n + align - 1) / align, lo = units * (size_t)t / (size_t)T * align;
+    return lo < n ? lo : n;
+}
+
+void lay_par(int T, size_t n, size_t align, lay_part_fn f, void *arg) {
+    size_t units = align ? (n + align - 1) / align : n;
+    if (!align) align = 1;
+    if (T > lay_threads) T = lay_threads;
+    if ((size_t)T > units) T = (int)units;
+    if (T <= 1) {
+        f(arg, 0, 0, n);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(static, 1)
+#endif
+    for (int t = 0; t < T; t++) {
+        size_t lo = part_lo(n, T, t, align), hi = part_lo(n, T, t + 1, align);
+        if (lo < hi) f(arg, t, lo, hi);
+    }
+}
+
+static int in_parallel(void) {
+#ifdef _OPENMP
+    return omp_in_parallel();
+#else
+    return 0;
+#endif
+}
+
+static void gemm1(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
+    const float *A, *B;
+    float beta, *C;
+} gemm_job;
+
+/* Rows [lo,hi) of C (by_rows) or its columns [lo,hi): each element's sum over K is the
+ * same call shape whatever the split. */
+static void gemm_part(void *arg, int t, size_t lo, size_t hi) {
+    const gemm_job *g = arg;
+    int a = (int)lo, n = (int)(hi - lo);
+    (void)t;
+    if (g->by_rows)
+        gemm1(g->ta, g->tb, n, g->N, g->K, g->ta ? g->A + a : g->A + (size_t)a * g->lda, g->lda,
+              g->B, g->ldb, g->beta, g->C + (size_t)a * g->ldc, g->ldc);
+    else
+        gemm1(g->ta, g->tb, g->M, n, g->K, g->A, g->lda, g->tb ? g->B + (size_t)a * g->ldb : g->B + a,
+              g->ldb, g->beta, g->C + a, g->ldc);
+}
+
+void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc) {
+    /* OpenBLAS is pinned to one thread (lay_set_threads); a GEMM called outside the
+     * engine's parallel loops (the recommender layers, linear heads) is split here */
+    if (lay_threads > 1 && (double)M * N * K >= (double)(1 << 20) && !in_parallel()) {
+        gemm_job g = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, A, B, beta, C};
+        lay_par(lay_threads, (size_t)(g.by_rows ? M : N), 16, gemm_part, &g);
+        return;
+    }
+    gemm1(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* ---- convolution: im2col over a chunk of nb images + one GEMM per chunk ---------------- */
@@ -520,8 +596,8 @@ static int direct_use(size_t n_ws, int C, int H, int W, int OC, int K, int strid
            n_ws >= convd_ws_floats(C, H, W, OC);
 }
 
-void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
-                    int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+static void conv_fwd1(float *y, const float *x, const float *w, float *ws, size_t n_ws,
+                      int B, int C, int H, int W, int OC, int K, int stride, int pad) {
     // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
     int ohw = OH * OW, ckk = C * K * K;
@@ -593,9 +669,9 @@ static void conv2d_backward_same(float *dx, float *dw, const float *dy, const fl
                     dw[((size_t)o * C + c) * kk + k] += dwt[((size_t)o * kk + kk - 1 - k) * C + c];
 }
 
-void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
-                     float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
-                     int stride, int pad) {
+static void conv_bwd1(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                      float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
+                      int stride, int pad) {
     // dy is (B,OC,OH,OW), x and dx are (B,C,H,W), w and dw are (OC,C,K,K)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
     int ohw = OH * OW, ckk = C * K * K;
@@ -639,6 +715,79 @@ void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, cons
             col2im_add(dx + (size_t)b0 * C * H * W, ws, n, C, H, W, K, stride, pad, OH, OW);
         }
     }
+}
+
+/* Threaded convs: images split into parts, each with its own slice of the workspace
+ * (n_ws / T floats: a private weight gradient, then the conv's scratch). Part 0 adds its
+ * weight gradient into dw directly, the others into their slices, which are then added to
+ * dw in part order. One part is the serial code with the whole workspace. */
+typedef struct {
+    float *y, *dx, *dw, *ws;
+    const float *x, *w, *dy;
+    size_t per, nw;
+    int C, H, W, OC, K, S, P;
+} conv_job;
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+static int conv_parts(size_t n_ws, int B, int C, int H, int W, int OC, int K, int S, int P) {
+    size_t need = round16((size_t)OC * C * K * K) + round16(conv2d_ws_floats(1, C, H, W, OC, K, S, P));
+    int T = lay_threads < B ? lay_threads : B;
+    while (T > 1 && n_ws / (size_t)T < need + 16) T--;
+    return T;
+}
+
+static void conv_fwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const conv_job *j = arg;
+    int OH = conv2d_out(j->H, j->K, j->S, j->P), OW = conv2d_out(j->W, j->K, j->S, j->P);
+    float *ws = j->ws + (size_t)t * j->per + j->nw;
+    conv_fwd1(j->y + lo * j->OC * OH * OW, j->x + lo * j->C * j->H * j->W, j->w, ws,
+              j->per - j->nw, (int)(hi - lo), j->C, j->H, j->W, j->OC, j->K, j->S, j->P);
+}
+
+static void conv_bwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const conv_job *j = arg;
+    int OH = conv2d_out(j->H, j->K, j->S, j->P), OW = conv2d_out(j->W, j->K, j->S, j->P);
+    float *slice = j->ws + (size_t)t * j->per, *dw = j->dw;
+    if (dw && t > 0) {
+        dw = slice;
+        memset(dw, 0, sizeof(float) * (size_t)j->OC * j->C * j->K * j->K);
+    }
+    size_t xs = (size_t)j->C * j->H * j->W;
+    conv_bwd1(j->dx ? j->dx + lo * xs : NULL, dw, j->dy + lo * j->OC * OH * OW, j->x + lo * xs,
+              j->w, slice + j->nw, j->per - j->nw, (int)(hi - lo), j->C, j->H, j->W, j->OC, j->K,
+              j->S, j->P);
+}
+
+void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
+                    int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    int T = conv_parts(n_ws, B, C, H, W, OC, K, stride, pad);
+    if (T <= 1) {
+        conv_fwd1(y, x, w, ws, n_ws, B, C, H, W, OC, K, stride, pad);
+        return;
+    }
+    conv_job j = {y, NULL, NULL, ws, x, w, NULL, n_ws / T / 16 * 16,
+                  round16((size_t)OC * C * K * K), C, H, W, OC, K, stride, pad};
+    lay_par(T, (size_t)B, 1, conv_fwd_part, &j);
+}
+
+void conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                     float *ws, size_t n_ws, int B, int C, int H, int W, int OC, int K,
+                     int stride, int pad) {
+    int T = conv_parts(n_ws, B, C, H, W, OC, K, stride, pad);
+    if (T <= 1) {
+        conv_bwd1(dx, dw, dy, x, w, ws, n_ws, B, C, H, W, OC, K, stride, pad);
+        return;
+    }
+    size_t nw = (size_t)OC * C * K * K;
+    conv_job j = {NULL, dx, dw, ws, x, w, dy, n_ws / T / 16 * 16, round16(nw),
+                  C, H, W, OC, K, stride, pad};
+    lay_par(T, (size_t)B, 1, conv_bwd_part, &j);
+    if (dw)
+        for (int t = 1; t < T; t++) {
+            const float *p = ws + (size_t)t * j.per;
+            for (size_t i = 0; i < nw; i++) dw[i] += p[i];
+        }
 }
 
 /* ---- batch norm ------------------------------------------------------------------------ */
@@ -709,12 +858,23 @@ HOT static void plane_dsums(const float *restrict g, const float *restrict x, in
     *sgx += dq;
 }
 
-HOT void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
-                       const float *beta, float *rmean, float *rvar, int mode,
-                       float momentum, float eps, int B, int C, int HW) {
-    // x and y are (B,C,HW); gamma, beta, rmean, rvar are (C); aux is (2,C): mean, inv-std
+/* Channels are independent: the threaded BN splits them, with the same bits. */
+typedef struct {
+    float *y, *aux, *rmean, *rvar, *dx, *dgamma, *dbeta;
+    const float *x, *gamma, *beta, *dy;
+    int mode, B, C, HW, set;
+    float momentum, eps;
+} bn_job;
+
+HOT static void bn_fwd_part(void *arg, int t, size_t c0, size_t c1) {
+    const bn_job *j = arg;
+    float *y = j->y, *aux = j->aux, *rmean = j->rmean, *rvar = j->rvar;
+    const float *x = j->x, *gamma = j->gamma, *beta = j->beta;
+    int mode = j->mode, B = j->B, C = j->C, HW = j->HW;
+    float momentum = j->momentum, eps = j->eps;
     size_t N = (size_t)B * HW;
-    for (int c = 0; c < C; c++) {
+    (void)t;
+    for (int c = (int)c0; c < (int)c1; c++) {
         if (mode == BN_OFF) {
             for (int b = 0; b < B; b++)
                 memcpy(y + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW,
@@ -755,15 +915,27 @@ HOT void batchnorm_forward(float *y, float *aux, const float *x, const float *ga
     }
 }
 
+void batchnorm_forward(float *y, float *aux, const float *x, const float *gamma,
+                       const float *beta, float *rmean, float *rvar, int mode,
+                       float momentum, float eps, int B, int C, int HW) {
+    // x and y are (B,C,HW); gamma, beta, rmean, rvar are (C); aux is (2,C): mean, inv-std
+    bn_job j = {.y = y, .aux = aux, .rmean = rmean, .rvar = rvar, .x = x, .gamma = gamma,
+                .beta = beta, .mode = mode, .B = B, .C = C, .HW = HW, .momentum = momentum,
+                .eps = eps};
+    lay_par(lay_threads, (size_t)C, 1, bn_fwd_part, &j);
+}
+
 /* dx += (set 0) or = (set 1) the input gradient; see batchnorm_backward(_set). Setting
  * saves reading dx back from memory, the stall of this loop when dx was zeroed long
  * before (measured with perf). */
-HOT static void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
-                        const float *x, const float *gamma, const float *aux, int mode,
-                        int B, int C, int HW, int set) {
-    // dy, x and dx are (B,C,HW); dgamma, dbeta (C); aux (2,C) from the forward pass
+HOT static void bn_bwd_part(void *arg, int t, size_t c0, size_t c1) {
+    const bn_job *j = arg;
+    float *dx = j->dx, *dgamma = j->dgamma, *dbeta = j->dbeta;
+    const float *dy = j->dy, *x = j->x, *gamma = j->gamma, *aux = j->aux;
+    int mode = j->mode, B = j->B, C = j->C, HW = j->HW, set = j->set;
     size_t N = (size_t)B * HW;
-    for (int c = 0; c < C; c++) {
+    (void)t;
+    for (int c = (int)c0; c < (int)c1; c++) {
         if (mode == BN_OFF) {
             if (dx)
                 for (int b = 0; b < B; b++) {
@@ -811,6 +983,15 @@ HOT static void bn_backward(float *dx, float *dgamma, float *dbeta, const float 
     }
 }
 
+static void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *x, const float *gamma, const float *aux, int mode,
+                        int B, int C, int HW, int set) {
+    // dy, x and dx are (B,C,HW); dgamma, dbeta (C); aux (2,C) from the forward pass
+    bn_job j = {.aux = (float *)aux, .dx = dx, .dgamma = dgamma, .dbeta = dbeta, .x = x,
+                .gamma = gamma, .dy = dy, .mode = mode, .B = B, .C = C, .HW = HW, .set = set};
+    lay_par(lay_threads, (size_t)C, 1, bn_bwd_part, &j);
+}
+
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                         const float *x, const float *gamma, const float *aux, int mode,
                         int B, int C, int HW) {
@@ -826,16 +1007,41 @@ void batchnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float 
 /* ---- elementwise and pooling ----------------------------------------------------------- */
 
 /* Branch-free loops (a mispredicted branch per element costs more than the memory). */
-HOT void relu_forward(float *restrict y, const float *restrict x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+typedef struct {
+    float *d;
+    const float *a, *b;
+} ew_job;
+
+/* Elementwise parts: multiples of 64 floats, so two threads never share a cache line. */
+#define EW_ALIGN 64
+
+HOT static void relu_fwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const ew_job *j = arg;
+    float *restrict y = j->d;
+    const float *restrict x = j->a;
+    (void)t;
+    for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-HOT void relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
-                   size_t n) {
-    for (size_t i = 0; i < n; i++) {
+HOT static void relu_bwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const ew_job *j = arg;
+    float *restrict dx = j->d;
+    const float *restrict dy = j->a, *restrict x = j->b;
+    (void)t;
+    for (size_t i = lo; i < hi; i++) {
         float g = dy[i]; /* loaded unconditionally so the loop vectorizes */
         dx[i] += x[i] > 0.0f ? g : 0.0f;
     }
+}
+
+void relu_forward(float *y, const float *x, size_t n) {
+    ew_job j = {y, x, NULL};
+    lay_par(lay_threads, n, EW_ALIGN, relu_fwd_part, &j);
+}
+
+void relu_backward(float *dx, const float *dy, const float *x, size_t n) {
+    ew_job j = {dx, dy, x};
+    lay_par(lay_threads, n, EW_ALIGN, relu_bwd_part, &j);
 }
 
 /* 1 / (number of in-bounds cells of the 3-window at position i of n). */
@@ -858,7 +1064,7 @@ static inline void hsum3_scaled(float *restrict o, const float *restrict v, cons
 }
 
 /* The 3x3 window sum is separable: vertical 3-sums of rows, then horizontal 3-sums. */
-HOT void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
+HOT static void avgpool3_forward1(float *y, const float *x, int BC, int H, int W) {
     // x and y are (BC,H,W); each output averages the in-bounds cells of its 3x3 window
     float vs[W], icw[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W);
@@ -876,7 +1082,7 @@ HOT void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
 }
 
 /* Adjoint: scale dy by 1/count, then the same (symmetric) 3x3 window sum into dx. */
-HOT void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
+HOT static void avgpool3_backward1(float *dx, const float *dy, int BC, int H, int W) {
     float g[W], hs[W], icw[W], one[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W), one[w] = 1.0f;
     for (int p = 0; p < BC; p++) {
@@ -895,7 +1101,7 @@ HOT void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
     }
 }
 
-HOT void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
+HOT static void avgpool2_forward1(float *y, const float *x, int BC, int H, int W) {
     // x is (BC,H,W), y is (BC,H/2,W/2)
     int OH = H / 2, OW = W / 2;
     for (int p = 0; p < BC; p++) {
@@ -909,7 +1115,7 @@ HOT void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
     }
 }
 
-HOT void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
+HOT static void avgpool2_backward1(float *dx, const float *dy, int BC, int H, int W) {
     int OH = H / 2, OW = W / 2;
     for (int p = 0; p < BC; p++) {
         float *dp = dx + (size_t)p * H * W;
@@ -923,6 +1129,42 @@ HOT void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
                 d[W + 1] += g;
             }
     }
+}
+
+/* Pooling splits the planes. */
+typedef struct {
+    float *d;
+    const float *s;
+    int H, W, in_hw, out_hw;
+    void (*f)(float *, const float *, int, int, int);
+} pool_job;
+
+static void pool_part(void *arg, int t, size_t lo, size_t hi) {
+    const pool_job *j = arg;
+    (void)t;
+    j->f(j->d + lo * j->out_hw, j->s + lo * j->in_hw, (int)(hi - lo), j->H, j->W);
+}
+
+static void pool_run(void (*f)(float *, const float *, int, int, int), float *d, const float *s,
+                     int BC, int H, int W, int d_hw, int s_hw) {
+    pool_job j = {d, s, H, W, s_hw, d_hw, f};
+    lay_par(lay_threads, (size_t)BC, 1, pool_part, &j);
+}
+
+void avgpool3_forward(float *y, const float *x, int BC, int H, int W) {
+    pool_run(avgpool3_forward1, y, x, BC, H, W, H * W, H * W);
+}
+
+void avgpool3_backward(float *dx, const float *dy, int BC, int H, int W) {
+    pool_run(avgpool3_backward1, dx, dy, BC, H, W, H * W, H * W);
+}
+
+void avgpool2_forward(float *y, const float *x, int BC, int H, int W) {
+    pool_run(avgpool2_forward1, y, x, BC, H, W, (H / 2) * (W / 2), H * W);
+}
+
+void avgpool2_backward(float *dx, const float *dy, int BC, int H, int W) {
+    pool_run(avgpool2_backward1, dx, dy, BC, H, W, H * W, (H / 2) * (W / 2));
 }
 
 void gap_forward(float *y, const float *x, int BC, int HW) {

@@ -481,6 +481,8 @@ int net_finalize(net_t *net, rng_t *r) {
             size_t hi = conv2d_ws_floats(d->B, X->C, X->H, X->W, d->C, d->k, d->stride, d->pad);
             size_t want = hi < NET_WS_CAP ? hi : NET_WS_CAP;
             if (want < lo) want = lo;
+            if (lay_threads > 1) /* a slice per thread: weight gradient, scratch (layers.c) */
+                want = (want + (size_t)d->C * X->C * d->k * d->k + 48) * lay_threads;
             if (want > n_ws) n_ws = want;
         }
     }
@@ -559,12 +561,36 @@ static float *pg(const net_t *net, int v) {
 }
 static float *ps(const net_t *net, int v) { return v >= 0 ? net->P->s + net->P->sv[v].off : NULL; }
 
-HOT static void add2(float *restrict y, const float *a, const float *b, size_t n) {
-    for (size_t k = 0; k < n; k++) y[k] = a[k] + b[k];
+typedef struct {
+    float *y;
+    const float *a, *b;
+} add_job;
+
+HOT static void add2_part(void *arg, int t, size_t lo, size_t hi) {
+    const add_job *j = arg;
+    float *restrict y = j->y;
+    const float *a = j->a, *b = j->b;
+    (void)t;
+    for (size_t k = lo; k < hi; k++) y[k] = a[k] + b[k];
 }
 
-HOT static void add_to(float *restrict y, const float *restrict a, size_t n) {
-    for (size_t k = 0; k < n; k++) y[k] += a[k];
+HOT static void add_to_part(void *arg, int t, size_t lo, size_t hi) {
+    const add_job *j = arg;
+    float *restrict y = j->y;
+    const float *restrict a = j->a;
+    (void)t;
+    for (size_t k = lo; k < hi; k++) y[k] += a[k];
+}
+
+/* y = a + b and y += a, over threads in parts of 64 floats (layers.h's lay_par) */
+static void add2(float *y, const float *a, const float *b, size_t n) {
+    add_job j = {y, a, b};
+    lay_par(lay_threads, n, 64, add2_part, &j);
+}
+
+static void add_to(float *y, const float *a, size_t n) {
+    add_job j = {y, a, NULL};
+    lay_par(lay_threads, n, 64, add_to_part, &j);
 }
 
 #ifdef NET_PROFILE

@@ -8,7 +8,7 @@
  * uses from the supernet. The data batches are drawn once from --seed, so every candidate
  * (and every shard) sees the same batches and a record's scores do not depend on its
  * position in the stream. */
-#include <cblas.h>
+#include "layers.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
             "  --no-memo            score every record, also those whose network reaching the\n"
             "                       loss equals an earlier one's (same output either way)\n"
-            "  --threads INT        OpenBLAS threads [1]\n"
+            "  --threads INT        engine threads (results depend on it) [1]\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -f, --force          write binary records to a terminal\n"
@@ -532,7 +532,7 @@ int main(int argc, char **argv)
     unsigned char on[64];
     if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
-    openblas_set_num_threads((int)o.threads);
+    lay_set_threads((int)o.threads);
 
     static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
     char err[1024];

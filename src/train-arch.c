@@ -5,7 +5,7 @@
  *
  * Every record is trained independently from the same seed, so a record's result does
  * not depend on its position in the stream (streams can be split across processes). */
-#include <cblas.h>
+#include "layers.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "  --seed INT           initialization, data order and subsets [1]\n"
             "  --fraction F         share of the training set, (0,1] [1]\n"
             "  --test-fraction F    share of the test set, (0,1] [1]\n"
-            "  --threads INT        OpenBLAS threads [1]\n"
+            "  --threads INT        engine threads (results depend on it) [1]\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -f, --force          write binary records to a terminal\n"
@@ -417,7 +417,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
-    openblas_set_num_threads((int)o.threads);
+    lay_set_threads((int)o.threads);
 
     dataset_t train = {0}, test = {0};
     int rc = EXIT_OK, loaded = 0;

@@ -5,7 +5,7 @@
  *
  *   warmup-supernet --fraction 0.1 -o supernet.ckpt
  *   ck=cache/$(warmup-supernet --cache-name); [ -f "$ck" ] || warmup-supernet -o "$ck" */
-#include <cblas.h>
+#include "layers.h"
 #include <getopt.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -57,7 +57,7 @@ static void usage(FILE *f)
             "      --momentum X     SGD momentum [0.9]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
-            "      --threads INT    OpenBLAS threads (results depend on it) [1]\n"
+            "      --threads INT    engine threads (results depend on it) [1]\n"
             "      --cache-name     print a file name derived from all options and exit\n"
             "      --progress       progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
@@ -335,7 +335,7 @@ int main(int argc, char **argv)
         free(c);
         return EXIT_USAGE;
     }
-    openblas_set_num_threads((int)o.threads);
+    lay_set_threads((int)o.threads);
 #ifdef __GLIBC__
     /* Each step builds and frees a net of a few MB; keep that memory in the heap instead
      * of mmap/munmap so the pages are not faulted in and zeroed by the kernel every step. */

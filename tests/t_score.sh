@@ -163,6 +163,20 @@ score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies all --no-memo -q < "$T/eq.mp"
 check "memo: byte-identical to --no-memo over equal live networks" 'cmp -s "$T/memo.mp" "$T/nomemo.mp"'
 check "memo: used (the final message counts the records it served)" \
     'grep -q "[1-9][0-9]* from the memo" "$T/err"'
+# Two threads: the same bytes run to run, and scores within float noise of one thread.
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo,zico,jacov --threads 2 < "$T/a.mp" > "$T/t2a.mp"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo,zico,jacov --threads 2 < "$T/a.mp" > "$T/t2b.mp"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo,zico,jacov < "$T/a.mp" > "$T/t1.mp"
+check "--threads 2: byte-identical run to run" 'cmp -s "$T/t2a.mp" "$T/t2b.mp"'
+$PY - "$T/t1.mp" "$T/t2a.mp" <<'EOF'
+import math, msgpack, sys
+a, b = ([r["scores"] for r in msgpack.Unpacker(open(f, "rb"), raw=False)] for f in sys.argv[1:])
+d = max(abs(x[k] - y[k]) / max(abs(x[k]), 1e-9) for x, y in zip(a, b) for k in x
+        if math.isfinite(x[k]))
+print("  # max relative difference, 1 vs 2 threads: %.1e" % d)
+sys.exit(not (len(a) == len(b) == 24 and d < 1e-3))
+EOF
+check "--threads 2: scores within 1e-3 (relative) of one thread" '[ $? -eq 0 ]'
 
 # A record whose cfg differs from the supernet's.
 sample-arch --channels 4 --cells 1 --input 1x8x8 --classes 3 -n 2 > "$T/other.mp"

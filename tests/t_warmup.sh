@@ -75,6 +75,10 @@ check "warm-up lowers the loss (mean of the last 10 steps < 0.8 x first 10)" '[ 
 
 warmup-supernet $TR -o "$T/w2.ckpt"
 check "same options and data: byte-identical checkpoint" 'cmp -s "$T/w.ckpt" "$T/w2.ckpt"'
+warmup-supernet $TR --threads 2 -o "$T/t2a.ckpt"
+warmup-supernet $TR --threads 2 -o "$T/t2b.ckpt"
+check "--threads 2: byte-identical run to run, not the one-thread bytes (conv weight gradients are summed per thread)" \
+    'cmp -s "$T/t2a.ckpt" "$T/t2b.ckpt" && ! cmp -s "$T/w.ckpt" "$T/t2a.ckpt"'
 warmup-supernet $TR --seed 4 -o "$T/w3.ckpt"
 check "another seed: another checkpoint" '! cmp -s "$T/w.ckpt" "$T/w3.ckpt"'
 warmup-supernet $TR --progress -o "$T/w4.ckpt" 2>"$T/err"
