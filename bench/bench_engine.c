@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
            "(OpenBLAS, %d threads)\n", C, N, B, lay_threads, peak, T);
     int conv3[6] = {NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3};
     int mixed[6] = {NB_CONV3, NB_SKIP, NB_CONV1, NB_AVG3, NB_NONE, NB_CONV3};
-    bench("all-conv3", conv3, C, N, B, secs, peak);
-    bench("mixed", mixed, C, N, B, secs, peak);
+    const char *only = getenv("SIGEO_BENCH_CELL"); /* one cell, e.g. for perf */
+    if (!only || !strcmp(only, "all-conv3")) bench("all-conv3", conv3, C, N, B, secs, peak);
+    if (!only || !strcmp(only, "mixed")) bench("mixed", mixed, C, N, B, secs, peak);
     return 0;
 }

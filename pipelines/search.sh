@@ -10,6 +10,8 @@ usage: pipelines/search.sh [options]
   -n INT          candidates to sample (0 = all 15625 cells) [1000]
   -k INT          top candidates to train from scratch [3]
   -j INT          scoring processes [number of cores]
+  --threads INT   engine threads of train-arch for the top-k (results depend on it)
+                  [the value of -j]
   --seed INT      sampling seed [1]
   --fraction F    warm-up share of the training data (0 = zero-shot) [0.01]
   --data DIR      training data [/usr/share/datasets/fashion-mnist]
@@ -32,12 +34,14 @@ bin="${SIGEO_BIN:-$here/bin}"
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
+threads=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
     -n) n=$2; shift ;;
     -k) k=$2; shift ;;
     -j) jobs=$2; shift ;;
+    --threads) threads=$2; shift ;;
     --seed) seed=$2; shift ;;
     --fraction) fraction=$2; shift ;;
     --data) data=$2; shift ;;
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+[ -n "$threads" ] || threads=$jobs
 for t in sample-arch warmup-supernet score-sigeo rank train-arch mp2json; do
     [ -x "$bin/$t" ] || { echo "search.sh: error: $bin/$t not built (run make)" >&2; exit 2; }
 done
@@ -91,9 +96,9 @@ t3=$(now)
 
 # 4. Rank and train the top-k from scratch.
 "$bin/rank" --by scores.sigeo < "$out/scored.mp" > "$out/ranked.mp"
-say "training the top $k from scratch ($epochs epoch(s))"
+say "training the top $k from scratch ($epochs epoch(s), $threads thread(s))"
 "$bin/rank" --by scores.sigeo --top "$k" < "$out/scored.mp" |
-    "$bin/train-arch" --epochs "$epochs" --fraction "$train_fraction" --test-fraction "$test_fraction" --data "$data" -q > "$out/trained.mp"
+    "$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" --test-fraction "$test_fraction" --data "$data" -q > "$out/trained.mp"
 t4=$(now)
 
 # 5. The table.

@@ -284,6 +284,7 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
     bad |= rec_set_bool(e, "truth.recipe.nesterov", o->nesterov);
     bad |= rec_set_f64(e, "truth.recipe.weight_decay", o->weight_decay);
     bad |= rec_set_i64(e, "truth.recipe.seed", o->seed);
+    bad |= rec_set_i64(e, "truth.recipe.threads", o->threads); /* results depend on it */
     bad |= rec_set_f64(e, "truth.recipe.fraction", o->fraction);
     bad |= rec_set_f64(e, "truth.recipe.test_fraction", o->test_fraction);
     bad |= rec_set_str(e, "truth.recipe.data", o->data_dir);

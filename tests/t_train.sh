@@ -65,7 +65,7 @@ for i, o in zip(ins, outs):
         assert k in t, f"missing truth.{k}"
     assert 0 <= t["test_acc"] <= 1 and t["epochs"] == 3 and t["params"] > 0 and t["seconds"] > 0
     r = t["recipe"]
-    assert (r["epochs"], r["batch"], r["seed"], r["schedule"], r["fraction"]) == (3, 32, 1, "cosine", 1.0), r
+    assert (r["epochs"], r["batch"], r["seed"], r["schedule"], r["fraction"], r["threads"]) == (3, 32, 1, "cosine", 1.0, 1), r
     assert abs(r["lr"] - 0.1) < 1e-12 and r["nesterov"] is True and len(r["data_sha256"]) == 64
     # chance is ln 4 = 1.386 and 25%; the classes are easy to separate
     print(f"# {o['id']}: acc {t['test_acc']:.3f} test_loss {t['test_loss']:.3f} train_loss {t['train_loss']:.3f}")
