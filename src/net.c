@@ -582,6 +582,14 @@ HOT static void add_to_part(void *arg, int t, size_t lo, size_t hi) {
     for (size_t k = lo; k < hi; k++) y[k] += a[k];
 }
 
+static void zero_part(void *arg, int t, size_t lo, size_t hi) {
+    (void)t;
+    memset((float *)arg + lo, 0, sizeof(float) * (hi - lo));
+}
+
+/* Zero a buffer over the threads (a dy cleared between layers is on the critical path). */
+static void zero(float *p, size_t n) { lay_par(lay_threads, n, 64, zero_part, p); }
+
 /* y = a + b and y += a, over threads in parts of 64 floats (layers.h's lay_par) */
 static void add2(float *y, const float *a, const float *b, size_t n) {
     add_job j = {y, a, b};
@@ -676,7 +684,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
 
 void net_zero_dy(net_t *net) {
     if (!net->finalized) return;
-    memset(net->dy0, 0, sizeof(float) * net->n_dy);
+    zero(net->dy0, net->n_dy);
     for (int i = 0; i < net->n; i++) net->nodes[i].reached = 0;
 }
 
@@ -688,7 +696,7 @@ void net_backward_from(net_t *net, int from) {
         if (net->share_dy) /* an input's buffer becomes live here: clear it (reached or not) */
             for (int j = 0; j < d->n_in; j++) {
                 node_t *I = &net->nodes[d->in[j]];
-                if (I->dy_live == i && !I->dy_set) memset(I->dy, 0, sizeof(float) * node_size(I));
+                if (I->dy_live == i && !I->dy_set) zero(I->dy, node_size(I));
             }
         if (!d->reached) continue; /* nothing flows back through it */
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
@@ -754,7 +762,7 @@ void net_backward(net_t *net) {
         for (int i = 0; i < net->n; i++) {
             node_t *d = &net->nodes[i];
             d->reached = 0;
-            if (d->dy_live > net->loss) memset(d->dy, 0, sizeof(float) * node_size(d));
+            if (d->dy_live > net->loss) zero(d->dy, node_size(d));
         }
     } else {
         net_zero_dy(net);
