@@ -66,8 +66,7 @@ typedef struct {
     float beta, *C;
 } gemm_job;
 
-/* Rows [lo,hi) of C (by_rows) or its columns [lo,hi): each element's sum over K is the
- * same call shape whatever the split. */
+/* Rows [lo,hi) of C (by_rows) or its columns [lo,hi), each block one call over all of K. */
 static void gemm_part(void *arg, int t, size_t lo, size_t hi) {
     const gemm_job *g = arg;
     int a = (int)lo, n = (int)(hi - lo);
