@@ -29,6 +29,13 @@ void lay_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
 extern int lay_threads;
 void lay_set_threads(int threads);
 
+/* OpenBLAS (0.3.21) maps a ~128 MB buffer for each thread that runs a large GEMM and, when
+ * the mapping fails, retries forever: under a tight address-space limit (ulimit -v) that is
+ * a hang, not an error. Tools call this once their data is loaded, before the work: 0 when
+ * no limit is set or lay_threads such buffers (plus a margin) fit now; otherwise -1 with
+ * the reason in err. */
+int lay_blas_room(char *err, size_t n_err);
+
 /* Run f(arg, t, lo, hi) for t in [0, T), T = min(T, lay_threads, units), on part t of
  * [0, n) cut in multiples of align (the last part takes the remainder); in parallel when
  * built with OpenMP, in order otherwise (same results). */

@@ -5,8 +5,10 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -20,6 +22,27 @@ int lay_threads = 1;
 void lay_set_threads(int threads) {
     lay_threads = threads < 1 ? 1 : threads > LAY_MAX_THREADS ? LAY_MAX_THREADS : threads;
     openblas_set_num_threads(1);
+}
+
+/* OpenBLAS's per-thread buffer (BUFFER_SIZE of its x86-64 builds, plus a page), and room
+ * for what a tool allocates after the check. */
+#define BLAS_BUFFER_BYTES (((size_t)128 << 20) + 4096)
+#define BLAS_MARGIN_BYTES ((size_t)64 << 20)
+
+int lay_blas_room(char *err, size_t n_err) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 0;
+    size_t need = (size_t)lay_threads * BLAS_BUFFER_BYTES + BLAS_MARGIN_BYTES;
+    void *p = malloc(need); /* address space only: large blocks are mapped, never touched */
+    if (p) {
+        free(p);
+        return 0;
+    }
+    snprintf(err, n_err,
+             "the address-space limit (ulimit -v %llu KB) leaves less than the ~%zu MB that "
+             "OpenBLAS's buffers need with %d thread(s); raise it (OpenBLAS would hang, not fail)",
+             (unsigned long long)(r.rlim_cur / 1024), need >> 20, lay_threads);
+    return -1;
 }
 
 /* Start of part t of T over [0, n) in whole units of align. */

@@ -595,6 +595,10 @@ int main(int argc, char **argv)
     long scored = 0, n_nan = 0;
     memo_t memo;
     long n_memo = 0;
+    if (lay_blas_room(err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_IO;
+    }
     if (memo_init(&memo, ck.space, on, !o.no_memo)) {
         util_err("out of memory");
         return EXIT_IO;

@@ -450,6 +450,11 @@ int main(int argc, char **argv)
             if (o.kind == SPACE_DATA_CLICKS && !o.data_given) o.data_dir = CRITEO_DEFAULT_FILE;
             if ((rc = load_data(&o, &train, &test))) break;
             loaded = 1;
+            if (lay_blas_room(err, sizeof err)) {
+                util_err("%s", err);
+                rc = EXIT_IO;
+                break;
+            }
         }
         if (train_record(&o, &in, &train, &test, n, &res, err, sizeof err)) {
             if (rec_policy_bad(&pol, n, "%s", err)) continue;

@@ -381,7 +381,10 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
     } else {
         params_init_default(&c->P, &ri);
-        if (o.fraction > 0 && warmup(&o, c, &train, err, sizeof err)) {
+        if (o.fraction > 0 && lay_blas_room(err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_IO;
+        } else if (o.fraction > 0 && warmup(&o, c, &train, err, sizeof err)) {
             util_err("%s", err);
             rc = EXIT_BAD_INPUT;
         } else if (ckpt_save(o.out, c, err, sizeof err)) {

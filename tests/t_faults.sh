@@ -108,5 +108,19 @@ else
     echo "ok # skip checkpoint to a full tmpfs (cannot mount; ulimit -f case above covers the path)"
 fi
 
+# --- a tight address-space limit: OpenBLAS would retry its buffer mapping forever (a hang);
+# the tools check the room first and fail cleanly. ASan needs the address space itself.
+if [ -z "${SIGEO_SANITIZE:-}" ]; then
+    SC="--supernet $T/sn.ckpt --data $T/data --batch 4 --batches 2 --bn-batches 1 --eval-batches 1 -q"
+    (ulimit -v 300000; timeout 60 score-sigeo $SC --threads 2 < "$T/a.mp" > "$T/uv.mp" 2> "$T/err"); rc=$?
+    check "ulimit -v 300 MB, score-sigeo --threads 2: exit 3, the error names the limit, nothing written" \
+        '[ $rc -eq 3 ] && grep -q "score-sigeo: error: the address-space limit (ulimit -v 300000 KB)" $T/err && [ ! -s $T/uv.mp ]'
+    (ulimit -v 300000; timeout 60 warmup-supernet $SP --data "$T/data" --fraction 1 --batch 4 --threads 2 -q -o "$T/uv.ckpt" 2> "$T/err"); rc=$?
+    check "ulimit -v 300 MB, warmup-supernet --threads 2: exit 3, no checkpoint" \
+        '[ $rc -eq 3 ] && grep -q "ulimit -v" $T/err && [ ! -e $T/uv.ckpt ]'
+    (ulimit -v 1000000; timeout 60 score-sigeo $SC --threads 2 < "$T/a.mp" > "$T/uv.mp" 2> "$T/err"); rc=$?
+    check "ulimit -v 1 GB, score-sigeo --threads 2: runs (exit 0)" '[ $rc -eq 0 ] && [ -s $T/uv.mp ]'
+fi
+
 rm -rf "$T"
 finish
