@@ -247,6 +247,10 @@ def main():
             cases.append(("%s, bn %s, C=4 N=1 8x8 B=4" % (nm, mn), index(ops), mode, [], False))
     cases.append(("mixed, bn train, C=8 N=2 16x16 B=6", index([3, 1, 2, 4, 0, 3]), BN_TRAIN,
                   ["8", "2", "16", "6"], False))
+    # the engine's threads: batch split in two, conv weight gradients summed per part
+    for nm, ops in cells[:2]:
+        cases.append(("%s, bn train, C=8 N=1 28x28 B=8, 2 threads" % nm, index(ops), BN_TRAIN,
+                      ["8", "1", "28", "8", "2"], False))
     # the original NB201 size; 15 cells on a batch of 4 amplify float32 rounding
     cases.append(("all nor_conv_3x3, bn train, C=16 N=5 3x32x32 B=4", index([3] * 6), BN_TRAIN,
                   ["16", "5", "32", "4"], True))

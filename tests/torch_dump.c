@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers.h"
 #include "nb201.h"
 
 static void wi(FILE *f, int v) { fwrite(&v, 4, 1, f); }
@@ -22,7 +23,7 @@ static void wname(FILE *f, const char *s) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: torch_dump FILE [ARCH_INDEX [BN_MODE [C N H B]]]\n");
+        fprintf(stderr, "usage: torch_dump FILE [ARCH_INDEX [BN_MODE [C N H B [THREADS]]]]\n");
         return 2;
     }
     long idx = argc > 2 ? atol(argv[2]) : 0;
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     c.N = argc > 5 ? atoi(argv[5]) : 1;
     c.H = c.W = argc > 6 ? atoi(argv[6]) : 8;
     int B = argc > 7 ? atoi(argv[7]) : 4;
+    lay_set_threads(argc > 8 ? atoi(argv[8]) : 1);
     c.in_ch = 3, c.classes = 5;
     arch_t a;
     memset(&a, 0, sizeof a);
