@@ -10,16 +10,6 @@
 #include "net.h"
 #include "util.h"
 
-/* Max |a-b| / max(max|b|, 1e-6). */
-static double rel_diff(const float *a, const float *b, size_t n) {
-    double m = 1e-6, d = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-        if (fabs((double)a[i] - b[i]) > d) d = fabs((double)a[i] - b[i]);
-    }
-    return d / m;
-}
-
 #define TOL 2e-3
 
 /* ---- convolution ----------------------------------------------------------------------- */

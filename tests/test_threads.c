@@ -13,17 +13,12 @@
 #include <omp.h>
 #endif
 
+#include "gradcheck.h"
 #include "layers.h"
 #include "nb201.h"
 #include "net.h"
 #include "optim.h"
 #include "util.h"
-
-static int fails;
-static void check(int ok, const char *what) {
-    printf("%s %s\n", ok ? "ok  " : "FAIL", what);
-    if (!ok) fails++;
-}
 
 static float *randv(rng_t *r, size_t n) {
     float *v = malloc(sizeof(float) * (n ? n : 1));
@@ -32,15 +27,6 @@ static float *randv(rng_t *r, size_t n) {
 }
 
 static int same(const float *a, const float *b, size_t n) { return !memcmp(a, b, sizeof(float) * n); }
-
-static double rel_diff(const float *a, const float *b, size_t n) {
-    double m = 1e-6, d = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-        if (fabs((double)a[i] - b[i]) > d) d = fabs((double)a[i] - b[i]);
-    }
-    return d / m;
-}
 
 /* ---- lay_par ---------------------------------------------------------------------------- */
 
@@ -64,10 +50,10 @@ static void test_par(void) {
         lay_par(2, cases[c][0], cases[c][1], mark, NULL);
         for (size_t i = 0; i < cases[c][0]; i++) ok &= seen[i] == 1;
     }
-    check(ok, "lay_par: the parts cover [0, n) exactly once");
+    check(ok, "lay_par: the parts cover [0, n) exactly once", 5);
     who[0] = who[1] = -1;
     lay_par(2, 1000, 64, mark, NULL);
-    check(who[0] == 0 && who[1] == 1, "lay_par: two parts run on threads 0 and 1");
+    check(who[0] == 0 && who[1] == 1, "lay_par: two parts run on threads 0 and 1", who[1]);
 }
 
 /* ---- convolution -------------------------------------------------------------------------- */
@@ -121,7 +107,7 @@ static void test_conv(int B, int C, int H, int OC, int K, int S, int P) {
              "two parts' sums (rel. diff to serial %.1e)", C, H, H, OC, K, S, P, B,
              rel_diff(dw2, dws, nw));
     check(same(y1, y2, ny) && same(dx1, dx2, nx) && same(dw1, dw2, nw) &&
-              rel_diff(dw2, dws, nw) < 1e-5, what);
+              rel_diff(dw2, dws, nw) < 1e-5, what, rel_diff(dw2, dws, nw));
     free(x), free(w), free(dy), free(dw0), free(ws), free(y1), free(y2), free(dx1), free(dx2);
     free(dw1), free(dw2), free(dwb), free(dws);
 }
@@ -154,7 +140,7 @@ static void test_bn(int B, int C, int HW, int mode) {
     char what[96];
     snprintf(what, sizeof what, "batch norm B=%d C=%d HW=%d mode %d: 2 threads bit-identical", B,
              C, HW, mode);
-    check(ok, what);
+    check(ok, what, 0);
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 8; k++) free(out[t][k]);
     free(x), free(dy), free(g), free(b);
@@ -182,7 +168,7 @@ static void test_elementwise(int BC, int H, int W) {
     for (int k = 0; k < 6; k++) ok &= same(o[0][k], o[1][k], sz[k]);
     char what[96];
     snprintf(what, sizeof what, "ReLU and pooling on %dx%dx%d: 2 threads bit-identical", BC, H, W);
-    check(ok, what);
+    check(ok, what, 0);
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 6; k++) free(o[t][k]);
     free(x), free(dy);
@@ -205,7 +191,7 @@ static void test_gemm(int ta, int tb, int M, int N, int K) {
     double d = rel_diff(C2, C1, (size_t)M * N);
     snprintf(what, sizeof what, "lay_gemm %c%c %dx%dx%d split over 2 threads (rel. diff %.1e)",
              ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, d);
-    check(d < 1e-6, what);
+    check(d < 1e-6, what, d);
     free(A), free(Bm), free(C1), free(C2);
 }
 
@@ -230,7 +216,7 @@ static void train(int T, float loss[4], float **out, size_t *n_out) {
     params_init(&P);
     net_init(&net, &P, 6);
     if (nb201_build(&net, &c, &a) < 0 || net_finalize(&net, &r) < 0) {
-        check(0, "build the network");
+        check(0, "build the network", 0);
         return;
     }
     float *x = randv(&r, 6 * 256);
@@ -260,12 +246,12 @@ static void test_network(void) {
     train(2, l2, &w2, &n2);
     train(2, l2b, &w2b, &n2b);
     check(n2 == n2b && same(l2, l2b, 4) && same(w2, w2b, n2),
-          "NB201 network, 2 threads: 4 SGD steps bit-identical run to run");
+          "NB201 network, 2 threads: 4 SGD steps bit-identical run to run", l2[3]);
     char what[128];
     snprintf(what, sizeof what,
              "NB201 network: first loss bit-identical to 1 thread, weights after 4 steps within "
              "%.1e", n1 == n2 ? rel_diff(w2, w1, n1) : 1.0);
-    check(n1 == n2 && l1[0] == l2[0] && rel_diff(w2, w1, n1) < 1e-4, what);
+    check(n1 == n2 && l1[0] == l2[0] && rel_diff(w2, w1, n1) < 1e-4, what, l2[0]);
     free(w1), free(w2), free(w2b);
 }
 
