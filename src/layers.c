@@ -1085,9 +1085,61 @@ static inline void hsum3_scaled(float *restrict o, const float *restrict v, cons
     o[W - 1] = (v[W - 1] + v[W - 2]) * (sc * icw[W - 1]);
 }
 
-/* The 3x3 window sum is separable: vertical 3-sums of rows, then horizontal 3-sums. */
+/* Planes up to this many cells are pooled as flat arrays (below); larger ones row by row. */
+#define POOL_FLAT 4096
+
+/* sc[h*W+w] = 1/count of the window at (h,w), as the row path forms it (row factor times
+ * column factor, in float). */
+static void pool_scale(float *sc, int H, int W) {
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) sc[h * W + w] = inv_count3(h, H) * inv_count3(w, W);
+}
+
+/* v (H,W) = vertical 3-sums of x: (x[i] + x[i-W]) + x[i+W], missing rows left out. */
+static inline void vsum3_flat(float *restrict v, const float *restrict x, int H, int W) {
+    int n = H * W;
+    if (H == 1) {
+        for (int i = 0; i < n; i++) v[i] = x[i];
+        return;
+    }
+    for (int i = 0; i < W; i++) v[i] = x[i] + x[i + W];
+    for (int i = W; i < n - W; i++) v[i] = (x[i] + x[i - W]) + x[i + W];
+    for (int i = n - W; i < n; i++) v[i] = x[i] + x[i - W];
+}
+
+/* o (H,W) = horizontal 3-sums of v, (v[i] + v[i-1]) + v[i+1], missing columns left out:
+ * one flat loop, then the first and last column of each row redone. */
+static inline void hsum3_flat(float *restrict o, const float *restrict v, int H, int W) {
+    int n = H * W;
+    if (W == 1) {
+        for (int i = 0; i < n; i++) o[i] = v[i];
+        return;
+    }
+    for (int i = 1; i < n - 1; i++) o[i] = (v[i] + v[i - 1]) + v[i + 1];
+    for (int h = 0; h < H; h++) {
+        int a = h * W, b = a + W - 1;
+        o[a] = v[a] + v[a + 1];
+        o[b] = v[b] + v[b - 1];
+    }
+}
+
+/* The 3x3 window sum is separable: vertical 3-sums of rows, then horizontal 3-sums. Small
+ * planes (the NB201 ones) go through flat loops over the whole plane, which vectorize
+ * across rows; same operations in the same order as the row path, so the same bits. */
 HOT static void avgpool3_forward1(float *y, const float *x, int BC, int H, int W) {
     // x and y are (BC,H,W); each output averages the in-bounds cells of its 3x3 window
+    if (H * W <= POOL_FLAT) {
+        float v[POOL_FLAT], hs[POOL_FLAT], sc[POOL_FLAT];
+        int n = H * W;
+        pool_scale(sc, H, W);
+        for (int p = 0; p < BC; p++) {
+            float *yp = y + (size_t)p * n;
+            vsum3_flat(v, x + (size_t)p * n, H, W);
+            hsum3_flat(hs, v, H, W);
+            for (int i = 0; i < n; i++) yp[i] = hs[i] * sc[i];
+        }
+        return;
+    }
     float vs[W], icw[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W);
     for (int p = 0; p < BC; p++) {
@@ -1103,8 +1155,28 @@ HOT static void avgpool3_forward1(float *y, const float *x, int BC, int H, int W
     }
 }
 
-/* Adjoint: scale dy by 1/count, then the same (symmetric) 3x3 window sum into dx. */
+/* Adjoint: scale dy by 1/count, then the same (symmetric) 3x3 window sum into dx; each dx
+ * row receives the rows above, at and below it in that order, as in the row path. */
 HOT static void avgpool3_backward1(float *dx, const float *dy, int BC, int H, int W) {
+    if (H * W <= POOL_FLAT) {
+        float g[POOL_FLAT], hs[POOL_FLAT], sc[POOL_FLAT];
+        int n = H * W;
+        pool_scale(sc, H, W);
+        for (int p = 0; p < BC; p++) {
+            const float *gp = dy + (size_t)p * n;
+            float *d = dx + (size_t)p * n;
+            for (int i = 0; i < n; i++) g[i] = gp[i] * sc[i];
+            hsum3_flat(hs, g, H, W);
+            if (H == 1) {
+                for (int i = 0; i < n; i++) d[i] += hs[i];
+                continue;
+            }
+            for (int i = 0; i < W; i++) d[i] = (d[i] + hs[i]) + hs[i + W];
+            for (int i = W; i < n - W; i++) d[i] = ((d[i] + hs[i - W]) + hs[i]) + hs[i + W];
+            for (int i = n - W; i < n; i++) d[i] = (d[i] + hs[i - W]) + hs[i];
+        }
+        return;
+    }
     float g[W], hs[W], icw[W], one[W];
     for (int w = 0; w < W; w++) icw[w] = inv_count3(w, W), one[w] = 1.0f;
     for (int p = 0; p < BC; p++) {

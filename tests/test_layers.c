@@ -375,6 +375,40 @@ static void test_pool3_values(void) {
     check(ok, "avgpool3 excludes padding from the count", y[0]);
 }
 
+/* avgpool3 against a plain window average (forward) and its adjoint written as a plain
+ * scatter (backward), on planes that take the flat path (<= 4096 cells, one row or
+ * column, 1x1) and the row path (larger planes). */
+static void test_pool3_loops(int BC, int H, int W) {
+    size_t n = (size_t)BC * H * W;
+    float *x = randn(n, 1.0f), *g = randn(n, 1.0f), *y = zeros(n), *ref = zeros(n);
+    float *dx = randn(n, 1.0f), *dref = malloc(sizeof(float) * n);
+    memcpy(dref, dx, sizeof(float) * n);
+    avgpool3_forward(y, x, BC, H, W);
+    avgpool3_backward(dx, g, BC, H, W);
+    for (int p = 0; p < BC; p++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++) {
+                double s = 0.0;
+                int cnt = 0;
+                for (int a = h - 1; a <= h + 1; a++)
+                    for (int b = w - 1; b <= w + 1; b++)
+                        if (a >= 0 && a < H && b >= 0 && b < W)
+                            s += x[((size_t)p * H + a) * W + b], cnt++;
+                ref[((size_t)p * H + h) * W + w] = (float)(s / cnt);
+                for (int a = h - 1; a <= h + 1; a++)
+                    for (int b = w - 1; b <= w + 1; b++)
+                        if (a >= 0 && a < H && b >= 0 && b < W)
+                            dref[((size_t)p * H + a) * W + b] +=
+                                g[((size_t)p * H + h) * W + w] / (float)cnt;
+            }
+    double e = rel_diff(y, ref, n), eb = rel_diff(dx, dref, n);
+    char what[96];
+    snprintf(what, sizeof what, "avgpool3 %dx%dx%d (%s path) = plain loops, forward and backward",
+             BC, H, W, H * W <= 4096 ? "flat" : "row");
+    check(e < 1e-5 && eb < 1e-5, what, e > eb ? e : eb);
+    free(x), free(g), free(y), free(ref), free(dx), free(dref);
+}
+
 /* ---- cross-entropy --------------------------------------------------------------------- */
 
 static int xB = 4, xK = 5;
@@ -474,6 +508,12 @@ int main(void) {
     test_plain("avgpool2", pool2_fwd, pool2_bwd, 6 * 2 * 3);
     test_plain("gap", gap_fwd, gap_bwd, 6);
     test_pool3_values();
+    test_pool3_loops(5, 28, 28);
+    test_pool3_loops(3, 7, 7);
+    test_pool3_loops(2, 1, 9);
+    test_pool3_loops(2, 9, 1);
+    test_pool3_loops(2, 1, 1);
+    test_pool3_loops(2, 70, 66);
     test_xent();
     if (fails) printf("%d NOT OK\n", fails);
     return fails != 0;
