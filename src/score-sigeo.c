@@ -505,7 +505,7 @@ int main(int argc, char **argv)
                   o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n;
             break;
         }
-        case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
         case O_NOMEMO: o.no_memo = 1; break;
         case 'q': o.progress = -1; break;

@@ -399,7 +399,7 @@ int main(int argc, char **argv)
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
         case O_FRAC: bad = util_parse_double(optarg, &o.fraction) || !(o.fraction > 0 && o.fraction <= 1); break;
         case O_TFRAC: bad = util_parse_double(optarg, &o.test_fraction) || !(o.test_fraction > 0 && o.test_fraction <= 1); break;
-        case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
         case 'q': o.progress = -1; break;
         case O_KEEP: pol.keep_going = 1; break;

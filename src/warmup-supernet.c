@@ -279,7 +279,7 @@ int main(int argc, char **argv)
             break;
         case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || !(o.weight_decay >= 0); break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
-        case O_THREADS: bad = util_parse_long(optarg, 1, 256, &o.threads); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
         case O_CACHE: o.cache_name = 1; break;
         case O_PROGRESS: o.progress = 1; break;
         case 'q': o.progress = -1; break;
