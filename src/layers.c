@@ -752,7 +752,15 @@ typedef struct {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
+/* The path switches read from the environment on first use, settled before any part
+ * (thread) reads them. */
+static void conv_settle(void) {
+    if (lay_direct < 0) (void)convd_use(8, 32, 8, 0);
+    if (lay_winograd < 0) (void)wg_use(3, 3, 1, 1);
+}
+
 static int conv_parts(size_t n_ws, int B, int C, int H, int W, int OC, int K, int S, int P) {
+    conv_settle();
     size_t need = round16((size_t)OC * C * K * K) + round16(conv2d_ws_floats(1, C, H, W, OC, K, S, P));
     int T = lay_threads < B ? lay_threads : B;
     while (T > 1 && n_ws / (size_t)T < need + 16) T--;
