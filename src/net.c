@@ -482,7 +482,7 @@ int net_finalize(net_t *net, rng_t *r) {
             size_t want = hi < NET_WS_CAP ? hi : NET_WS_CAP;
             if (want < lo) want = lo;
             if (lay_threads > 1) /* a slice per thread: weight gradient, scratch (layers.c) */
-                want = (want + (size_t)d->C * X->C * d->k * d->k + 48) * lay_threads;
+                want = (want + (size_t)d->C * X->C * d->k * d->k + 64) * lay_threads;
             if (want > n_ws) n_ws = want;
         }
     }
