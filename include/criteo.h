@@ -37,7 +37,8 @@ void criteo_opts_default(criteo_opts_t *o);
 
 /* Read path into train (and test when o->want_test; test may be NULL otherwise). Both own
  * their arrays (data_free). fingerprint: sha256 of the bytes read (decompressed).
- * 0, or -1 with a message in err naming the file, the line and what is wrong. */
+ * 0, or -1 with a message in err naming the file, the line and what is wrong, or -2 when
+ * memory ran out (err says so). */
 int criteo_load(dataset_t *train, dataset_t *test, const char *path, const criteo_opts_t *o,
                 char *err, size_t n_err);
 

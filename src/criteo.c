@@ -140,6 +140,7 @@ int criteo_load(dataset_t *train, dataset_t *test, const char *path, const crite
     int rc = -1, eof = 0;
     if (!line) {
         snprintf(err, n_err, "out of memory");
+        rc = -2;
         goto out;
     }
     while (!eof && (o->limit == 0 || lineno < o->limit)) {
@@ -156,6 +157,7 @@ int criteo_load(dataset_t *train, dataset_t *test, const char *path, const crite
             char *nl = realloc(line, cap * 2);
             if (!nl) {
                 snprintf(err, n_err, "out of memory");
+                rc = -2;
                 goto out;
             }
             line = nl, cap *= 2;
@@ -184,6 +186,7 @@ int criteo_load(dataset_t *train, dataset_t *test, const char *path, const crite
         }
         if (grow_push(held ? &te : &tr, row, label)) {
             snprintf(err, n_err, "out of memory after %ld lines of %s", lineno, path);
+            rc = -2;
             goto out;
         }
         if (tr.n > 0x7fffffffL - 1 || te.n > 0x7fffffffL - 1) {

@@ -210,9 +210,10 @@ static int load_click_batches(const opts_t *o, const ckpt_t *ck, const char *pat
     co.rows = ck->cfg.extra[SPACE_CFG_ROWS];
     co.want_test = 0;
     memset(bt, 0, sizeof *bt);
-    if (criteo_load(&full, NULL, path, &co, err, sizeof err)) {
+    int crc = criteo_load(&full, NULL, path, &co, err, sizeof err);
+    if (crc) {
         util_err("%s", err);
-        return EXIT_BAD_INPUT;
+        return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
     }
     int *perm = malloc((size_t)full.n * sizeof(int));
     bt->x = malloc((size_t)(need > 0 ? need : 1) * full.c * sizeof(float));

@@ -303,9 +303,10 @@ static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
         co.rows = o->rows;
         co.fraction = o->fraction;
         co.test_fraction = o->test_fraction;
-        if (criteo_load(train, test, o->data_dir, &co, err, sizeof err)) {
+        int crc = criteo_load(train, test, o->data_dir, &co, err, sizeof err);
+        if (crc) {
             util_err("%s", err);
-            return EXIT_BAD_INPUT;
+            return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
         }
         if (train->n < o->batch || test->n == 0) {
             util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",

@@ -98,9 +98,10 @@ static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, ch
         co.rows = c->extra[SPACE_CFG_ROWS];
         co.fraction = o->fraction;
         co.want_test = 0;
-        if (criteo_load(train, NULL, o->data_dir, &co, err, sizeof err)) {
+        int crc = criteo_load(train, NULL, o->data_dir, &co, err, sizeof err);
+        if (crc) {
             util_err("%s", err);
-            return EXIT_BAD_INPUT;
+            return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
         }
         if (train->n < o->batch) {
             util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
