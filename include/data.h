@@ -17,7 +17,8 @@ typedef struct {
 /* Load the train (train=1) or test split from dir: IDX files
  * (train-images-idx3-ubyte[.gz], ...; MNIST and Fashion-MNIST) or CIFAR-10 binary
  * (data_batch_[1-5].bin, test_batch.bin). Pixels scaled to [0,1]; not yet normalized.
- * 0, or -1 with a message in err naming the file and what is wrong. */
+ * 0, or -1 with a message in err naming the file and what is wrong; -2 when memory ran
+ * out (err says so). */
 int data_load(dataset_t *d, const char *dir, int train, char *err, size_t n_err);
 int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err);
 void data_free(dataset_t *d);

@@ -28,7 +28,7 @@ static int file_exists(const char *path)
 }
 
 /* Read a whole (possibly gzip-compressed) file into *buf (malloc'd, caller frees).
- * 0, or -1 with a message naming the file. */
+ * 0, or -1 (-2: out of memory) with a message naming the file. */
 static int read_all(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err)
 {
     *buf = NULL;
@@ -46,6 +46,7 @@ static int read_all(const char *path, unsigned char **buf, size_t *n, char *err,
     }
     gzbuffer(g, 1 << 17);
     size_t cap = 1 << 20, len = 0;
+    int rc = -1;
     unsigned char *b = malloc(cap);
     if (!b) goto nomem;
     for (;;) {
@@ -86,10 +87,11 @@ static int read_all(const char *path, unsigned char **buf, size_t *n, char *err,
     return 0;
 nomem:
     snprintf(err, n_err, "%s: out of memory", path);
+    rc = -2;
 fail:
     free(b);
     gzclose(g);
-    return -1;
+    return rc;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -109,8 +111,10 @@ int data_load_idx(dataset_t *d, const char *images, const char *labels, char *er
     memset(d, 0, sizeof *d);
     unsigned char *ib = NULL, *lb = NULL;
     size_t ni = 0, nl = 0;
-    if (read_all(images, &ib, &ni, err, n_err) < 0) return -1;
-    if (read_all(labels, &lb, &nl, err, n_err) < 0) goto fail;
+    int rc = read_all(images, &ib, &ni, err, n_err);
+    if (rc < 0) return rc;
+    if ((rc = read_all(labels, &lb, &nl, err, n_err)) < 0) goto fail;
+    rc = -1;
 
     /* Images: magic 0x00000803 (unsigned bytes, 3 dims), n, rows, cols, pixels. */
     if (ni < 16) {
@@ -166,6 +170,7 @@ int data_load_idx(dataset_t *d, const char *images, const char *labels, char *er
     d->y = malloc((size_t)n * sizeof(int));
     if (!d->x || !d->y) {
         snprintf(err, n_err, "%s: out of memory for %u images", images, (unsigned)n);
+        rc = -2;
         goto fail;
     }
     for (size_t i = 0; i < (size_t)n * px; i++) d->x[i] = ib[16 + i] / 255.0f;
@@ -191,7 +196,7 @@ fail:
     free(ib);
     free(lb);
     data_free(d);
-    return -1;
+    return rc;
 }
 
 /* CIFAR-10 binary: records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32),
@@ -204,7 +209,8 @@ static int load_cifar(dataset_t *d, char files[][4096], int n_files, char *err, 
     size_t lens[8] = {0}, total = 0;
     int rc = -1;
     for (int f = 0; f < n_files; f++) {
-        if (read_all(files[f], &bufs[f], &lens[f], err, n_err) < 0) goto out;
+        if ((rc = read_all(files[f], &bufs[f], &lens[f], err, n_err)) < 0) goto out;
+        rc = -1;
         if (lens[f] == 0 || lens[f] % CIFAR_REC != 0) {
             snprintf(err, n_err,
                      "%s: %zu bytes is not a whole number of CIFAR-10 records (%d bytes each)%s",
@@ -222,6 +228,7 @@ static int load_cifar(dataset_t *d, char files[][4096], int n_files, char *err, 
     d->y = malloc(total * sizeof(int));
     if (!d->x || !d->y) {
         snprintf(err, n_err, "%s: out of memory for %zu images", files[0], total);
+        rc = -2;
         goto out;
     }
     sha256_t s;

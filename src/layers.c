@@ -1,6 +1,8 @@
 /* layers.c — forward/backward of every layer (see include/layers.h). NCHW, flat arrays;
  * backward functions accumulate. Reductions are summed in double, in a fixed order, so
  * results are bit-reproducible and close to a float64 reference. */
+/* on_exit (glibc) */
+#define _DEFAULT_SOURCE
 #include "layers.h"
 
 #include <cblas.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -18,6 +21,24 @@
 /* ---- threads ----------------------------------------------------------------------- */
 
 int lay_threads = 1;
+
+/* OpenBLAS's constructor starts a pool of worker threads that the engine never uses
+ * (lay_set_threads pins it to one), each of which maps a ~128 MB buffer as it starts and,
+ * under an address-space limit that leaves no room, retries forever; exit() then waits for
+ * it in OpenBLAS's destructor: a hang after the tool's own output and error message. So
+ * under such a limit (ulimit -v) exit skips the library destructors: the handler below,
+ * registered after OpenBLAS's constructor ran and so run before them, flushes stdio and
+ * ends the process with the same status. Without a limit nothing changes. */
+static void exit_now(int status, void *arg) {
+    (void)arg;
+    fflush(NULL);
+    _exit(status);
+}
+
+__attribute__((constructor)) static void exit_guard(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur != RLIM_INFINITY) on_exit(exit_now, NULL);
+}
 
 void lay_set_threads(int threads) {
     lay_threads = threads < 1 ? 1 : threads > LAY_MAX_THREADS ? LAY_MAX_THREADS : threads;

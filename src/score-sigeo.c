@@ -243,9 +243,10 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
     if (stream_idx(o, dir, need, bt) == 0) return EXIT_OK;
     char err[1024];
     dataset_t full;
-    if (data_load(&full, dir, 1, err, sizeof err)) {
+    int drc = data_load(&full, dir, 1, err, sizeof err);
+    if (drc) {
         util_err("%s", err);
-        return EXIT_BAD_INPUT;
+        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
     }
     if (need > full.n) {
         util_err("%s: %d training examples, fewer than the %ld the batches need", dir, full.n,

@@ -317,14 +317,15 @@ static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
         return EXIT_OK;
     }
     dataset_t full_tr, full_te;
-    if (data_load(&full_tr, o->data_dir, 1, err, sizeof err)) {
+    int drc = data_load(&full_tr, o->data_dir, 1, err, sizeof err);
+    if (drc) {
         util_err("%s", err);
-        return EXIT_BAD_INPUT;
+        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
     }
-    if (data_load(&full_te, o->data_dir, 0, err, sizeof err)) {
+    if ((drc = data_load(&full_te, o->data_dir, 0, err, sizeof err))) {
         util_err("%s", err);
         data_free(&full_tr);
-        return EXIT_BAD_INPUT;
+        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT;
     }
     int rc = EXIT_BAD_INPUT;
     if (full_te.c != full_tr.c || full_te.h != full_tr.h || full_te.w != full_tr.w ||

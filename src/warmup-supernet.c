@@ -113,9 +113,10 @@ static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, ch
         return EXIT_OK;
     }
     dataset_t full;
-    if (data_load(&full, o->data_dir, 1, err, sizeof err)) {
+    int drc = data_load(&full, o->data_dir, 1, err, sizeof err);
+    if (drc) {
         util_err("%s", err);
-        return EXIT_BAD_INPUT;
+        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
     }
     int rc = EXIT_BAD_INPUT;
     if (full.c != c->in_ch || full.h != c->H || full.w != c->W || full.classes > c->classes) {

@@ -120,6 +120,14 @@ if [ -z "${SIGEO_SANITIZE:-}" ]; then
         '[ $rc -eq 3 ] && grep -q "ulimit -v" $T/err && [ ! -e $T/uv.ckpt ]'
     (ulimit -v 1000000; timeout 60 score-sigeo $SC --threads 2 < "$T/a.mp" > "$T/uv.mp" 2> "$T/err"); rc=$?
     check "ulimit -v 1 GB, score-sigeo --threads 2: runs (exit 0)" '[ $rc -eq 0 ] && [ -s $T/uv.mp ]'
+    # Tighter: OpenBLAS's idle pool thread cannot map its buffer and retries forever; the
+    # tools must still exit (with their own status) instead of waiting for it.
+    (ulimit -v 120000; timeout 60 sample-arch $SP -n 3 > "$T/uv.mp" 2> "$T/err"); rc=$?
+    check "ulimit -v 120 MB, sample-arch: exits 0 with its 3 records (OpenBLAS's stuck pool thread not waited for)" \
+        '[ $rc -eq 0 ] && [ $(mp2json < $T/uv.mp | wc -l) -eq 3 ]'
+    (ulimit -v 120000; timeout 60 score-sigeo $SC < "$T/a.mp" > "$T/uv.mp" 2> "$T/err"); rc=$?
+    check "ulimit -v 120 MB, score-sigeo: exit 3 with the limit named, no hang" \
+        '[ $rc -eq 3 ] && grep -q "ulimit -v 120000 KB" $T/err'
 fi
 
 rm -rf "$T"
