@@ -79,6 +79,10 @@ void convd_forward(float *y, const float *x, const float *w, float *ws, int B, i
 void convd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                     float *ws, int B, int C, int H, int W, int OC);
 
+/* The workspace for lay_threads parts of a conv that needs ws floats with one thread:
+ * each part's slice holds its own weight gradient and scratch (ws when threads is 1). */
+size_t conv2d_ws_threads(size_t ws, int C, int OC, int K);
+
 /* y (B,OC,OH,OW) = conv(x (B,C,H,W), w (OC,C,K,K)), no bias. ws has n_ws floats. */
 void conv2d_forward(float *y, const float *x, const float *w, float *ws, size_t n_ws,
                     int B, int C, int H, int W, int OC, int K, int stride, int pad);
@@ -110,6 +114,11 @@ void batchnorm_backward_set(float *dx, float *dgamma, float *dbeta, const float 
 /* y (n) = max(x, 0); dx += dy where x > 0. */
 void relu_forward(float *y, const float *x, size_t n);
 void relu_backward(float *dx, const float *dy, const float *x, size_t n);
+
+/* y (n) = a + b; y += a; p (n) = 0. */
+void add_forward(float *y, const float *a, const float *b, size_t n);
+void add_into(float *y, const float *a, size_t n);
+void zero_floats(float *p, size_t n);
 
 /* 3x3 average pool, stride 1, padding 1, padded cells not counted (PyTorch
  * count_include_pad=False): y (BC,H,W) from x (BC,H,W), BC = B*C planes. */

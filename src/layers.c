@@ -238,8 +238,6 @@ static inline void vadd(float *restrict d, const float *restrict s, int n) {
     for (int i = 0; i < n; i++) d[i] += s[i];
 }
 
-/* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. col is scratch (it may be
- * modified). */
 /* col2im_add for the NB201 reduction's 3x3 stride-2 pad-1 conv: the three kx of a row
  * in one pass (x column 2j takes kx=1 of output column j; 2j+1 takes kx=0 of j+1, then
  * kx=2 of j), so dx is walked once per (c, ky) instead of three times in strided steps.
@@ -269,6 +267,8 @@ static void col2im_add_k3s2(float *dx, const float *col, int nb, int C, int H, i
         }
 }
 
+/* dx (nb,C,H,W) += col2im(col), the adjoint of im2col. col is scratch (it may be
+ * modified). */
 static void col2im_add(float *dx, float *col, int nb, int C, int H, int W, int K, int S,
                        int P, int OH, int OW) {
     if (K == 3 && S == 2 && P == 1) {
@@ -773,6 +773,16 @@ typedef struct {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
+/* Floats of one part's slice: its weight gradient, then a scratch of ws floats, each
+ * rounded up to 16 floats, and 16 for the rounding of n_ws / T. */
+static size_t slice_floats(size_t ws, int C, int OC, int K) {
+    return round16((size_t)OC * C * K * K) + round16(ws) + 16;
+}
+
+size_t conv2d_ws_threads(size_t ws, int C, int OC, int K) {
+    return lay_threads > 1 ? slice_floats(ws, C, OC, K) * lay_threads : ws;
+}
+
 /* The path switches read from the environment on first use, settled before any part
  * (thread) reads them. */
 static void conv_settle(void) {
@@ -782,9 +792,9 @@ static void conv_settle(void) {
 
 static int conv_parts(size_t n_ws, int B, int C, int H, int W, int OC, int K, int S, int P) {
     conv_settle();
-    size_t need = round16((size_t)OC * C * K * K) + round16(conv2d_ws_floats(1, C, H, W, OC, K, S, P));
+    size_t need = slice_floats(conv2d_ws_floats(1, C, H, W, OC, K, S, P), C, OC, K);
     int T = lay_threads < B ? lay_threads : B;
-    while (T > 1 && n_ws / (size_t)T < need + 16) T--;
+    while (T > 1 && n_ws / (size_t)T < need) T--;
     return T;
 }
 
@@ -1093,6 +1103,43 @@ void relu_forward(float *y, const float *x, size_t n) {
 void relu_backward(float *dx, const float *dy, const float *x, size_t n) {
     ew_job j = {dx, dy, x};
     lay_par(lay_threads, n, EW_ALIGN, relu_bwd_part, &j);
+}
+
+HOT static void add_fwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const ew_job *j = arg;
+    float *restrict y = j->d;
+    const float *a = j->a, *b = j->b;
+    (void)t;
+    for (size_t k = lo; k < hi; k++) y[k] = a[k] + b[k];
+}
+
+HOT static void add_into_part(void *arg, int t, size_t lo, size_t hi) {
+    const ew_job *j = arg;
+    float *restrict y = j->d;
+    const float *restrict a = j->a;
+    (void)t;
+    for (size_t k = lo; k < hi; k++) y[k] += a[k];
+}
+
+static void zero_part(void *arg, int t, size_t lo, size_t hi) {
+    const ew_job *j = arg;
+    (void)t;
+    memset(j->d + lo, 0, sizeof(float) * (hi - lo));
+}
+
+void add_forward(float *y, const float *a, const float *b, size_t n) {
+    ew_job j = {y, a, b};
+    lay_par(lay_threads, n, EW_ALIGN, add_fwd_part, &j);
+}
+
+void add_into(float *y, const float *a, size_t n) {
+    ew_job j = {y, a, NULL};
+    lay_par(lay_threads, n, EW_ALIGN, add_into_part, &j);
+}
+
+void zero_floats(float *p, size_t n) {
+    ew_job j = {p, NULL, NULL};
+    lay_par(lay_threads, n, EW_ALIGN, zero_part, &j);
 }
 
 /* 1 / (number of in-bounds cells of the 3-window at position i of n). */

@@ -481,8 +481,7 @@ int net_finalize(net_t *net, rng_t *r) {
             size_t hi = conv2d_ws_floats(d->B, X->C, X->H, X->W, d->C, d->k, d->stride, d->pad);
             size_t want = hi < NET_WS_CAP ? hi : NET_WS_CAP;
             if (want < lo) want = lo;
-            if (lay_threads > 1) /* a slice per thread: weight gradient, scratch (layers.c) */
-                want = (want + (size_t)d->C * X->C * d->k * d->k + 64) * lay_threads;
+            want = conv2d_ws_threads(want, X->C, d->C, d->k);
             if (want > n_ws) n_ws = want;
         }
     }
@@ -561,46 +560,6 @@ static float *pg(const net_t *net, int v) {
 }
 static float *ps(const net_t *net, int v) { return v >= 0 ? net->P->s + net->P->sv[v].off : NULL; }
 
-typedef struct {
-    float *y;
-    const float *a, *b;
-} add_job;
-
-HOT static void add2_part(void *arg, int t, size_t lo, size_t hi) {
-    const add_job *j = arg;
-    float *restrict y = j->y;
-    const float *a = j->a, *b = j->b;
-    (void)t;
-    for (size_t k = lo; k < hi; k++) y[k] = a[k] + b[k];
-}
-
-HOT static void add_to_part(void *arg, int t, size_t lo, size_t hi) {
-    const add_job *j = arg;
-    float *restrict y = j->y;
-    const float *restrict a = j->a;
-    (void)t;
-    for (size_t k = lo; k < hi; k++) y[k] += a[k];
-}
-
-static void zero_part(void *arg, int t, size_t lo, size_t hi) {
-    (void)t;
-    memset((float *)arg + lo, 0, sizeof(float) * (hi - lo));
-}
-
-/* Zero a buffer over the threads (a dy cleared between layers is on the critical path). */
-static void zero(float *p, size_t n) { lay_par(lay_threads, n, 64, zero_part, p); }
-
-/* y = a + b and y += a, over threads in parts of 64 floats (layers.h's lay_par) */
-static void add2(float *y, const float *a, const float *b, size_t n) {
-    add_job j = {y, a, b};
-    lay_par(lay_threads, n, 64, add2_part, &j);
-}
-
-static void add_to(float *y, const float *a, size_t n) {
-    add_job j = {y, a, NULL};
-    lay_par(lay_threads, n, 64, add_to_part, &j);
-}
-
 #ifdef NET_PROFILE
 /* Per-op CPU seconds, forward [0] and backward [1] (index 63: zeroing dy): build with
  * -DNET_PROFILE (PROFILE=1 bench/engine.sh). */
@@ -649,10 +608,10 @@ float net_forward(net_t *net, const float *x, const int *labels) {
                 memcpy(d->y, X->y, sizeof(float) * n);
                 break;
             }
-            add2(d->y, X->y, net->nodes[d->in[1]].y, n);
+            add_forward(d->y, X->y, net->nodes[d->in[1]].y, n);
             for (int j = 2; j < d->n_in; j++) {
                 const float *a = net->nodes[d->in[j]].y;
-                add_to(d->y, a, n);
+                add_into(d->y, a, n);
             }
             break;
         case OP_AVGPOOL3:
@@ -684,7 +643,7 @@ float net_forward(net_t *net, const float *x, const int *labels) {
 
 void net_zero_dy(net_t *net) {
     if (!net->finalized) return;
-    zero(net->dy0, net->n_dy);
+    zero_floats(net->dy0, net->n_dy);
     for (int i = 0; i < net->n; i++) net->nodes[i].reached = 0;
 }
 
@@ -696,7 +655,7 @@ void net_backward_from(net_t *net, int from) {
         if (net->share_dy) /* an input's buffer becomes live here: clear it (reached or not) */
             for (int j = 0; j < d->n_in; j++) {
                 node_t *I = &net->nodes[d->in[j]];
-                if (I->dy_live == i && !I->dy_set) zero(I->dy, node_size(I));
+                if (I->dy_live == i && !I->dy_set) zero_floats(I->dy, node_size(I));
             }
         if (!d->reached) continue; /* nothing flows back through it */
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
@@ -727,7 +686,7 @@ void net_backward_from(net_t *net, int from) {
             for (int j = 0; j < d->n_in; j++) {
                 float *a = net->nodes[d->in[j]].dy;
                 if (a == d->dy) continue; /* shares this dy (net_finalize) */
-                add_to(a, d->dy, n);
+                add_into(a, d->dy, n);
             }
             break;
         case OP_AVGPOOL3:
@@ -762,7 +721,7 @@ void net_backward(net_t *net) {
         for (int i = 0; i < net->n; i++) {
             node_t *d = &net->nodes[i];
             d->reached = 0;
-            if (d->dy_live > net->loss) zero(d->dy, node_size(d));
+            if (d->dy_live > net->loss) zero_floats(d->dy, node_size(d));
         }
     } else {
         net_zero_dy(net);

@@ -67,7 +67,8 @@ static void test_conv(int B, int C, int H, int OC, int K, int S, int P) {
     size_t want = conv2d_ws_floats(B, C, H, H, OC, K, S, P);
     if (want > (1u << 16)) want = 1u << 16;
     if (want < conv2d_ws_floats(1, C, H, H, OC, K, S, P)) want = conv2d_ws_floats(1, C, H, H, OC, K, S, P);
-    size_t n_ws = (want + nw + 64) * 2;
+    lay_set_threads(2);
+    size_t n_ws = conv2d_ws_threads(want, C, OC, K);
     float *x = randv(&r, nx), *w = randv(&r, nw), *dy = randv(&r, ny), *dw0 = randv(&r, nw);
     float *ws = calloc(n_ws, sizeof(float));
     float *y1 = malloc(sizeof(float) * ny), *y2 = malloc(sizeof(float) * ny);
