@@ -10,8 +10,12 @@ enum {
     EXIT_OK = 0,
     EXIT_BAD_INPUT = 1, /* malformed record, data file, checkpoint, numeric failure */
     EXIT_USAGE = 2,     /* bad options */
-    EXIT_IO = 3         /* write failure (disk full, closed pipe reported), interrupted */
+    EXIT_IO = 3         /* write failure (disk full, closed pipe reported), interrupted,
+                           out of memory */
 };
+
+/* The exit code for a loader's failure: -2 is out of memory, anything else bad input. */
+static inline int util_load_exit(int rc) { return rc == -2 ? EXIT_IO : EXIT_BAD_INPUT; }
 
 /* Program name used as the prefix of every diagnostic: "tool: error: ...". */
 void util_set_prog(const char *argv0);

@@ -133,7 +133,9 @@ static void set_err(proxy_out_t *o, const char *why)
 static void set_grad_score(proxy_out_t *o, const char *key, double loss, double v)
 {
     if (!isfinite(loss) || !isfinite(v)) {
-        if (!o->err[0]) snprintf(o->err, sizeof o->err, "%s: loss or gradient not finite", key);
+        char why[64];
+        snprintf(why, sizeof why, "%s: loss or gradient not finite", key);
+        set_err(o, why);
         v = NAN;
     }
     set_out(o, key, v);
@@ -599,10 +601,10 @@ static int jacov_after_forward(proxy_ctx_t *c, double L)
     size_t D;
     /* only the input's dy is read: no parameter gradients, but the input's gradient
      * even where training skips it */
-    int no_in = net->no_input_dy;
+    int no_in = net->no_input_dy, no_pg = net->no_param_grad;
     net->no_input_dy = 0, net->no_param_grad = 1;
     backward_from_logits(c);
-    net->no_input_dy = no_in, net->no_param_grad = 0;
+    net->no_input_dy = no_in, net->no_param_grad = no_pg;
     c->have_batch0 = 0;
     float *own;
     const float *J = jacov_rows(net, img_size(c), &D, &own);

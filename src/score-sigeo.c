@@ -8,7 +8,6 @@
  * uses from the supernet. The data batches are drawn once from --seed, so every candidate
  * (and every shard) sees the same batches and a record's scores do not depend on its
  * position in the stream. */
-#include "layers.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -21,6 +20,7 @@
 #include "ckpt.h"
 #include "criteo.h"
 #include "data.h"
+#include "layers.h"
 #include "net.h"
 #include "proxy.h"
 #include "rec.h"
@@ -213,7 +213,7 @@ static int load_click_batches(const opts_t *o, const ckpt_t *ck, const char *pat
     int crc = criteo_load(&full, NULL, path, &co, err, sizeof err);
     if (crc) {
         util_err("%s", err);
-        return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+        return util_load_exit(crc);
     }
     int *perm = malloc((size_t)full.n * sizeof(int));
     bt->x = malloc((size_t)(need > 0 ? need : 1) * full.c * sizeof(float));
@@ -246,7 +246,7 @@ static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
     int drc = data_load(&full, dir, 1, err, sizeof err);
     if (drc) {
         util_err("%s", err);
-        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+        return util_load_exit(drc);
     }
     if (need > full.n) {
         util_err("%s: %d training examples, fewer than the %ld the batches need", dir, full.n,

@@ -5,7 +5,6 @@
  *
  * Every record is trained independently from the same seed, so a record's result does
  * not depend on its position in the stream (streams can be split across processes). */
-#include "layers.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -16,6 +15,7 @@
 
 #include "criteo.h"
 #include "data.h"
+#include "layers.h"
 #include "layers_rec.h"
 #include "net.h"
 #include "optim.h"
@@ -306,7 +306,7 @@ static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
         int crc = criteo_load(train, test, o->data_dir, &co, err, sizeof err);
         if (crc) {
             util_err("%s", err);
-            return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+            return util_load_exit(crc);
         }
         if (train->n < o->batch || test->n == 0) {
             util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
@@ -320,12 +320,12 @@ static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
     int drc = data_load(&full_tr, o->data_dir, 1, err, sizeof err);
     if (drc) {
         util_err("%s", err);
-        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+        return util_load_exit(drc);
     }
     if ((drc = data_load(&full_te, o->data_dir, 0, err, sizeof err))) {
         util_err("%s", err);
         data_free(&full_tr);
-        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT;
+        return util_load_exit(drc);
     }
     int rc = EXIT_BAD_INPUT;
     if (full_te.c != full_tr.c || full_te.h != full_tr.h || full_te.w != full_tr.w ||

@@ -5,7 +5,6 @@
  *
  *   warmup-supernet --fraction 0.1 -o supernet.ckpt
  *   ck=cache/$(warmup-supernet --cache-name); [ -f "$ck" ] || warmup-supernet -o "$ck" */
-#include "layers.h"
 #include <getopt.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -19,6 +18,7 @@
 #include "ckpt.h"
 #include "criteo.h"
 #include "data.h"
+#include "layers.h"
 #include "layers_rec.h"
 #include "net.h"
 #include "space.h"
@@ -101,7 +101,7 @@ static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, ch
         int crc = criteo_load(train, NULL, o->data_dir, &co, err, sizeof err);
         if (crc) {
             util_err("%s", err);
-            return crc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+            return util_load_exit(crc);
         }
         if (train->n < o->batch) {
             util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
@@ -116,7 +116,7 @@ static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, ch
     int drc = data_load(&full, o->data_dir, 1, err, sizeof err);
     if (drc) {
         util_err("%s", err);
-        return drc == -2 ? EXIT_IO : EXIT_BAD_INPUT; /* out of memory: exit 3 */
+        return util_load_exit(drc);
     }
     int rc = EXIT_BAD_INPUT;
     if (full.c != c->in_ch || full.h != c->H || full.w != c->W || full.classes > c->classes) {
