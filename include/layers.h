@@ -61,12 +61,6 @@ static inline int conv2d_out(int h, int k, int stride, int pad) {
  * minimum is conv2d_ws_floats(1, ...). */
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad);
 
-/* 3x3 stride-1 pad-1 convs run as Winograd F(2x2,3x3) (2.25x fewer multiplies) when
- * lay_winograd is 1, and through im2col when 0; -1 (the default) reads the environment
- * on first use: SIGEO_WINOGRAD=1 selects Winograd, anything else im2col (the default,
- * faster at NB201 sizes, see docs/engine.md). Results differ in the last bits. */
-extern int lay_winograd;
-
 /* 3x3 stride-1 pad-1 convs with OC (and, when dx is wanted, C) a multiple of 8 run
  * directly on AVX-512 without im2col (conv_direct.c) when lay_direct is 1; -1 (the
  * default) turns it on where the CPU has AVX-512F unless SIGEO_DIRECT=0 is set in the
@@ -77,6 +71,19 @@ size_t convd_ws_floats(int C, int H, int W, int OC);
 void convd_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
                    int W, int OC);
 void convd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC);
+
+/* 3x3 stride-1 pad-1 convs with C and OC multiples of 8 run as a fused Winograd
+ * F(2x2,3x3) (conv_wino.c: 2.25x fewer multiplies) when lay_winograd is 1; -1 (the
+ * default) turns it on where the CPU has AVX-512F and VL unless SIGEO_WINOGRAD=0 is set
+ * in the environment. It takes precedence over the direct path. Results differ from the
+ * other paths in the last bits. */
+extern int lay_winograd;
+int convw_use(int C, int OC);
+size_t convw_ws_floats(int C, int H, int W, int OC);
+void convw_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC);
+void convw_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                     float *ws, int B, int C, int H, int W, int OC);
 
 /* The workspace for lay_threads parts of a conv that needs ws floats with one thread:

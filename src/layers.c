@@ -144,17 +144,15 @@ static int conv_same(int H, int W, int K, int stride, int pad) {
            K == 2 * pad + 1;
 }
 
-static size_t wg_ws_floats(int nb, int C, int H, int W, int OC);
-
 size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, int pad) {
     if (K == 1 && stride == 1 && pad == 0) return 0; /* the input is its own im2col */
     size_t ohw = (size_t)conv2d_out(H, K, stride, pad) * conv2d_out(W, K, stride, pad);
     if (conv_same(H, W, K, stride, pad)) { /* im2col of x or dy; flipped kernel and its grad */
         size_t n = (size_t)nb * ohw * (C > OC ? C : OC) * K * K + 2 * (size_t)OC * C * K * K;
         if (K == 3) { /* any path, so lay_winograd / lay_direct may change between calls */
-            size_t n_wg = wg_ws_floats(nb, C, H, W, OC), n_d = convd_ws_floats(C, H, W, OC);
-            if (n_wg > n) n = n_wg;
+            size_t n_d = convd_ws_floats(C, H, W, OC), n_w = convw_ws_floats(C, H, W, OC);
             if (n_d > n) n = n_d;
+            if (n_w > n) n = n_w;
         }
         return n;
     }
@@ -320,316 +318,10 @@ static int conv_chunk(size_t n_ws, int B, size_t per) {
     return (int)nb;
 }
 
-/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 convolutions --------------------------
- *
- * y = A^T [ (G g G^T) (.) (B^T d B) ] A on 2x2 output tiles from 4x4 input tiles (stride
- * 2, overlapping by 2), with
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
- *   A^T = [1 1 1 0; 0 1 -1 -1].
- * Over channels the 16 elementwise products are 16 GEMMs, M[xi] (OC,T) = U[xi] (OC,C) *
- * V[xi] (C,T), T = tiles of a chunk of images: 4 multiplies per output pixel and (o,c)
- * instead of 9. The backward pass is the exact adjoint (not a Winograd conv of dy with the
- * flipped kernel), so one transform of dy serves both gradients:
- *   dM = A dY A^T,  dU[xi] += dM[xi] V[xi]^T,  dV[xi] = U[xi]^T dM[xi],
- *   dx += B dV B^T (overlapping tiles summed),  dw += G^T dU G.
- * Tile (ty,tx) covers input rows 2ty-1..2ty+2 and columns 2tx-1..2tx+2 (zero outside);
- * tiles past an odd edge compute outputs that are dropped. Rows are split into even and
- * odd columns so that every transform is a unit-stride loop over the tiles of a row.
- * Layouts: U, dU [16][OC][C]; V [16][C][T]; M, dM [16][OC][T]; t = (i*TH + ty)*TW + tx. */
-
-/* Off by default: on this machine (one thread, OpenBLAS, C=8..32 at 28..7 pixels) it is
- * 1.4-1.7x slower forward and 1.7-2.2x slower backward than im2col (docs/engine.md): the
- * 16 GEMMs have K = C or OC (8..32) and run far below peak, and the four transforms cost
- * as much as the GEMMs. Kept, tested against im2col and loops, as an opt-in. */
-int lay_winograd = -1;
-
-/* Largest tile-row width the stack scratch holds (images up to 2*WG_MAXTW-1 wide). */
-#define WG_MAXTW 127
-
-static int wg_use(int W, int K, int stride, int pad) {
-    if (lay_winograd < 0) {
-        const char *e = getenv("SIGEO_WINOGRAD");
-        lay_winograd = e && e[0] == '1';
-    }
-    return lay_winograd && K == 3 && stride == 1 && pad == 1 && (W + 1) / 2 <= WG_MAXTW;
-}
-
-static size_t wg_ws_floats(int nb, int C, int H, int W, int OC) {
-    size_t t = (size_t)((H + 1) / 2) * ((W + 1) / 2);
-    return 32 * (size_t)OC * C + (size_t)nb * 16 * (C + OC) * t;
-}
-
-/* U[xi][o][c] = (G g G^T)[a][b], xi = 4a+b, g = w[o][c] (3x3). */
-static void wg_filter(float *U, const float *w, int OC, int C) {
-    size_t s = (size_t)OC * C;
-    for (size_t oc = 0; oc < s; oc++) {
-        const float *g = w + 9 * oc;
-        float t[4][3];
-        for (int k = 0; k < 3; k++) { /* G over rows, per column k */
-            t[0][k] = g[k];
-            t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-            t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-            t[3][k] = g[6 + k];
-        }
-        for (int a = 0; a < 4; a++) {
-            U[(4 * a + 0) * s + oc] = t[a][0];
-            U[(4 * a + 1) * s + oc] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-            U[(4 * a + 2) * s + oc] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-            U[(4 * a + 3) * s + oc] = t[a][2];
-        }
-    }
-}
-
-/* dw[o][c] += G^T dU G (the adjoint of wg_filter). */
-static void wg_filter_grad(float *dw, const float *dU, int OC, int C) {
-    size_t s = (size_t)OC * C;
-    for (size_t oc = 0; oc < s; oc++) {
-        float u[4][4], t[4][3];
-        for (int xi = 0; xi < 16; xi++) u[xi / 4][xi % 4] = dU[xi * s + oc];
-        for (int a = 0; a < 4; a++) { /* G^T over columns */
-            float h = 0.5f * (u[a][1] + u[a][2]);
-            t[a][0] = u[a][0] + h;
-            t[a][1] = 0.5f * (u[a][1] - u[a][2]);
-            t[a][2] = h + u[a][3];
-        }
-        float *g = dw + 9 * oc;
-        for (int k = 0; k < 3; k++) {
-            float h = 0.5f * (t[1][k] + t[2][k]);
-            g[k] += t[0][k] + h;
-            g[3 + k] += 0.5f * (t[1][k] - t[2][k]);
-            g[6 + k] += h + t[3][k];
-        }
-    }
-}
-
-/* Input row r of plane x (H,W) split at the tile columns: e[j] = x[r][2j-1], o[j] =
- * x[r][2j], j = 0..TW, zero outside the plane (padding, odd edge, rows out of range). */
-static void wg_split(float *restrict e, float *restrict o, const float *x, int r, int H,
-                     int W, int TW) {
-    if (r < 0 || r >= H) {
-        memset(e, 0, sizeof(float) * (TW + 1));
-        memset(o, 0, sizeof(float) * (TW + 1));
-        return;
-    }
-    const float *s = x + (size_t)r * W;
-    int ne = W / 2; /* e[1..ne] inside: 2j-1 < W */
-    e[0] = 0.0f;
-    for (int j = 1; j <= ne; j++) e[j] = s[2 * j - 1];
-    for (int j = ne + 1; j <= TW; j++) e[j] = 0.0f;
-    for (int j = 0; j < TW; j++) o[j] = s[2 * j]; /* 2j < W for j < TW = (W+1)/2 */
-    o[TW] = 0.0f;
-}
-
-/* V[xi][t0 + ty*TW + tx] = (B^T d B)[a][b] for every tile of plane x (H,W); sv is the
- * stride between xi planes. Split rows are kept in four slots (row r in slot (r+1)&3):
- * consecutive tile rows share two input rows. */
-static void wg_input(float *V, size_t sv, const float *x, int H, int W, int TH, int TW) {
-    float e[4][WG_MAXTW + 1], o[4][WG_MAXTW + 1], te[WG_MAXTW + 1], to[WG_MAXTW + 1];
-    wg_split(e[0], o[0], x, -1, H, W, TW);
-    wg_split(e[1], o[1], x, 0, H, W, TW);
-    for (int ty = 0; ty < TH; ty++) {
-        int k0 = (2 * ty) & 3, k1 = (2 * ty + 1) & 3, k2 = (2 * ty + 2) & 3, k3 = (2 * ty + 3) & 3;
-        wg_split(e[k2], o[k2], x, 2 * ty + 1, H, W, TW);
-        wg_split(e[k3], o[k3], x, 2 * ty + 2, H, W, TW);
-        const float *E0 = e[k0], *E1 = e[k1], *E2 = e[k2], *E3 = e[k3];
-        const float *O0 = o[k0], *O1 = o[k1], *O2 = o[k2], *O3 = o[k3];
-        float *v = V + (size_t)ty * TW;
-        for (int a = 0; a < 4; a++) {
-            /* B^T over rows: d0-d2, d1+d2, d2-d1, d1-d3 */
-            for (int j = 0; j <= TW; j++) {
-                te[j] = a == 0 ? E0[j] - E2[j] : a == 1 ? E1[j] + E2[j]
-                      : a == 2 ? E2[j] - E1[j] : E1[j] - E3[j];
-                to[j] = a == 0 ? O0[j] - O2[j] : a == 1 ? O1[j] + O2[j]
-                      : a == 2 ? O2[j] - O1[j] : O1[j] - O3[j];
-            }
-            /* B over columns: tile tx is te[tx] to[tx] te[tx+1] to[tx+1] */
-            float *v0 = v + (4 * a) * sv, *v1 = v0 + sv, *v2 = v1 + sv, *v3 = v2 + sv;
-            for (int tx = 0; tx < TW; tx++) {
-                v0[tx] = te[tx] - te[tx + 1];
-                v1[tx] = to[tx] + te[tx + 1];
-                v2[tx] = te[tx + 1] - to[tx];
-                v3[tx] = to[tx] - to[tx + 1];
-            }
-        }
-    }
-}
-
-/* y (H,W) = A^T m A for every tile, m = M[xi][ty*TW + tx] (stride sm between xi). */
-static void wg_output(float *y, const float *M, size_t sm, int H, int W, int TH, int TW) {
-    float s[2][4][WG_MAXTW], ye[WG_MAXTW], yo[WG_MAXTW];
-    for (int ty = 0; ty < TH; ty++) {
-        const float *m = M + (size_t)ty * TW;
-        for (int b = 0; b < 4; b++) { /* A^T over rows */
-            const float *m0 = m + b * sm, *m1 = m0 + 4 * sm, *m2 = m1 + 4 * sm, *m3 = m2 + 4 * sm;
-            for (int tx = 0; tx < TW; tx++) {
-                s[0][b][tx] = m0[tx] + m1[tx] + m2[tx];
-                s[1][b][tx] = m1[tx] - m2[tx] - m3[tx];
-            }
-        }
-        for (int r = 0; r < 2 && 2 * ty + r < H; r++) {
-            for (int tx = 0; tx < TW; tx++) { /* A over columns */
-                ye[tx] = s[r][0][tx] + s[r][1][tx] + s[r][2][tx];
-                yo[tx] = s[r][1][tx] - s[r][2][tx] - s[r][3][tx];
-            }
-            float *d = y + (size_t)(2 * ty + r) * W;
-            int j = 0;
-            for (; 2 * j + 1 < W; j++) d[2 * j] = ye[j], d[2 * j + 1] = yo[j];
-            if (2 * j < W) d[2 * j] = ye[j];
-        }
-    }
-}
-
-/* dM[xi][ty*TW + tx] = (A dY A^T)[a][b] for every tile of dy (H,W) (stride sm). */
-static void wg_dout(float *dM, size_t sm, const float *dy, int H, int W, int TH, int TW) {
-    float e[2][WG_MAXTW], o[2][WG_MAXTW];
-    for (int ty = 0; ty < TH; ty++) {
-        for (int r = 0; r < 2; r++) {
-            int row = 2 * ty + r;
-            const float *s = dy + (size_t)row * W;
-            for (int tx = 0; tx < TW; tx++) {
-                e[r][tx] = row < H ? s[2 * tx] : 0.0f;
-                o[r][tx] = row < H && 2 * tx + 1 < W ? s[2 * tx + 1] : 0.0f;
-            }
-        }
-        float *m = dM + (size_t)ty * TW;
-        for (int a = 0; a < 4; a++) { /* A over rows: d0, d0+d1, d0-d1, -d1 */
-            float *m0 = m + (4 * a) * sm, *m1 = m0 + sm, *m2 = m1 + sm, *m3 = m2 + sm;
-            for (int tx = 0; tx < TW; tx++) {
-                float E = a == 0 ? e[0][tx] : a == 1 ? e[0][tx] + e[1][tx]
-                                          : a == 2 ? e[0][tx] - e[1][tx] : -e[1][tx];
-                float O = a == 0 ? o[0][tx] : a == 1 ? o[0][tx] + o[1][tx]
-                                          : a == 2 ? o[0][tx] - o[1][tx] : -o[1][tx];
-                m0[tx] = E, m1[tx] = E + O, m2[tx] = E - O, m3[tx] = -O;
-            }
-        }
-    }
-}
-
-/* dx (H,W) += B dV B^T over every tile (overlapping tiles summed); dV[xi][ty*TW + tx]
- * with stride sv. */
-static void wg_dinput(float *dx, const float *dV, size_t sv, int H, int W, int TH, int TW) {
-    /* rows of the padded plane in the split layout: pe[j] is column 2j-1, po[j] column 2j;
-     * two rows pending (tile row ty writes padded rows 2ty..2ty+3, the next starts at 2ty+2) */
-    float pe[4][WG_MAXTW + 1], po[4][WG_MAXTW + 1], h[4][4][WG_MAXTW];
-    memset(pe, 0, sizeof pe), memset(po, 0, sizeof po);
-    for (int ty = 0; ty < TH; ty++) {
-        const float *v = dV + (size_t)ty * TW;
-        for (int a = 0; a < 4; a++) { /* B over columns: q = 0..3 */
-            const float *v0 = v + (4 * a) * sv, *v1 = v0 + sv, *v2 = v1 + sv, *v3 = v2 + sv;
-            for (int tx = 0; tx < TW; tx++) {
-                h[a][0][tx] = v0[tx];
-                h[a][1][tx] = v1[tx] - v2[tx] + v3[tx];
-                h[a][2][tx] = v1[tx] + v2[tx] - v0[tx];
-                h[a][3][tx] = -v3[tx];
-            }
-        }
-        for (int q = 0; q < 4; q++) /* B over rows: p = 0..3, into padded rows 2ty+p */
-            for (int tx = 0; tx < TW; tx++) {
-                float r0 = h[0][q][tx], r1 = h[1][q][tx] - h[2][q][tx] + h[3][q][tx];
-                float r2 = h[1][q][tx] + h[2][q][tx] - h[0][q][tx], r3 = -h[3][q][tx];
-                /* column 2tx+q of the padded plane: q even -> pe[tx + q/2], odd -> po */
-                float *d0 = q & 1 ? po[0] : pe[0];
-                int j = tx + q / 2;
-                d0[j] += r0;
-                (q & 1 ? po[1] : pe[1])[j] += r1;
-                (q & 1 ? po[2] : pe[2])[j] += r2;
-                (q & 1 ? po[3] : pe[3])[j] += r3;
-            }
-        /* padded rows 2ty, 2ty+1 are complete: x rows 2ty-1, 2ty */
-        for (int k = 0; k < 2; k++) {
-            int row = 2 * ty - 1 + k;
-            if (row >= 0 && row < H) {
-                float *d = dx + (size_t)row * W;
-                for (int j = 0; j <= TW; j++) {
-                    if (2 * j - 1 >= 0 && 2 * j - 1 < W) d[2 * j - 1] += pe[k][j];
-                    if (2 * j < W) d[2 * j] += po[k][j];
-                }
-            }
-        }
-        memcpy(pe[0], pe[2], sizeof pe[0] * 2), memcpy(po[0], po[2], sizeof po[0] * 2);
-        memset(pe[2], 0, sizeof pe[0] * 2), memset(po[2], 0, sizeof po[0] * 2);
-    }
-    for (int k = 0; k < 2; k++) { /* the last two padded rows: x rows 2TH-1, 2TH */
-        int row = 2 * TH - 1 + k;
-        if (row < H) {
-            float *d = dx + (size_t)row * W;
-            for (int j = 0; j <= TW; j++) {
-                if (2 * j - 1 >= 0 && 2 * j - 1 < W) d[2 * j - 1] += pe[k][j];
-                if (2 * j < W) d[2 * j] += po[k][j];
-            }
-        }
-    }
-}
-
-/* Images per Winograd chunk for a workspace of n_ws floats. */
-static int wg_chunk(size_t n_ws, int B, int C, int H, int W, int OC) {
-    size_t fixed = wg_ws_floats(0, C, H, W, OC), per = wg_ws_floats(1, C, H, W, OC) - fixed;
-    return conv_chunk(n_ws > fixed ? n_ws - fixed : 0, B, per);
-}
-
-static void conv2d_forward_wg(float *y, const float *x, const float *w, float *ws,
-                              size_t n_ws, int B, int C, int H, int W, int OC) {
-    int TH = (H + 1) / 2, TW = (W + 1) / 2, tt = TH * TW, hw = H * W;
-    size_t s = (size_t)OC * C;
-    float *U = ws, *V = ws + 32 * s;
-    wg_filter(U, w, OC, C);
-    int nb = wg_chunk(n_ws, B, C, H, W, OC);
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb, T = n * tt;
-        float *M = V + (size_t)16 * C * T;
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < C; c++)
-                wg_input(V + ((size_t)c * n + i) * tt, (size_t)C * T,
-                         x + ((size_t)(b0 + i) * C + c) * hw, H, W, TH, TW);
-        for (int xi = 0; xi < 16; xi++)
-            /* M[xi] (OC,T) = U[xi] (OC,C) * V[xi] (C,T) */
-            lay_gemm(0, 0, OC, T, C, U + xi * s, C, V + (size_t)xi * C * T, T, 0.0f,
-                     M + (size_t)xi * OC * T, T);
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < OC; o++)
-                wg_output(y + ((size_t)(b0 + i) * OC + o) * hw, M + ((size_t)o * n + i) * tt,
-                          (size_t)OC * T, H, W, TH, TW);
-    }
-}
-
-static void conv2d_backward_wg(float *dx, float *dw, const float *dy, const float *x,
-                               const float *w, float *ws, size_t n_ws, int B, int C, int H,
-                               int W, int OC) {
-    int TH = (H + 1) / 2, TW = (W + 1) / 2, tt = TH * TW, hw = H * W;
-    size_t s = (size_t)OC * C;
-    float *U = ws, *dU = ws + 16 * s, *V = ws + 32 * s;
-    if (dx) wg_filter(U, w, OC, C);
-    if (dw) memset(dU, 0, sizeof(float) * 16 * s);
-    int nb = wg_chunk(n_ws, B, C, H, W, OC);
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb, T = n * tt;
-        float *dM = V + (size_t)16 * C * T;
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < OC; o++)
-                wg_dout(dM + ((size_t)o * n + i) * tt, (size_t)OC * T,
-                        dy + ((size_t)(b0 + i) * OC + o) * hw, H, W, TH, TW);
-        if (dw) {
-            for (int i = 0; i < n; i++)
-                for (int c = 0; c < C; c++)
-                    wg_input(V + ((size_t)c * n + i) * tt, (size_t)C * T,
-                             x + ((size_t)(b0 + i) * C + c) * hw, H, W, TH, TW);
-            for (int xi = 0; xi < 16; xi++)
-                /* dU[xi] (OC,C) += dM[xi] (OC,T) * V[xi]^T (T,C) */
-                lay_gemm(0, 1, OC, C, T, dM + (size_t)xi * OC * T, T, V + (size_t)xi * C * T,
-                         T, 1.0f, dU + xi * s, C);
-        }
-        if (dx) {
-            for (int xi = 0; xi < 16; xi++)
-                /* dV[xi] (C,T) = U[xi]^T (C,OC) * dM[xi] (OC,T), over V */
-                lay_gemm(1, 0, C, T, OC, U + xi * s, C, dM + (size_t)xi * OC * T, T, 0.0f,
-                         V + (size_t)xi * C * T, T);
-            for (int i = 0; i < n; i++)
-                for (int c = 0; c < C; c++)
-                    wg_dinput(dx + ((size_t)(b0 + i) * C + c) * hw, V + ((size_t)c * n + i) * tt,
-                              (size_t)C * T, H, W, TH, TW);
-        }
-    }
-    if (dw) wg_filter_grad(dw, dU, OC, C);
+/* A 3x3 stride-1 pad-1 conv the fused Winograd path (conv_wino.c) takes. */
+static int wino_use(size_t n_ws, int C, int H, int W, int OC, int K, int stride, int pad) {
+    return K == 3 && stride == 1 && pad == 1 && convw_use(C, OC) &&
+           n_ws >= convw_ws_floats(C, H, W, OC);
 }
 
 /* A 3x3 stride-1 pad-1 conv the direct path (conv_direct.c) takes, given the workspace. */
@@ -644,12 +336,12 @@ static void conv_fwd1(float *y, const float *x, const float *w, float *ws, size_
     // x is (B,C,H,W), w is (OC,C,K,K), y is (B,OC,OH,OW)
     int OH = conv2d_out(H, K, stride, pad), OW = conv2d_out(W, K, stride, pad);
     int ohw = OH * OW, ckk = C * K * K;
-    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, 0)) {
-        convd_forward(y, x, w, ws, B, C, H, W, OC);
+    if (wino_use(n_ws, C, H, W, OC, K, stride, pad)) {
+        convw_forward(y, x, w, ws, B, C, H, W, OC);
         return;
     }
-    if (wg_use(W, K, stride, pad)) {
-        conv2d_forward_wg(y, x, w, ws, n_ws, B, C, H, W, OC);
+    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, 0)) {
+        convd_forward(y, x, w, ws, B, C, H, W, OC);
         return;
     }
     if (K == 1 && stride == 1 && pad == 0) {
@@ -728,12 +420,12 @@ static void conv_bwd1(float *dx, float *dw, const float *dy, const float *x, con
         }
         return;
     }
-    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, dx != NULL)) {
-        convd_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
+    if (wino_use(n_ws, C, H, W, OC, K, stride, pad)) {
+        convw_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
         return;
     }
-    if (wg_use(W, K, stride, pad)) {
-        conv2d_backward_wg(dx, dw, dy, x, w, ws, n_ws, B, C, H, W, OC);
+    if (direct_use(n_ws, C, H, W, OC, K, stride, pad, dx != NULL)) {
+        convd_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
         return;
     }
     if (conv_same(H, W, K, stride, pad)) {
@@ -787,7 +479,7 @@ size_t conv2d_ws_threads(size_t ws, int C, int OC, int K) {
  * (thread) reads them. */
 static void conv_settle(void) {
     if (lay_direct < 0) (void)convd_use(8, 32, 8, 0);
-    if (lay_winograd < 0) (void)wg_use(3, 3, 1, 1);
+    if (lay_winograd < 0) (void)convw_use(8, 8);
 }
 
 static int conv_parts(size_t n_ws, int B, int C, int H, int W, int OC, int K, int S, int P) {

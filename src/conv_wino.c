@@ -1,0 +1,513 @@
+/* conv_wino.c — 3x3 stride-1 pad-1 convolution as Winograd F(2x2,3x3), fused per block
+ * of tiles, channels in the vector lanes (AVX2 + FMA).
+ *
+ * Each 2x2 output tile is A^T [ sum_c U[c] (.) V[c] ] A with V = B^T d B of the 4x4 input
+ * patch d and U = G g G^T of the 3x3 kernel g: 16 products per tile and channel pair
+ * instead of 36. The GEMM-shaped Winograd of layers.c lost to its transforms and to K=8
+ * GEMMs bound by memory; here one image is copied into a zero-bordered channel-last
+ * buffer (8x8 transposes), so every transform works on vectors of 8 channels, and a
+ * block of tiles goes through input transform, the 16 per-position products (a register-
+ * blocked kernel: tiles x 8-16 output channels) and output transform while it is in L1/L2.
+ *
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * The input gradient is the same conv of dy with the flipped, transposed kernel. The
+ * weight gradient is the exact adjoint: dU[pos] (C,OC) += V[pos]^T dM[pos] over the tiles,
+ * dM = A dY A^T from each 2x2 tile of dy, then dw += G^T dU G. Tiles past an odd edge read
+ * zero borders and write nowhere. Summation orders are fixed: results are deterministic
+ * and differ from the other paths in the last bits (Winograd's own rounding, ~1e-6). */
+#include "layers.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CONVW_BUILT 1
+#define TGT __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#else
+#define CONVW_BUILT 0
+#endif
+
+int lay_winograd = -1;
+
+/* Geometry of one call. */
+typedef struct {
+    int H, W, TH, TW, T; /* tiles: TH x TW = T per image */
+    int PW;              /* bordered width 2*TW+2 (rows: 2*TH+2) */
+    int TB;              /* tiles per block, a multiple of 12 */
+} wgeo;
+
+static wgeo wgeo_of(int C, int H, int W, int OC) {
+    wgeo g;
+    int cm = C > OC ? C : OC;
+    (void)cm;
+    g.H = H, g.W = W, g.TH = (H + 1) / 2, g.TW = (W + 1) / 2, g.T = g.TH * g.TW;
+    g.PW = 2 * g.TW + 2;
+    /* V and M of a block near 24 KB each at 8 channels */
+    g.TB = 24;
+    return g;
+}
+
+static size_t padded(const wgeo *g, int c) { return (size_t)(2 * g->TH + 2) * g->PW * c; }
+
+/* The workspace, cut into 64-byte aligned pieces. */
+typedef struct {
+    float *U, *dU; /* 16 x C x OC: transformed kernel, its gradient */
+    float *xp, *dyp; /* bordered channel-last x and dy of one image */
+    float *V, *M;    /* one block of tiles: 16 x TB x max(C, OC) each */
+    float *out;      /* one image's channel-last output, 2TH x 2TW x max(C, OC) */
+    size_t n;        /* floats used, from the aligned start */
+} wspace;
+
+static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
+
+static wspace carve(float *ws, const wgeo *g, int C, int OC) {
+    wspace w;
+    size_t cm = C > OC ? C : OC, u = up16(16 * (size_t)C * OC), blk = up16(16 * (size_t)g->TB * cm);
+    float *p = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    w.U = p, w.dU = w.U + u, w.xp = w.dU + u, w.dyp = w.xp + up16(padded(g, C));
+    w.V = w.dyp + up16(padded(g, OC)), w.M = w.V + blk, w.out = w.M + blk;
+    w.n = (size_t)(w.out - p) + (size_t)4 * g->T * cm;
+    return w;
+}
+
+size_t convw_ws_floats(int C, int H, int W, int OC) {
+    wgeo g = wgeo_of(C, H, W, OC);
+    return carve(NULL, &g, C, OC).n + 16;
+}
+
+int convw_use(int C, int OC) {
+    if (lay_winograd < 0) {
+        const char *e = getenv("SIGEO_WINOGRAD");
+#if CONVW_BUILT
+        __builtin_cpu_init();
+        lay_winograd = !(e && e[0] == '0') && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+#else
+        (void)e;
+        lay_winograd = 0;
+#endif
+    }
+    return lay_winograd && C % 8 == 0 && OC % 8 == 0;
+}
+
+#if CONVW_BUILT
+
+/* ---- filter transforms (scalar: C*OC kernels per call) ---------------------------------- */
+
+static const float Gm[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
+
+/* U[pos][i][o] = (G g G^T)[pos] for the conv from NI to NO channels. Forward: g =
+ * w[o][i]; flipped (the input gradient, w is (NI,NO,3,3)): g = w[i][o] rotated 180. */
+static void filter_tf(float *U, const float *w, int NO, int NI, int flipped) {
+    for (int o = 0; o < NO; o++)
+        for (int i = 0; i < NI; i++) {
+            float g[3][3], t[4][3];
+            const float *s = flipped ? w + ((size_t)i * NO + o) * 9 : w + ((size_t)o * NI + i) * 9;
+            for (int k = 0; k < 9; k++) g[k / 3][k % 3] = flipped ? s[8 - k] : s[k];
+            for (int a = 0; a < 4; a++)
+                for (int x = 0; x < 3; x++)
+                    t[a][x] = Gm[a][0] * g[0][x] + Gm[a][1] * g[1][x] + Gm[a][2] * g[2][x];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    U[((size_t)(a * 4 + b) * NI + i) * NO + o] =
+                        t[a][0] * Gm[b][0] + t[a][1] * Gm[b][1] + t[a][2] * Gm[b][2];
+        }
+}
+
+/* dw[o][c] += G^T dU[.][c][o] G. */
+static void filter_grad(float *dw, const float *dU, int OC, int C) {
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++) {
+            float u[4][4], t[3][4];
+            for (int p = 0; p < 16; p++) u[p / 4][p % 4] = dU[((size_t)p * C + c) * OC + o];
+            for (int y = 0; y < 3; y++)
+                for (int b = 0; b < 4; b++)
+                    t[y][b] = Gm[0][y] * u[0][b] + Gm[1][y] * u[1][b] + Gm[2][y] * u[2][b] +
+                              Gm[3][y] * u[3][b];
+            float *d = dw + ((size_t)o * C + c) * 9;
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 3; x++)
+                    d[y * 3 + x] += t[y][0] * Gm[0][x] + t[y][1] * Gm[1][x] +
+                                    t[y][2] * Gm[2][x] + t[y][3] * Gm[3][x];
+        }
+}
+
+/* ---- layout: NCHW planes <-> channel-last pixels, by 8x8 transposes --------------------- */
+
+TGT static inline void tr8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* Pixel p = (h,w) of an (H,W) plane lives at ((h+b)*pw + w+b)*cs of a channel-last
+ * buffer of width pw and border b; stepping through p without divisions. */
+typedef struct {
+    int w, W, skip; /* column, plane width, cs*(pw-W): the jump at the end of a row */
+    size_t off, cs;
+} cl_walk;
+
+static inline cl_walk cl_start(int W, int pw, int b, int cs) {
+    cl_walk k = {0, W, cs * (pw - W), ((size_t)b * pw + b) * cs, (size_t)cs};
+    return k;
+}
+
+static inline size_t cl_next(cl_walk *k) {
+    size_t o = k->off;
+    k->off += k->cs;
+    if (++k->w == k->W) k->w = 0, k->off += k->skip;
+    return o;
+}
+
+/* dst (channel-last, C channels per pixel, width pw, border b) <- x (C,H,W). */
+TGT static void to_cl(float *dst, int pw, int b, const float *x, int C, int H, int W) {
+    int hw = H * W;
+    for (int c0 = 0; c0 < C; c0 += 8) {
+        const float *s = x + (size_t)c0 * hw;
+        float *d = dst + c0;
+        cl_walk k = cl_start(W, pw, b, C);
+        int p = 0;
+        for (; p + 8 <= hw; p += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + (size_t)i * hw + p);
+            tr8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(d + cl_next(&k), r[i]);
+        }
+        for (; p < hw; p++) {
+            float *q = d + cl_next(&k);
+            for (int i = 0; i < 8; i++) q[i] = s[(size_t)i * hw + p];
+        }
+    }
+}
+
+/* y (C,H,W) = (add: +=) src (channel-last, width pw, no border). */
+TGT static void from_cl(float *y, int add, const float *src, int pw, int C, int H, int W) {
+    int hw = H * W;
+    for (int c0 = 0; c0 < C; c0 += 8) {
+        float *d = y + (size_t)c0 * hw;
+        const float *s = src + c0;
+        cl_walk k = cl_start(W, pw, 0, C);
+        int p = 0;
+        for (; p + 8 <= hw; p += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + cl_next(&k));
+            tr8(r);
+            for (int i = 0; i < 8; i++) {
+                float *q = d + (size_t)i * hw + p;
+                _mm256_storeu_ps(q, add ? _mm256_add_ps(_mm256_loadu_ps(q), r[i]) : r[i]);
+            }
+        }
+        for (; p < hw; p++) {
+            const float *q = s + cl_next(&k);
+            for (int i = 0; i < 8; i++) {
+                float *e = d + (size_t)i * hw + p;
+                *e = add ? *e + q[i] : q[i];
+            }
+        }
+    }
+}
+
+/* ---- tile transforms, 8 channels per vector -------------------------------------------- */
+
+/* V[pos][j][c] = (B^T d B)[pos] for tiles t0+j, j < nt, of the bordered input src
+ * (cs channels). Row a of B^T d takes two rows of d, so each row of V is made from 8
+ * loads: 16 vector registers (AVX2) do not hold all 16 of B^T d at once. */
+TGT static void input_tf(float *V, int tb, const float *src, int cs, const wgeo *g, int t0,
+                         int nt) {
+    size_t ld = (size_t)tb * cs, row = (size_t)g->PW * cs;
+    int ty = t0 / g->TW, tx = t0 % g->TW;
+    for (int j = 0; j < nt; j++) {
+        const float *p = src + (size_t)2 * ty * row + (size_t)2 * tx * cs;
+        float *v = V + (size_t)j * cs;
+        for (int c = 0; c < cs; c += 8) {
+            const float *q0 = p + c, *q1 = q0 + row, *q2 = q1 + row, *q3 = q2 + row;
+            float *q = v + c;
+#define IN_ROW(A, X, OP, Y)                                                                 \
+    {                                                                                       \
+        __m256 e0 = OP(_mm256_loadu_ps(X), _mm256_loadu_ps(Y));                             \
+        __m256 e1 = OP(_mm256_loadu_ps(X + cs), _mm256_loadu_ps(Y + cs));                   \
+        __m256 e2 = OP(_mm256_loadu_ps(X + 2 * cs), _mm256_loadu_ps(Y + 2 * cs));           \
+        __m256 e3 = OP(_mm256_loadu_ps(X + 3 * cs), _mm256_loadu_ps(Y + 3 * cs));           \
+        float *o = q + (size_t)(A) * 4 * ld;                                                \
+        _mm256_storeu_ps(o, _mm256_sub_ps(e0, e2));                                         \
+        _mm256_storeu_ps(o + ld, _mm256_add_ps(e1, e2));                                    \
+        _mm256_storeu_ps(o + 2 * ld, _mm256_sub_ps(e2, e1));                                \
+        _mm256_storeu_ps(o + 3 * ld, _mm256_sub_ps(e1, e3));                                \
+    }
+            /* rows of B^T d: 0-2, 1+2, 2-1, 1-3 */
+            IN_ROW(0, q0, _mm256_sub_ps, q2)
+            IN_ROW(1, q1, _mm256_add_ps, q2)
+            IN_ROW(2, q2, _mm256_sub_ps, q1)
+            IN_ROW(3, q1, _mm256_sub_ps, q3)
+#undef IN_ROW
+        }
+        if (++tx == g->TW) tx = 0, ty++;
+    }
+}
+
+/* out (channel-last, width 2*TW, cs channels) <- A^T M[.][j] A for tiles t0+j. */
+TGT static void output_tf(float *out, const float *M, int tb, int cs, const wgeo *g, int t0,
+                          int nt) {
+    size_t ld = (size_t)tb * cs, row = (size_t)2 * g->TW * cs;
+    int ty = t0 / g->TW, tx = t0 % g->TW;
+    for (int j = 0; j < nt; j++, tx = tx + 1 == g->TW ? (ty++, 0) : tx + 1) {
+        float *p = out + (size_t)2 * ty * row + (size_t)2 * tx * cs;
+        const float *m = M + (size_t)j * cs;
+        for (int c = 0; c < cs; c += 8) {
+            __m256 s[2][4];
+            for (int b = 0; b < 4; b++) {
+                __m256 m0 = _mm256_loadu_ps(m + (size_t)b * ld + c);
+                __m256 m1 = _mm256_loadu_ps(m + (size_t)(4 + b) * ld + c);
+                __m256 m2 = _mm256_loadu_ps(m + (size_t)(8 + b) * ld + c);
+                __m256 m3 = _mm256_loadu_ps(m + (size_t)(12 + b) * ld + c);
+                s[0][b] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+                s[1][b] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+            }
+            for (int a = 0; a < 2; a++) {
+                __m256 y0 = _mm256_add_ps(_mm256_add_ps(s[a][0], s[a][1]), s[a][2]);
+                __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[a][1], s[a][2]), s[a][3]);
+                _mm256_storeu_ps(p + a * row + c, y0);
+                _mm256_storeu_ps(p + a * row + cs + c, y1);
+            }
+        }
+    }
+}
+
+/* dM[pos][j][c] = (A dY A^T)[pos] for tiles t0+j, dY the 2x2 tile of the bordered dy
+ * (its pixel (h,w) at row h+1, column w+1; past an odd edge the border's zeros). */
+TGT static void dout_tf(float *dM, int tb, const float *dyp, int cs, const wgeo *g, int t0,
+                        int nt) {
+    size_t ld = (size_t)tb * cs, row = (size_t)g->PW * cs;
+    int ty = t0 / g->TW, tx = t0 % g->TW;
+    for (int j = 0; j < nt; j++, tx = tx + 1 == g->TW ? (ty++, 0) : tx + 1) {
+        const float *p = dyp + (size_t)(2 * ty + 1) * row + (size_t)(2 * tx + 1) * cs;
+        float *m = dM + (size_t)j * cs;
+        for (int c = 0; c < cs; c += 8) {
+            __m256 y00 = _mm256_loadu_ps(p + c), y01 = _mm256_loadu_ps(p + cs + c);
+            __m256 y10 = _mm256_loadu_ps(p + row + c), y11 = _mm256_loadu_ps(p + row + cs + c);
+            /* rows of A dY: y0, y0+y1, y0-y1, -y1 (per column b) */
+            __m256 r[4][2];
+            r[0][0] = y00, r[0][1] = y01;
+            r[1][0] = _mm256_add_ps(y00, y10), r[1][1] = _mm256_add_ps(y01, y11);
+            r[2][0] = _mm256_sub_ps(y00, y10), r[2][1] = _mm256_sub_ps(y01, y11);
+            __m256 z = _mm256_setzero_ps();
+            r[3][0] = _mm256_sub_ps(z, y10), r[3][1] = _mm256_sub_ps(z, y11);
+            for (int a = 0; a < 4; a++) {
+                float *q = m + (size_t)a * 4 * ld + c;
+                _mm256_storeu_ps(q, r[a][0]);
+                _mm256_storeu_ps(q + ld, _mm256_add_ps(r[a][0], r[a][1]));
+                _mm256_storeu_ps(q + 2 * ld, _mm256_sub_ps(r[a][0], r[a][1]));
+                _mm256_storeu_ps(q + 3 * ld, _mm256_sub_ps(z, r[a][1]));
+            }
+        }
+    }
+}
+
+/* ---- the per-position products --------------------------------------------------------- */
+
+/* M (tb,NO) = V (tb,NI) * U (NI,NO) at one position: MR tiles x 8*NV outputs in
+ * registers, one broadcast of V per tile and input channel. tb is a multiple of MR. Built
+ * for the NB201 channel counts (NI a constant: straight-line inner loop) and any NI. */
+#define PRODUCT(MR, NV, NAME, NI)                                                   \
+    TGT static void NAME(float *M, const float *V, const float *U, int tb, int ni, int NO) {  \
+        (void)ni;                                                                           \
+        for (int o0 = 0; o0 < NO; o0 += 8 * NV)                                             \
+            for (int t0 = 0; t0 < tb; t0 += MR) {                                           \
+                __m256 acc[MR][NV];                                                         \
+                _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)                       \
+                    _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[i][v] =        \
+                        _mm256_setzero_ps();                                                \
+                const float *vr = V + (size_t)t0 * NI, *ur = U + o0;                        \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NI; c++, ur += NO) {            \
+                    __m256 u[NV];                                                           \
+                    _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) u[v] =             \
+                        _mm256_loadu_ps(ur + 8 * v);                                        \
+                    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {                 \
+                        __m256 b = _mm256_broadcast_ss(vr + i * NI + c);                    \
+                        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[i][v] =    \
+                            _mm256_fmadd_ps(b, u[v], acc[i][v]);                            \
+                    }                                                                       \
+                }                                                                           \
+                _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)                       \
+                    _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++)                    \
+                        _mm256_storeu_ps(M + (size_t)(t0 + i) * NO + o0 + 8 * v, acc[i][v]); \
+            }                                                                               \
+    }
+PRODUCT(12, 1, prod_12_1_8, 8)
+PRODUCT(12, 1, prod_12_1_16, 16)
+PRODUCT(12, 1, prod_12_1_32, 32)
+PRODUCT(12, 1, prod_12_1, ni)
+PRODUCT(6, 2, prod_6_2_8, 8)
+PRODUCT(6, 2, prod_6_2_16, 16)
+PRODUCT(6, 2, prod_6_2_32, 32)
+PRODUCT(6, 2, prod_6_2, ni)
+
+TGT static void product(float *M, const float *V, const float *U, int nt, int NI, int NO) {
+    int tb = (nt + 5) / 6 * 6;
+    if (NO % 16 == 0)
+        switch (NI) {
+        case 8: prod_6_2_8(M, V, U, tb, NI, NO); return;
+        case 16: prod_6_2_16(M, V, U, tb, NI, NO); return;
+        case 32: prod_6_2_32(M, V, U, tb, NI, NO); return;
+        default: prod_6_2(M, V, U, tb, NI, NO); return;
+        }
+    tb = (nt + 11) / 12 * 12;
+    switch (NI) {
+    case 8: prod_12_1_8(M, V, U, tb, NI, NO); return;
+    case 16: prod_12_1_16(M, V, U, tb, NI, NO); return;
+    case 32: prod_12_1_32(M, V, U, tb, NI, NO); return;
+    default: prod_12_1(M, V, U, tb, NI, NO); return;
+    }
+}
+
+/* dU (NI,NO) += V (nt,NI)^T dM (nt,NO) at one position: 8 input channels x 8*NV outputs
+ * in registers (two sets over even and odd tiles when NV is 1, for enough FMAs in
+ * flight), summed in a fixed order. */
+TGT static void wgrad(float *dU, const float *V, const float *dM, int nt, int NI, int NO) {
+    for (int c0 = 0; c0 < NI; c0 += 8)
+        if (NO % 16 == 0)
+            for (int o0 = 0; o0 < NO; o0 += 16) {
+                __m256 a0[8], a1[8];
+                for (int i = 0; i < 8; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+                for (int t = 0; t < nt; t++) {
+                    const float *v = V + (size_t)t * NI + c0;
+                    __m256 d0 = _mm256_loadu_ps(dM + (size_t)t * NO + o0);
+                    __m256 d1 = _mm256_loadu_ps(dM + (size_t)t * NO + o0 + 8);
+                    for (int i = 0; i < 8; i++) {
+                        __m256 b = _mm256_broadcast_ss(v + i);
+                        a0[i] = _mm256_fmadd_ps(b, d0, a0[i]);
+                        a1[i] = _mm256_fmadd_ps(b, d1, a1[i]);
+                    }
+                }
+                for (int i = 0; i < 8; i++) {
+                    float *q = dU + (size_t)(c0 + i) * NO + o0;
+                    _mm256_storeu_ps(q, _mm256_add_ps(_mm256_loadu_ps(q), a0[i]));
+                    _mm256_storeu_ps(q + 8, _mm256_add_ps(_mm256_loadu_ps(q + 8), a1[i]));
+                }
+            }
+        else
+            for (int o0 = 0; o0 < NO; o0 += 8) {
+                __m256 a0[8], a1[8];
+                for (int i = 0; i < 8; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+                int t = 0;
+                for (; t + 2 <= nt; t += 2) {
+                    const float *v = V + (size_t)t * NI + c0;
+                    __m256 d0 = _mm256_loadu_ps(dM + (size_t)t * NO + o0);
+                    __m256 d1 = _mm256_loadu_ps(dM + (size_t)(t + 1) * NO + o0);
+                    for (int i = 0; i < 8; i++) {
+                        a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(v + i), d0, a0[i]);
+                        a1[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(v + NI + i), d1, a1[i]);
+                    }
+                }
+                if (t < nt) {
+                    const float *v = V + (size_t)t * NI + c0;
+                    __m256 d0 = _mm256_loadu_ps(dM + (size_t)t * NO + o0);
+                    for (int i = 0; i < 8; i++)
+                        a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(v + i), d0, a0[i]);
+                }
+                for (int i = 0; i < 8; i++) {
+                    float *q = dU + (size_t)(c0 + i) * NO + o0;
+                    _mm256_storeu_ps(q, _mm256_add_ps(_mm256_loadu_ps(q),
+                                                      _mm256_add_ps(a0[i], a1[i])));
+                }
+            }
+}
+
+/* ---- one image ------------------------------------------------------------------------- */
+
+/* out (channel-last, 2TH x 2TW x NO) = conv of the bordered src (NI channels) with U. */
+TGT static void conv_image(float *out, const float *src, const float *U, float *V, float *M,
+                           int NI, int NO, const wgeo *g) {
+    size_t un = (size_t)NI * NO;
+    for (int t0 = 0; t0 < g->T; t0 += g->TB) {
+        int nt = g->T - t0 < g->TB ? g->T - t0 : g->TB;
+        input_tf(V, g->TB, src, NI, g, t0, nt);
+        for (int pos = 0; pos < 16; pos++) {
+            const float *vp = V + (size_t)pos * g->TB * NI, *up = U + pos * un;
+            float *mp = M + (size_t)pos * g->TB * NO;
+            product(mp, vp, up, nt, NI, NO);
+        }
+        output_tf(out, M, g->TB, NO, g, t0, nt);
+    }
+}
+
+void convw_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC) {
+    wgeo g = wgeo_of(C, H, W, OC);
+    size_t cm = C > OC ? C : OC, hw = (size_t)H * W;
+    wspace s = carve(ws, &g, C, OC);
+    float *U = s.U, *xp = s.xp, *V = s.V, *M = s.M, *out = s.out;
+    filter_tf(U, w, OC, C, 0);
+    memset(xp, 0, sizeof(float) * padded(&g, C));
+    /* rows of V past a block's last tile feed products nobody reads: keep them finite */
+    memset(V, 0, sizeof(float) * 16 * g.TB * cm);
+    for (int b = 0; b < B; b++) {
+        to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
+        conv_image(out, xp, U, V, M, C, OC, &g);
+        from_cl(y + (size_t)b * OC * hw, 0, out, 2 * g.TW, OC, H, W);
+    }
+}
+
+void convw_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC) {
+    wgeo g = wgeo_of(C, H, W, OC);
+    size_t cm = C > OC ? C : OC, hw = (size_t)H * W, un = (size_t)C * OC;
+    wspace s = carve(ws, &g, C, OC);
+    float *U = s.U, *dU = s.dU, *xp = s.xp, *dyp = s.dyp, *V = s.V, *M = s.M, *out = s.out;
+    memset(dyp, 0, sizeof(float) * padded(&g, OC));
+    memset(V, 0, sizeof(float) * 16 * g.TB * cm);
+    if (dx) filter_tf(U, w, C, OC, 1);
+    if (dw) {
+        memset(xp, 0, sizeof(float) * padded(&g, C));
+        memset(dU, 0, sizeof(float) * 16 * un);
+    }
+    for (int b = 0; b < B; b++) {
+        to_cl(dyp, g.PW, 1, dy + (size_t)b * OC * hw, OC, H, W);
+        if (dx) {
+            conv_image(out, dyp, U, V, M, OC, C, &g);
+            from_cl(dx + (size_t)b * C * hw, 1, out, 2 * g.TW, C, H, W);
+        }
+        if (dw) {
+            to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
+            for (int t0 = 0; t0 < g.T; t0 += g.TB) {
+                int nt = g.T - t0 < g.TB ? g.T - t0 : g.TB;
+                input_tf(V, g.TB, xp, C, &g, t0, nt);
+                dout_tf(M, g.TB, dyp, OC, &g, t0, nt);
+                for (int pos = 0; pos < 16; pos++)
+                    wgrad(dU + pos * un, V + (size_t)pos * g.TB * C, M + (size_t)pos * g.TB * OC,
+                          nt, C, OC);
+            }
+        }
+    }
+    if (dw) filter_grad(dw, dU, OC, C);
+}
+
+#else /* no x86-64 build: convw_use() is always 0 */
+
+void convw_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC) {
+    (void)y, (void)x, (void)w, (void)ws, (void)B, (void)C, (void)H, (void)W, (void)OC;
+    abort();
+}
+
+void convw_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC) {
+    (void)dx, (void)dw, (void)dy, (void)x, (void)w, (void)ws, (void)B, (void)C, (void)H,
+        (void)W, (void)OC;
+    abort();
+}
+
+#endif
