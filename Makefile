@@ -29,7 +29,7 @@ build/%.o: src/%.c | build
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The engine's elementwise loops (ReLU, BN, pooling) need the loop vectorizer.
-build/layers.o build/net.o build/conv_direct.o build/conv_wino.o: CFLAGS += -O3
+build/layers.o build/net.o build/conv_direct.o build/conv_cl.o: CFLAGS += -O3
 
 build/libsigeo.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

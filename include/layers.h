@@ -74,7 +74,7 @@ void convd_backward(float *dx, float *dw, const float *dy, const float *x, const
                     float *ws, int B, int C, int H, int W, int OC);
 
 /* 3x3 stride-1 pad-1 convs with C and OC multiples of 8 run as a fused Winograd
- * F(2x2,3x3) (conv_wino.c: 2.25x fewer multiplies) when lay_winograd is 1; -1 (the
+ * F(2x2,3x3) (conv_cl.c: 2.25x fewer multiplies) when lay_winograd is 1; -1 (the
  * default) turns it on where the CPU has AVX-512F and VL unless SIGEO_WINOGRAD=0 is set
  * in the environment. It takes precedence over the direct path. Results differ from the
  * other paths in the last bits. */
@@ -84,6 +84,15 @@ size_t convw_ws_floats(int C, int H, int W, int OC);
 void convw_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
                    int W, int OC);
 void convw_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC);
+
+/* 3x3 stride-2 pad-1 convs with C and OC multiples of 8 (the NB201 reduction) run
+ * directly on channel-last copies (conv_cl.c) wherever the Winograd path is on. */
+int convs_use(int C, int OC);
+size_t convs_ws_floats(int C, int H, int W, int OC);
+void convs_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC);
+void convs_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                     float *ws, int B, int C, int H, int W, int OC);
 
 /* The workspace for lay_threads parts of a conv that needs ws floats with one thread:

@@ -156,7 +156,12 @@ size_t conv2d_ws_floats(int nb, int C, int H, int W, int OC, int K, int stride, 
         }
         return n;
     }
-    return (size_t)nb * ohw * C * K * K;
+    size_t n = (size_t)nb * ohw * C * K * K;
+    if (K == 3 && stride == 2 && pad == 1) {
+        size_t n_s = convs_ws_floats(C, H, W, OC);
+        if (n_s > n) n = n_s;
+    }
+    return n;
 }
 
 /* Valid output range [lo, hi) along one axis for kernel offset k: in = o*S - P + k
@@ -318,10 +323,16 @@ static int conv_chunk(size_t n_ws, int B, size_t per) {
     return (int)nb;
 }
 
-/* A 3x3 stride-1 pad-1 conv the fused Winograd path (conv_wino.c) takes. */
+/* A 3x3 stride-1 pad-1 conv the fused Winograd path (conv_cl.c) takes. */
 static int wino_use(size_t n_ws, int C, int H, int W, int OC, int K, int stride, int pad) {
     return K == 3 && stride == 1 && pad == 1 && convw_use(C, OC) &&
            n_ws >= convw_ws_floats(C, H, W, OC);
+}
+
+/* A 3x3 stride-2 pad-1 conv the channel-last direct path (conv_cl.c) takes. */
+static int s2_use(size_t n_ws, int C, int H, int W, int OC, int K, int stride, int pad) {
+    return K == 3 && stride == 2 && pad == 1 && convs_use(C, OC) &&
+           n_ws >= convs_ws_floats(C, H, W, OC);
 }
 
 /* A 3x3 stride-1 pad-1 conv the direct path (conv_direct.c) takes, given the workspace. */
@@ -338,6 +349,10 @@ static void conv_fwd1(float *y, const float *x, const float *w, float *ws, size_
     int ohw = OH * OW, ckk = C * K * K;
     if (wino_use(n_ws, C, H, W, OC, K, stride, pad)) {
         convw_forward(y, x, w, ws, B, C, H, W, OC);
+        return;
+    }
+    if (s2_use(n_ws, C, H, W, OC, K, stride, pad)) {
+        convs_forward(y, x, w, ws, B, C, H, W, OC);
         return;
     }
     if (direct_use(n_ws, C, H, W, OC, K, stride, pad, 0)) {
@@ -422,6 +437,10 @@ static void conv_bwd1(float *dx, float *dw, const float *dy, const float *x, con
     }
     if (wino_use(n_ws, C, H, W, OC, K, stride, pad)) {
         convw_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
+        return;
+    }
+    if (s2_use(n_ws, C, H, W, OC, K, stride, pad)) {
+        convs_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
         return;
     }
     if (direct_use(n_ws, C, H, W, OC, K, stride, pad, dx != NULL)) {

@@ -161,14 +161,25 @@ static void test_direct(int B, int C, int H, int W, int OC) {
     free(dxr), free(dwr), free(y2), free(dw2), free(dw3);
 }
 
-/* The fused Winograd path (conv_wino.c) against plain loops: forward, and backward with
- * both gradients, dw only and dx only, accumulating on top of garbage, on a workspace
- * full of NaN; then through conv2d_forward/backward, which must pick it and agree with
- * the im2col path (and differ from it: it is another computation). */
-static void test_wino(int B, int C, int H, int W, int OC) {
-    cB = B, cC = C, cH = H, cW = W, cOC = OC, cK = 3, cS = 1, cP = 1;
-    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * 9, ny = (size_t)B * OC * H * W;
-    size_t nws = convw_ws_floats(C, H, W, OC), nws2 = conv2d_ws_floats(2, C, H, W, OC, 3, 1, 1);
+/* The channel-last paths (conv_cl.c: Winograd for stride 1, direct for stride 2) against
+ * plain loops: forward, and backward with both gradients, dw only and dx only,
+ * accumulating on top of garbage, on a workspace full of NaN; then through
+ * conv2d_forward/backward, which must pick them and agree with the im2col path (and,
+ * for Winograd, differ from it: it is another computation). */
+typedef void (*cl_fwd_fn)(float *, const float *, const float *, float *, int, int, int, int,
+                          int);
+typedef void (*cl_bwd_fn)(float *, float *, const float *, const float *, const float *,
+                          float *, int, int, int, int, int);
+
+static void test_cl(int S, int B, int C, int H, int W, int OC) {
+    cB = B, cC = C, cH = H, cW = W, cOC = OC, cK = 3, cS = S, cP = 1;
+    int OH = conv2d_out(H, 3, S, 1), OW = conv2d_out(W, 3, S, 1);
+    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * 9, ny = (size_t)B * OC * OH * OW;
+    cl_fwd_fn cf = S == 1 ? convw_forward : convs_forward;
+    cl_bwd_fn cb = S == 1 ? convw_backward : convs_backward;
+    const char *path = S == 1 ? "winograd" : "stride-2";
+    size_t nws = S == 1 ? convw_ws_floats(C, H, W, OC) : convs_ws_floats(C, H, W, OC);
+    size_t nws2 = conv2d_ws_floats(2, C, H, W, OC, 3, S, 1);
     float *x = randn(nx, 1), *w = randn(nw, 0.5f), *dy = randn(ny, 1), *g = randn(nx + nw, 1);
     float *ws = malloc(sizeof(float) * nws2), *y = zeros(ny), *yr = zeros(ny);
     float *dx = malloc(sizeof(float) * nx), *dw = malloc(sizeof(float) * nw);
@@ -176,45 +187,47 @@ static void test_wino(int B, int C, int H, int W, int OC) {
     for (size_t i = 0; i < nws2; i++) ws[i] = NAN;
     char what[96], msg[160];
     snprintf(what, sizeof what, "B%d C%d %dx%d OC%d", B, C, H, W, OC);
-    check(nws2 >= nws, "conv2d_ws_floats covers the winograd path", (double)nws2);
-    convw_forward(y, x, w, ws, B, C, H, W, OC);
+    snprintf(msg, sizeof msg, "conv2d_ws_floats covers the %s path", path);
+    check(nws2 >= nws, msg, (double)nws2);
+    cf(y, x, w, ws, B, C, H, W, OC);
     conv_naive_fwd(yr, x, w);
-    snprintf(msg, sizeof msg, "conv winograd forward vs loops %s", what);
+    snprintf(msg, sizeof msg, "conv %s forward vs loops %s", path, what);
     check(rel_diff(y, yr, ny) < 1e-5, msg, rel_diff(y, yr, ny));
     for (int mode = 0; mode < 3; mode++) { /* both, dw only, dx only */
         int want_dx = mode != 1, want_dw = mode != 2;
         memcpy(dx, g, sizeof(float) * nx), memcpy(dxr, g, sizeof(float) * nx);
         memcpy(dw, g + nx, sizeof(float) * nw), memcpy(dwr, g + nx, sizeof(float) * nw);
-        convw_backward(want_dx ? dx : NULL, want_dw ? dw : NULL, dy, x, w, ws, B, C, H, W, OC);
+        cb(want_dx ? dx : NULL, want_dw ? dw : NULL, dy, x, w, ws, B, C, H, W, OC);
         conv_naive_bwd(dxr, dwr, dy, x, w);
         if (want_dx) {
-            snprintf(msg, sizeof msg, "conv winograd dx vs loops %s%s", what, want_dw ? "" : " (dx only)");
+            snprintf(msg, sizeof msg, "conv %s dx vs loops %s%s", path, what, want_dw ? "" : " (dx only)");
             check(rel_diff(dx, dxr, nx) < 1e-5, msg, rel_diff(dx, dxr, nx));
         } else {
-            check(memcmp(dx, g, sizeof(float) * nx) == 0, "conv winograd dw only leaves dx", 0);
+            snprintf(msg, sizeof msg, "conv %s dw only leaves dx %s", path, what);
+            check(memcmp(dx, g, sizeof(float) * nx) == 0, msg, 0);
         }
         if (want_dw) {
-            snprintf(msg, sizeof msg, "conv winograd dw vs loops %s%s", what, want_dx ? "" : " (dw only)");
+            snprintf(msg, sizeof msg, "conv %s dw vs loops %s%s", path, what, want_dx ? "" : " (dw only)");
             check(rel_diff(dw, dwr, nw) < 1e-5, msg, rel_diff(dw, dwr, nw));
         }
     }
     /* dispatch: the same bits as convw_*, close to im2col's but not equal */
     float *y2 = zeros(ny), *dx2 = zeros(nx), *dw2 = zeros(nw), *dx3 = zeros(nx), *dw3 = zeros(nw);
-    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
-    conv2d_backward(dx2, dw2, dy, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, S, 1);
+    conv2d_backward(dx2, dw2, dy, x, w, ws, nws2, B, C, H, W, OC, 3, S, 1);
     memset(dx, 0, sizeof(float) * nx), memset(dw, 0, sizeof(float) * nw);
-    convw_backward(dx, dw, dy, x, w, ws, B, C, H, W, OC);
-    snprintf(msg, sizeof msg, "conv2d_* take the winograd path %s", what);
+    cb(dx, dw, dy, x, w, ws, B, C, H, W, OC);
+    snprintf(msg, sizeof msg, "conv2d_* take the %s path %s", path, what);
     check(memcmp(y2, y, sizeof(float) * ny) == 0 && memcmp(dx2, dx, sizeof(float) * nx) == 0 &&
               memcmp(dw2, dw, sizeof(float) * nw) == 0,
           msg, 0);
     lay_winograd = 0, lay_direct = 0;
-    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
-    conv2d_backward(dx3, dw3, dy, x, w, ws, nws2, B, C, H, W, OC, 3, 1, 1);
+    conv2d_forward(y2, x, w, ws, nws2, B, C, H, W, OC, 3, S, 1);
+    conv2d_backward(dx3, dw3, dy, x, w, ws, nws2, B, C, H, W, OC, 3, S, 1);
     lay_winograd = 1;
     double e = fmax(rel_diff(y2, y, ny), fmax(rel_diff(dx3, dx, nx), rel_diff(dw3, dw, nw)));
-    snprintf(msg, sizeof msg, "conv winograd vs im2col y, dx, dw %s", what);
-    check(e < 1e-5 && (e > 0 || H * W == 1), msg, e);
+    snprintf(msg, sizeof msg, "conv %s vs im2col y, dx, dw %s", path, what);
+    check(e < 1e-5 && (e > 0 || H * W == 1 || S == 2), msg, e);
     free(x), free(w), free(dy), free(g), free(ws), free(y), free(yr), free(dx), free(dw);
     free(dxr), free(dwr), free(y2), free(dx2), free(dw2), free(dx3), free(dw3);
 }
@@ -501,13 +514,22 @@ int main(void) {
                              {1, 64, 4, 5, 64},  {3, 32, 3, 9, 16}};
         for (int i = 0; i < (int)(sizeof w_shapes / sizeof w_shapes[0]); i++) {
             int *d = w_shapes[i];
-            test_wino(d[0], d[1], d[2], d[3], d[4]);
+            test_cl(1, d[0], d[1], d[2], d[3], d[4]);
+        }
+        /* the stride-2 path: the NB201 reductions, odd sizes, one row, 8 outputs */
+        int s_shapes[][5] = {{2, 8, 28, 28, 16}, {2, 16, 14, 14, 32}, {2, 8, 7, 7, 16},
+                             {1, 8, 1, 5, 8},    {2, 16, 5, 6, 24},   {1, 24, 9, 3, 8}};
+        for (int i = 0; i < (int)(sizeof s_shapes / sizeof s_shapes[0]); i++) {
+            int *d = s_shapes[i];
+            test_cl(2, d[0], d[1], d[2], d[3], d[4]);
         }
         /* finite differences through the dispatcher */
         test_conv(2, 8, 5, 5, 16, 3, 1, 1, 1);
         test_conv(2, 16, 6, 7, 8, 3, 1, 1, 2);
+        test_conv(2, 8, 6, 7, 16, 3, 2, 1, 1);
+        test_conv(2, 8, 5, 5, 8, 3, 2, 1, 2);
     } else {
-        printf("skip: conv winograd path (no AVX-512F/VL on this CPU or SIGEO_WINOGRAD=0)\n");
+        printf("skip: conv winograd and stride-2 paths (no AVX-512F/VL on this CPU or SIGEO_WINOGRAD=0)\n");
     }
     lay_winograd = 0;
     lay_direct = -1; /* on where the CPU has AVX-512F */

@@ -1,5 +1,7 @@
-/* conv_wino.c — 3x3 stride-1 pad-1 convolution as Winograd F(2x2,3x3), fused per block
- * of tiles, channels in the vector lanes (AVX2 + FMA).
+/* conv_cl.c — the NB201 3x3 convolutions on channel-last copies, channels in the vector
+ * lanes: stride 1 as a fused Winograd F(2x2,3x3), stride 2 directly (end of the file).
+ *
+ * Stride 1, Winograd, per block of tiles:
  *
  * Each 2x2 output tile is A^T [ sum_c U[c] (.) V[c] ] A with V = B^T d B of the 4x4 input
  * patch d and U = G g G^T of the 3x3 kernel g: 16 products per tile and channel pair
@@ -193,13 +195,14 @@ TGT static void to_cl(float *dst, int pw, int b, const float *x, int C, int H, i
     }
 }
 
-/* y (C,H,W) = (add: +=) src (channel-last, width pw, no border). */
-TGT static void from_cl(float *y, int add, const float *src, int pw, int C, int H, int W) {
+/* y (C,H,W) = (add: +=) src (channel-last, width pw, border b). */
+TGT static void from_cl(float *y, int add, const float *src, int pw, int b, int C, int H,
+                        int W) {
     int hw = H * W;
     for (int c0 = 0; c0 < C; c0 += 8) {
         float *d = y + (size_t)c0 * hw;
         const float *s = src + c0;
-        cl_walk k = cl_start(W, pw, 0, C);
+        cl_walk k = cl_start(W, pw, b, C);
         int p = 0;
         for (; p + 8 <= hw; p += 8) {
             __m256 r[8];
@@ -457,7 +460,7 @@ void convw_forward(float *y, const float *x, const float *w, float *ws, int B, i
     for (int b = 0; b < B; b++) {
         to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
         conv_image(out, xp, U, V, M, C, OC, &g);
-        from_cl(y + (size_t)b * OC * hw, 0, out, 2 * g.TW, OC, H, W);
+        from_cl(y + (size_t)b * OC * hw, 0, out, 2 * g.TW, 0, OC, H, W);
     }
 }
 
@@ -478,7 +481,7 @@ void convw_backward(float *dx, float *dw, const float *dy, const float *x, const
         to_cl(dyp, g.PW, 1, dy + (size_t)b * OC * hw, OC, H, W);
         if (dx) {
             conv_image(out, dyp, U, V, M, OC, C, &g);
-            from_cl(dx + (size_t)b * C * hw, 1, out, 2 * g.TW, C, H, W);
+            from_cl(dx + (size_t)b * C * hw, 1, out, 2 * g.TW, 0, C, H, W);
         }
         if (dw) {
             to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
@@ -495,7 +498,227 @@ void convw_backward(float *dx, float *dw, const float *dy, const float *x, const
     if (dw) filter_grad(dw, dU, OC, C);
 }
 
-#else /* no x86-64 build: convw_use() is always 0 */
+/* ---- 3x3 stride-2 pad-1: direct ------------------------------------------------------
+ *
+ * x is copied into a bordered channel-last buffer (row 0 and column 0 the padding, width
+ * PW = 2*OW+1); output pixel (oy,ox) then reads the 3x3 window at rows 2oy..2oy+2,
+ * columns 2ox..2ox+2. The forward keeps 7 output pixels x 8-16 output channels in
+ * registers over the 9*C products of each; the input gradient is the same loop per tap
+ * over dy (added into a bordered dx: for one tap, distinct outputs touch distinct
+ * inputs); the weight gradient keeps 8 input x 8-16 output channels of one tap over all
+ * pixels. im2col for these shapes is mostly a strided gather (docs/engine.md). */
+
+typedef struct {
+    int OH, OW, PW, PH;
+} s2geo;
+
+static s2geo s2geo_of(int H, int W) {
+    s2geo g;
+    g.OH = conv2d_out(H, 3, 2, 1), g.OW = conv2d_out(W, 3, 2, 1);
+    g.PW = 2 * g.OW + 1, g.PH = 2 * g.OH + 1;
+    if (g.PW < W + 1) g.PW = W + 1; /* the copy's interior is the whole plane */
+    if (g.PH < H + 1) g.PH = H + 1;
+    return g;
+}
+
+int convs_use(int C, int OC) { return convw_use(8, 8) && C % 8 == 0 && OC % 8 == 0; }
+
+/* The pieces of the workspace, 64-byte aligned: weights per tap (two layouts), their
+ * gradient, bordered x and dx, channel-last y or dy. */
+typedef struct {
+    float *wt, *wtt, *dwt, *xp, *dxp, *ycl;
+    size_t n;
+} s2space;
+
+static s2space s2carve(float *ws, const s2geo *g, int C, int OC) {
+    s2space w;
+    size_t wk = up16((size_t)9 * C * OC), pp = up16((size_t)g->PH * g->PW * C);
+    float *p = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    w.wt = p, w.wtt = p + wk, w.dwt = p + 2 * wk, w.xp = p + 3 * wk, w.dxp = w.xp + pp;
+    w.ycl = w.dxp + pp;
+    w.n = (size_t)(w.ycl - p) + (size_t)g->OH * g->OW * OC;
+    return w;
+}
+
+size_t convs_ws_floats(int C, int H, int W, int OC) {
+    s2geo g = s2geo_of(H, W);
+    return s2carve(NULL, &g, C, OC).n + 16;
+}
+
+/* acc[i][v] = sum over taps and NI channels of src[tap(i)][c] * wk[tap][c][o0 + 8v], for
+ * MR pixels i (src pixel stride si floats), then stored (add: added) at dst + i*sd. The
+ * forward: src = bordered x, taps at (ky*PW + kx)*C; the input gradient: one tap, src =
+ * dy. ntap taps with offsets toff[] (floats). */
+#define S2K(MR, NV)                                                                         \
+    TGT static void s2k_##MR##_##NV(float *dst, size_t sd, int add, const float *src,       \
+                                    size_t si, const int *toff, int ntap, int NI,           \
+                                    const float *wk, int ldw) {                             \
+        __m256 acc[MR][NV];                                                                 \
+        _Pragma("GCC unroll 7") for (int i = 0; i < MR; i++)                                \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[i][v] =                \
+                _mm256_setzero_ps();                                                        \
+        for (int t = 0; t < ntap; t++) {                                                    \
+            const float *sr = src + toff[t], *wr = wk + (size_t)t * NI * ldw;               \
+            for (int c = 0; c < NI; c++, wr += ldw) {                                       \
+                __m256 u[NV];                                                               \
+                _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) u[v] =                 \
+                    _mm256_loadu_ps(wr + 8 * v);                                            \
+                _Pragma("GCC unroll 7") for (int i = 0; i < MR; i++) {                      \
+                    __m256 b = _mm256_broadcast_ss(sr + i * si + c);                        \
+                    _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[i][v] =        \
+                        _mm256_fmadd_ps(b, u[v], acc[i][v]);                                \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        _Pragma("GCC unroll 7") for (int i = 0; i < MR; i++)                                \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                          \
+                float *q = dst + i * sd + 8 * v;                                            \
+                _mm256_storeu_ps(q, add ? _mm256_add_ps(_mm256_loadu_ps(q), acc[i][v])      \
+                                        : acc[i][v]);                                       \
+            }                                                                               \
+    }
+S2K(7, 2)
+S2K(1, 2)
+S2K(7, 1)
+S2K(1, 1)
+
+/* One row of n output pixels starting at src/dst, all output channels NO (blocks of 16 or
+ * 8), 7 pixels at a time. */
+TGT static void s2_row(float *dst, size_t sd, int add, const float *src, size_t si,
+                       const int *toff, int ntap, int NI, const float *wk, int NO, int n) {
+    for (int o0 = 0; o0 < NO;) {
+        int wide = NO - o0 >= 16;
+        const float *w = wk + o0;
+        int i = 0;
+        for (; i + 7 <= n; i += 7)
+            (wide ? s2k_7_2 : s2k_7_1)(dst + i * sd + o0, sd, add, src + i * si, si, toff, ntap,
+                                       NI, w, NO);
+        for (; i < n; i++)
+            (wide ? s2k_1_2 : s2k_1_1)(dst + i * sd + o0, sd, add, src + i * si, si, toff, ntap,
+                                       NI, w, NO);
+        o0 += wide ? 16 : 8;
+    }
+}
+
+/* wt[tap][c][o] = w[o][c][tap]; wtt[tap][o][c] = the same. */
+static void s2_pack(float *wt, float *wtt, const float *w, int C, int OC) {
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < 9; k++) {
+                float v = w[((size_t)o * C + c) * 9 + k];
+                if (wt) wt[((size_t)k * C + c) * OC + o] = v;
+                if (wtt) wtt[((size_t)k * OC + o) * C + c] = v;
+            }
+}
+
+void convs_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC) {
+    s2geo g = s2geo_of(H, W);
+    s2space s = s2carve(ws, &g, C, OC);
+    int toff[9];
+    for (int k = 0; k < 9; k++) toff[k] = ((k / 3) * g.PW + k % 3) * C;
+    s2_pack(s.wt, NULL, w, C, OC);
+    memset(s.xp, 0, sizeof(float) * g.PH * g.PW * C);
+    size_t hw = (size_t)H * W, ohw = (size_t)g.OH * g.OW;
+    for (int b = 0; b < B; b++) {
+        to_cl(s.xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
+        for (int oy = 0; oy < g.OH; oy++)
+            s2_row(s.ycl + (size_t)oy * g.OW * OC, OC, 0, s.xp + (size_t)2 * oy * g.PW * C,
+                   2 * C, toff, 9, C, s.wt, OC, g.OW);
+        from_cl(y + (size_t)b * OC * ohw, 0, s.ycl, g.OW, 0, OC, g.OH, g.OW);
+    }
+}
+
+/* dwt[tap][c][o] += sum over pixels of x[tap window][c] dy[pixel][o]: 8 input channels x
+ * 8-16 outputs in registers. */
+TGT static void s2_wgrad(float *dwt, const float *xp, const float *dy, const s2geo *g, int C,
+                         int OC) {
+    for (int k = 0; k < 9; k++) {
+        const float *xk = xp + ((k / 3) * g->PW + k % 3) * C;
+        for (int c0 = 0; c0 < C; c0 += 8)
+            for (int o0 = 0; o0 < OC; o0 += 8) {
+                int wide = OC - o0 >= 16;
+                __m256 a0[8], a1[8];
+                for (int i = 0; i < 8; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+                for (int oy = 0; oy < g->OH; oy++) {
+                    const float *xr = xk + (size_t)2 * oy * g->PW * C + c0;
+                    const float *dr = dy + (size_t)oy * g->OW * OC + o0;
+                    for (int ox = 0; ox < g->OW; ox++, xr += 2 * C, dr += OC) {
+                        __m256 d0 = _mm256_loadu_ps(dr);
+                        if (wide) {
+                            __m256 d1 = _mm256_loadu_ps(dr + 8);
+                            for (int i = 0; i < 8; i++) {
+                                __m256 bv = _mm256_broadcast_ss(xr + i);
+                                a0[i] = _mm256_fmadd_ps(bv, d0, a0[i]);
+                                a1[i] = _mm256_fmadd_ps(bv, d1, a1[i]);
+                            }
+                        } else {
+                            for (int i = 0; i < 8; i++)
+                                a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr + i), d0, a0[i]);
+                        }
+                    }
+                }
+                for (int i = 0; i < 8; i++) {
+                    float *q = dwt + ((size_t)k * C + c0 + i) * OC + o0;
+                    _mm256_storeu_ps(q, _mm256_add_ps(_mm256_loadu_ps(q), a0[i]));
+                    if (wide) _mm256_storeu_ps(q + 8, _mm256_add_ps(_mm256_loadu_ps(q + 8), a1[i]));
+                }
+                if (wide) o0 += 8;
+            }
+    }
+}
+
+void convs_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC) {
+    s2geo g = s2geo_of(H, W);
+    s2space s = s2carve(ws, &g, C, OC);
+    size_t hw = (size_t)H * W, ohw = (size_t)g.OH * g.OW, pp = (size_t)g.PH * g.PW * C;
+    int zero = 0;
+    if (dx) s2_pack(NULL, s.wtt, w, C, OC);
+    if (dw) {
+        memset(s.xp, 0, sizeof(float) * pp);
+        memset(s.dwt, 0, sizeof(float) * 9 * C * OC);
+    }
+    for (int b = 0; b < B; b++) {
+        to_cl(s.ycl, g.OW, 0, dy + (size_t)b * OC * ohw, OC, g.OH, g.OW);
+        if (dw) {
+            to_cl(s.xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
+            s2_wgrad(s.dwt, s.xp, s.ycl, &g, C, OC);
+        }
+        if (dx) {
+            memset(s.dxp, 0, sizeof(float) * pp);
+            for (int k = 0; k < 9; k++)
+                for (int oy = 0; oy < g.OH; oy++)
+                    s2_row(s.dxp + ((size_t)(2 * oy + k / 3) * g.PW + k % 3) * C, 2 * C, 1,
+                           s.ycl + (size_t)oy * g.OW * OC, OC, &zero, 1, OC,
+                           s.wtt + (size_t)k * OC * C, C, g.OW);
+            from_cl(dx + (size_t)b * C * hw, 1, s.dxp, g.PW, 1, C, H, W);
+        }
+    }
+    if (dw)
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < 9; k++)
+                    dw[((size_t)o * C + c) * 9 + k] += s.dwt[((size_t)k * C + c) * OC + o];
+}
+
+#else /* no x86-64 build: convw_use() and convs_use() are always 0 */
+
+int convs_use(int C, int OC) { return (void)C, (void)OC, 0; }
+size_t convs_ws_floats(int C, int H, int W, int OC) {
+    return (void)C, (void)H, (void)W, (void)OC, 0;
+}
+void convs_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
+                   int W, int OC) {
+    (void)y, (void)x, (void)w, (void)ws, (void)B, (void)C, (void)H, (void)W, (void)OC;
+    abort();
+}
+void convs_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                    float *ws, int B, int C, int H, int W, int OC) {
+    (void)dx, (void)dw, (void)dy, (void)x, (void)w, (void)ws, (void)B, (void)C, (void)H,
+        (void)W, (void)OC;
+    abort();
+}
 
 void convw_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H,
                    int W, int OC) {
