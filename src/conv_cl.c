@@ -1,24 +1,26 @@
 /* conv_cl.c — the NB201 3x3 convolutions on channel-last copies, channels in the vector
- * lanes: stride 1 as a fused Winograd F(2x2,3x3), stride 2 directly (end of the file).
+ * lanes: stride 1 as a fused Winograd F(4x4,3x3), stride 2 directly (end of the file).
  *
- * Stride 1, Winograd, per block of tiles:
+ * Stride 1: each 4x4 output tile is A^T [ sum_c U[c] (.) V[c] ] A with V = B^T d B of the
+ * 6x6 input patch d and U = G g G^T of the 3x3 kernel g: 36 products per tile and channel
+ * pair instead of 144 (4x fewer; F(2x2,3x3), tried first, saves 2.25x and lost at 8
+ * channels to its transforms, docs/engine.md). Images are copied into zero-bordered
+ * channel-last buffers (8x8 transposes), so every transform works on vectors of 8
+ * channels; a block of tiles (across images when they are small) goes through input
+ * transform, the 36 per-position products (a register-blocked kernel: tiles x 8-16
+ * output channels) and output transform while it is in L1/L2.
  *
- * Each 2x2 output tile is A^T [ sum_c U[c] (.) V[c] ] A with V = B^T d B of the 4x4 input
- * patch d and U = G g G^T of the 3x3 kernel g: 16 products per tile and channel pair
- * instead of 36. The GEMM-shaped Winograd of layers.c lost to its transforms and to K=8
- * GEMMs bound by memory; here one image is copied into a zero-bordered channel-last
- * buffer (8x8 transposes), so every transform works on vectors of 8 channels, and a
- * block of tiles goes through input transform, the 16 per-position products (a register-
- * blocked kernel: tiles x 8-16 output channels) and output transform while it is in L1/L2.
- *
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
- *   A^T = [1 1 1 0; 0 1 -1 -1]
+ *   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0 4 -4 -1 1 0;
+ *          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0 4  0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
  *
  * The input gradient is the same conv of dy with the flipped, transposed kernel. The
  * weight gradient is the exact adjoint: dU[pos] (C,OC) += V[pos]^T dM[pos] over the tiles,
- * dM = A dY A^T from each 2x2 tile of dy, then dw += G^T dU G. Tiles past an odd edge read
+ * dM = A dY A^T from each 4x4 tile of dy, then dw += G^T dU G. Tiles past an edge read
  * zero borders and write nowhere. Summation orders are fixed: results are deterministic
- * and differ from the other paths in the last bits (Winograd's own rounding, ~1e-6). */
+ * and differ from the other paths in the last bits (Winograd's own rounding, ~1e-6
+ * relative; the points 0, +-1, +-2 keep it small). */
 #include "layers.h"
 
 #include <stdint.h>
@@ -35,32 +37,36 @@
 
 int lay_winograd = -1;
 
-/* Geometry of one call. */
+#define NP 36 /* positions of a 6x6 transformed tile */
+
+/* Geometry of one call: chunks of NI images, each copied into its own bordered buffer of
+ * RP rows x PW columns; tiles numbered across the chunk's images. */
 typedef struct {
     int H, W, TH, TW, T; /* tiles: TH x TW = T per image */
-    int PW;              /* bordered width 2*TW+2 (rows: 2*TH+2) */
+    int PW, RP;          /* bordered width 4*TW+2 and height 4*TH+2 */
+    int NI;              /* images per chunk: at least TB tiles */
     int TB;              /* tiles per block, a multiple of 12 */
 } wgeo;
 
 static wgeo wgeo_of(int C, int H, int W, int OC) {
     wgeo g;
     int cm = C > OC ? C : OC;
-    (void)cm;
-    g.H = H, g.W = W, g.TH = (H + 1) / 2, g.TW = (W + 1) / 2, g.T = g.TH * g.TW;
-    g.PW = 2 * g.TW + 2;
-    /* V and M of a block near 24 KB each at 8 channels */
-    g.TB = 24;
+    g.H = H, g.W = W, g.TH = (H + 3) / 4, g.TW = (W + 3) / 4, g.T = g.TH * g.TW;
+    g.PW = 4 * g.TW + 2, g.RP = 4 * g.TH + 2;
+    g.TB = cm <= 16 ? 24 : 12; /* V and M of a block near 27 KB each */
+    g.NI = (g.TB + g.T - 1) / g.T;
     return g;
 }
 
-static size_t padded(const wgeo *g, int c) { return (size_t)(2 * g->TH + 2) * g->PW * c; }
+/* Floats of one image's bordered copy with c channels. */
+static size_t padded(const wgeo *g, int c) { return (size_t)g->RP * g->PW * c; }
 
 /* The workspace, cut into 64-byte aligned pieces. */
 typedef struct {
-    float *U, *dU; /* 16 x C x OC: transformed kernel, its gradient */
-    float *xp, *dyp; /* bordered channel-last x and dy of one image */
-    float *V, *M;    /* one block of tiles: 16 x TB x max(C, OC) each */
-    float *out;      /* one image's channel-last output, 2TH x 2TW x max(C, OC) */
+    float *U, *dU;   /* NP x C x OC: transformed kernel, its gradient */
+    float *xp, *dyp; /* bordered channel-last x and dy of a chunk */
+    float *V, *M;    /* one block of tiles: NP x TB x max(C, OC) each */
+    float *out;      /* a chunk's channel-last output, 4TH x 4TW x max(C, OC) per image */
     size_t n;        /* floats used, from the aligned start */
 } wspace;
 
@@ -68,11 +74,13 @@ static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
 
 static wspace carve(float *ws, const wgeo *g, int C, int OC) {
     wspace w;
-    size_t cm = C > OC ? C : OC, u = up16(16 * (size_t)C * OC), blk = up16(16 * (size_t)g->TB * cm);
+    size_t cm = C > OC ? C : OC, u = up16((size_t)NP * C * OC);
+    size_t blk = up16((size_t)NP * g->TB * cm);
     float *p = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    w.U = p, w.dU = w.U + u, w.xp = w.dU + u, w.dyp = w.xp + up16(padded(g, C));
-    w.V = w.dyp + up16(padded(g, OC)), w.M = w.V + blk, w.out = w.M + blk;
-    w.n = (size_t)(w.out - p) + (size_t)4 * g->T * cm;
+    w.U = p, w.dU = w.U + u, w.xp = w.dU + u;
+    w.dyp = w.xp + up16(padded(g, C) * g->NI);
+    w.V = w.dyp + up16(padded(g, OC) * g->NI), w.M = w.V + blk, w.out = w.M + blk;
+    w.n = (size_t)(w.out - p) + (size_t)16 * g->T * cm * g->NI;
     return w;
 }
 
@@ -98,25 +106,30 @@ int convw_use(int C, int OC) {
 
 #if CONVW_BUILT
 
-/* ---- filter transforms (scalar: C*OC kernels per call) ---------------------------------- */
+/* ---- filter transforms (scalar, in double: C*OC kernels per call) --------------------- */
 
-static const float Gm[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
+static const double Gm[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
 
 /* U[pos][i][o] = (G g G^T)[pos] for the conv from NI to NO channels. Forward: g =
  * w[o][i]; flipped (the input gradient, w is (NI,NO,3,3)): g = w[i][o] rotated 180. */
 static void filter_tf(float *U, const float *w, int NO, int NI, int flipped) {
     for (int o = 0; o < NO; o++)
         for (int i = 0; i < NI; i++) {
-            float g[3][3], t[4][3];
+            double g[3][3], t[6][3];
             const float *s = flipped ? w + ((size_t)i * NO + o) * 9 : w + ((size_t)o * NI + i) * 9;
             for (int k = 0; k < 9; k++) g[k / 3][k % 3] = flipped ? s[8 - k] : s[k];
-            for (int a = 0; a < 4; a++)
+            for (int a = 0; a < 6; a++)
                 for (int x = 0; x < 3; x++)
                     t[a][x] = Gm[a][0] * g[0][x] + Gm[a][1] * g[1][x] + Gm[a][2] * g[2][x];
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    U[((size_t)(a * 4 + b) * NI + i) * NO + o] =
-                        t[a][0] * Gm[b][0] + t[a][1] * Gm[b][1] + t[a][2] * Gm[b][2];
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++)
+                    U[((size_t)(a * 6 + b) * NI + i) * NO + o] =
+                        (float)(t[a][0] * Gm[b][0] + t[a][1] * Gm[b][1] + t[a][2] * Gm[b][2]);
         }
 }
 
@@ -124,17 +137,21 @@ static void filter_tf(float *U, const float *w, int NO, int NI, int flipped) {
 static void filter_grad(float *dw, const float *dU, int OC, int C) {
     for (int o = 0; o < OC; o++)
         for (int c = 0; c < C; c++) {
-            float u[4][4], t[3][4];
-            for (int p = 0; p < 16; p++) u[p / 4][p % 4] = dU[((size_t)p * C + c) * OC + o];
+            double u[6][6], t[3][6];
+            for (int p = 0; p < NP; p++) u[p / 6][p % 6] = dU[((size_t)p * C + c) * OC + o];
             for (int y = 0; y < 3; y++)
-                for (int b = 0; b < 4; b++)
-                    t[y][b] = Gm[0][y] * u[0][b] + Gm[1][y] * u[1][b] + Gm[2][y] * u[2][b] +
-                              Gm[3][y] * u[3][b];
+                for (int b = 0; b < 6; b++) {
+                    double a = 0;
+                    for (int k = 0; k < 6; k++) a += Gm[k][y] * u[k][b];
+                    t[y][b] = a;
+                }
             float *d = dw + ((size_t)o * C + c) * 9;
             for (int y = 0; y < 3; y++)
-                for (int x = 0; x < 3; x++)
-                    d[y * 3 + x] += t[y][0] * Gm[0][x] + t[y][1] * Gm[1][x] +
-                                    t[y][2] * Gm[2][x] + t[y][3] * Gm[3][x];
+                for (int x = 0; x < 3; x++) {
+                    double a = 0;
+                    for (int k = 0; k < 6; k++) a += t[y][k] * Gm[k][x];
+                    d[y * 3 + x] += (float)a;
+                }
         }
 }
 
@@ -225,95 +242,128 @@ TGT static void from_cl(float *y, int add, const float *src, int pw, int b, int 
 
 /* ---- tile transforms, 8 channels per vector -------------------------------------------- */
 
-/* V[pos][j][c] = (B^T d B)[pos] for tiles t0+j, j < nt, of the bordered input src
- * (cs channels). Row a of B^T d takes two rows of d, so each row of V is made from 8
- * loads: 16 vector registers (AVX2) do not hold all 16 of B^T d at once. */
-TGT static void input_tf(float *V, int tb, const float *src, int cs, const wgeo *g, int t0,
-                         int nt) {
-    size_t ld = (size_t)tb * cs, row = (size_t)g->PW * cs;
-    int ty = t0 / g->TW, tx = t0 % g->TW;
-    for (int j = 0; j < nt; j++) {
-        const float *p = src + (size_t)2 * ty * row + (size_t)2 * tx * cs;
+/* Tile t of a chunk: image, tile row and column, stepped without divisions. */
+typedef struct {
+    int img, ty, tx;
+} tpos;
+
+static inline tpos tile_at(const wgeo *g, int t) {
+    tpos p = {t / g->T, t % g->T / g->TW, t % g->TW};
+    return p;
+}
+
+static inline void tile_next(const wgeo *g, tpos *p) {
+    if (++p->tx == g->TW) {
+        p->tx = 0;
+        if (++p->ty == g->TH) p->ty = 0, p->img++;
+    }
+}
+
+/* o = B^T d (one 1D pass over 6 vectors). */
+TGT static inline void bt6(__m256 o[6], const __m256 d[6]) {
+    const __m256 k2 = _mm256_set1_ps(2), k4 = _mm256_set1_ps(4), k5 = _mm256_set1_ps(5);
+    __m256 a = _mm256_add_ps(d[1], d[2]), b = _mm256_add_ps(d[3], d[4]);
+    __m256 c = _mm256_sub_ps(d[1], d[2]), e = _mm256_sub_ps(d[4], d[3]);
+    __m256 f = _mm256_sub_ps(d[4], d[2]), h = _mm256_sub_ps(d[3], d[1]);
+    o[0] = _mm256_fmadd_ps(k4, d[0], _mm256_fnmadd_ps(k5, d[2], d[4]));
+    o[1] = _mm256_fnmadd_ps(k4, a, b);
+    o[2] = _mm256_fmadd_ps(k4, c, e);
+    o[3] = _mm256_fmadd_ps(k2, h, f);
+    o[4] = _mm256_fnmadd_ps(k2, h, f);
+    o[5] = _mm256_fmadd_ps(k4, d[1], _mm256_fnmadd_ps(k5, d[3], d[5]));
+}
+
+/* y = A^T m (6 vectors to 4). */
+TGT static inline void at6(__m256 y[4], const __m256 m[6]) {
+    const __m256 k2 = _mm256_set1_ps(2), k4 = _mm256_set1_ps(4), k8 = _mm256_set1_ps(8);
+    __m256 p = _mm256_add_ps(m[1], m[2]), q = _mm256_sub_ps(m[1], m[2]);
+    __m256 r = _mm256_add_ps(m[3], m[4]), s = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], p), r);
+    y[1] = _mm256_fmadd_ps(k2, s, q);
+    y[2] = _mm256_fmadd_ps(k4, r, p);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(k8, s, q), m[5]);
+}
+
+/* m = A y (4 vectors to 6: the adjoint of at6). */
+TGT static inline void a6(__m256 m[6], const __m256 y[4]) {
+    const __m256 k2 = _mm256_set1_ps(2), k4 = _mm256_set1_ps(4), k8 = _mm256_set1_ps(8);
+    __m256 e = _mm256_add_ps(y[0], y[2]), o = _mm256_add_ps(y[1], y[3]);
+    __m256 e2 = _mm256_fmadd_ps(k4, y[2], y[0]);
+    __m256 o2 = _mm256_fmadd_ps(k2, y[1], _mm256_mul_ps(k8, y[3]));
+    m[0] = y[0], m[1] = _mm256_add_ps(e, o), m[2] = _mm256_sub_ps(e, o);
+    m[3] = _mm256_add_ps(e2, o2), m[4] = _mm256_sub_ps(e2, o2), m[5] = y[3];
+}
+
+/* V[pos][j][c] = (B^T d B)[pos] for tiles t0+j, j < nt, of the chunk's bordered inputs
+ * src (cs channels). */
+TGT static void input_tf(float *V, const float *src, int cs, const wgeo *g, int t0, int nt) {
+    size_t ld = (size_t)g->TB * cs, row = (size_t)g->PW * cs, img = padded(g, cs);
+    tpos tp = tile_at(g, t0);
+    for (int j = 0; j < nt; j++, tile_next(g, &tp)) {
+        const float *p = src + tp.img * img + (size_t)4 * tp.ty * row + (size_t)4 * tp.tx * cs;
         float *v = V + (size_t)j * cs;
         for (int c = 0; c < cs; c += 8) {
-            const float *q0 = p + c, *q1 = q0 + row, *q2 = q1 + row, *q3 = q2 + row;
-            float *q = v + c;
-#define IN_ROW(A, X, OP, Y)                                                                 \
-    {                                                                                       \
-        __m256 e0 = OP(_mm256_loadu_ps(X), _mm256_loadu_ps(Y));                             \
-        __m256 e1 = OP(_mm256_loadu_ps(X + cs), _mm256_loadu_ps(Y + cs));                   \
-        __m256 e2 = OP(_mm256_loadu_ps(X + 2 * cs), _mm256_loadu_ps(Y + 2 * cs));           \
-        __m256 e3 = OP(_mm256_loadu_ps(X + 3 * cs), _mm256_loadu_ps(Y + 3 * cs));           \
-        float *o = q + (size_t)(A) * 4 * ld;                                                \
-        _mm256_storeu_ps(o, _mm256_sub_ps(e0, e2));                                         \
-        _mm256_storeu_ps(o + ld, _mm256_add_ps(e1, e2));                                    \
-        _mm256_storeu_ps(o + 2 * ld, _mm256_sub_ps(e2, e1));                                \
-        _mm256_storeu_ps(o + 3 * ld, _mm256_sub_ps(e1, e3));                                \
-    }
-            /* rows of B^T d: 0-2, 1+2, 2-1, 1-3 */
-            IN_ROW(0, q0, _mm256_sub_ps, q2)
-            IN_ROW(1, q1, _mm256_add_ps, q2)
-            IN_ROW(2, q2, _mm256_sub_ps, q1)
-            IN_ROW(3, q1, _mm256_sub_ps, q3)
-#undef IN_ROW
+            __m256 t[6][6]; /* t[b] = column b of B^T d */
+            for (int b = 0; b < 6; b++) {
+                __m256 d[6];
+                for (int a = 0; a < 6; a++) d[a] = _mm256_loadu_ps(p + a * row + b * cs + c);
+                bt6(t[b], d);
+            }
+            for (int a = 0; a < 6; a++) {
+                __m256 r[6], o[6];
+                for (int b = 0; b < 6; b++) r[b] = t[b][a];
+                bt6(o, r);
+                for (int b = 0; b < 6; b++) _mm256_storeu_ps(v + (size_t)(a * 6 + b) * ld + c, o[b]);
+            }
         }
-        if (++tx == g->TW) tx = 0, ty++;
     }
 }
 
-/* out (channel-last, width 2*TW, cs channels) <- A^T M[.][j] A for tiles t0+j. */
-TGT static void output_tf(float *out, const float *M, int tb, int cs, const wgeo *g, int t0,
-                          int nt) {
-    size_t ld = (size_t)tb * cs, row = (size_t)2 * g->TW * cs;
-    int ty = t0 / g->TW, tx = t0 % g->TW;
-    for (int j = 0; j < nt; j++, tx = tx + 1 == g->TW ? (ty++, 0) : tx + 1) {
-        float *p = out + (size_t)2 * ty * row + (size_t)2 * tx * cs;
+/* out (per image 4TH x 4TW pixels of cs channels) <- A^T M[.][j] A for tiles t0+j. */
+TGT static void output_tf(float *out, const float *M, int cs, const wgeo *g, int t0, int nt) {
+    size_t ld = (size_t)g->TB * cs, row = (size_t)4 * g->TW * cs, img = (size_t)16 * g->T * cs;
+    tpos tp = tile_at(g, t0);
+    for (int j = 0; j < nt; j++, tile_next(g, &tp)) {
+        float *p = out + tp.img * img + (size_t)4 * tp.ty * row + (size_t)4 * tp.tx * cs;
         const float *m = M + (size_t)j * cs;
         for (int c = 0; c < cs; c += 8) {
-            __m256 s[2][4];
-            for (int b = 0; b < 4; b++) {
-                __m256 m0 = _mm256_loadu_ps(m + (size_t)b * ld + c);
-                __m256 m1 = _mm256_loadu_ps(m + (size_t)(4 + b) * ld + c);
-                __m256 m2 = _mm256_loadu_ps(m + (size_t)(8 + b) * ld + c);
-                __m256 m3 = _mm256_loadu_ps(m + (size_t)(12 + b) * ld + c);
-                s[0][b] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-                s[1][b] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+            __m256 s[6][4]; /* s[b] = A^T of column b */
+            for (int b = 0; b < 6; b++) {
+                __m256 x[6];
+                for (int a = 0; a < 6; a++) x[a] = _mm256_loadu_ps(m + (size_t)(a * 6 + b) * ld + c);
+                at6(s[b], x);
             }
-            for (int a = 0; a < 2; a++) {
-                __m256 y0 = _mm256_add_ps(_mm256_add_ps(s[a][0], s[a][1]), s[a][2]);
-                __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[a][1], s[a][2]), s[a][3]);
-                _mm256_storeu_ps(p + a * row + c, y0);
-                _mm256_storeu_ps(p + a * row + cs + c, y1);
+            for (int a = 0; a < 4; a++) {
+                __m256 r[6], y[4];
+                for (int b = 0; b < 6; b++) r[b] = s[b][a];
+                at6(y, r);
+                for (int b = 0; b < 4; b++) _mm256_storeu_ps(p + a * row + b * cs + c, y[b]);
             }
         }
     }
 }
 
-/* dM[pos][j][c] = (A dY A^T)[pos] for tiles t0+j, dY the 2x2 tile of the bordered dy
- * (its pixel (h,w) at row h+1, column w+1; past an odd edge the border's zeros). */
-TGT static void dout_tf(float *dM, int tb, const float *dyp, int cs, const wgeo *g, int t0,
-                        int nt) {
-    size_t ld = (size_t)tb * cs, row = (size_t)g->PW * cs;
-    int ty = t0 / g->TW, tx = t0 % g->TW;
-    for (int j = 0; j < nt; j++, tx = tx + 1 == g->TW ? (ty++, 0) : tx + 1) {
-        const float *p = dyp + (size_t)(2 * ty + 1) * row + (size_t)(2 * tx + 1) * cs;
+/* dM[pos][j][c] = (A dY A^T)[pos] for tiles t0+j, dY the 4x4 tile of the chunk's bordered
+ * dy (pixel (h,w) at row h+1, column w+1; past an edge the border's zeros). */
+TGT static void dout_tf(float *dM, const float *dyp, int cs, const wgeo *g, int t0, int nt) {
+    size_t ld = (size_t)g->TB * cs, row = (size_t)g->PW * cs, img = padded(g, cs);
+    tpos tp = tile_at(g, t0);
+    for (int j = 0; j < nt; j++, tile_next(g, &tp)) {
+        const float *p = dyp + tp.img * img + (size_t)(4 * tp.ty + 1) * row +
+                         (size_t)(4 * tp.tx + 1) * cs;
         float *m = dM + (size_t)j * cs;
         for (int c = 0; c < cs; c += 8) {
-            __m256 y00 = _mm256_loadu_ps(p + c), y01 = _mm256_loadu_ps(p + cs + c);
-            __m256 y10 = _mm256_loadu_ps(p + row + c), y11 = _mm256_loadu_ps(p + row + cs + c);
-            /* rows of A dY: y0, y0+y1, y0-y1, -y1 (per column b) */
-            __m256 r[4][2];
-            r[0][0] = y00, r[0][1] = y01;
-            r[1][0] = _mm256_add_ps(y00, y10), r[1][1] = _mm256_add_ps(y01, y11);
-            r[2][0] = _mm256_sub_ps(y00, y10), r[2][1] = _mm256_sub_ps(y01, y11);
-            __m256 z = _mm256_setzero_ps();
-            r[3][0] = _mm256_sub_ps(z, y10), r[3][1] = _mm256_sub_ps(z, y11);
-            for (int a = 0; a < 4; a++) {
-                float *q = m + (size_t)a * 4 * ld + c;
-                _mm256_storeu_ps(q, r[a][0]);
-                _mm256_storeu_ps(q + ld, _mm256_add_ps(r[a][0], r[a][1]));
-                _mm256_storeu_ps(q + 2 * ld, _mm256_sub_ps(r[a][0], r[a][1]));
-                _mm256_storeu_ps(q + 3 * ld, _mm256_sub_ps(z, r[a][1]));
+            __m256 t[4][6]; /* t[b] = A of column b */
+            for (int b = 0; b < 4; b++) {
+                __m256 y[4];
+                for (int a = 0; a < 4; a++) y[a] = _mm256_loadu_ps(p + a * row + b * cs + c);
+                a6(t[b], y);
+            }
+            for (int a = 0; a < 6; a++) {
+                __m256 r[4], o[6];
+                for (int b = 0; b < 4; b++) r[b] = t[b][a];
+                a6(o, r);
+                for (int b = 0; b < 6; b++) _mm256_storeu_ps(m + (size_t)(a * 6 + b) * ld + c, o[b]);
             }
         }
     }
@@ -429,21 +479,19 @@ TGT static void wgrad(float *dU, const float *V, const float *dM, int nt, int NI
             }
 }
 
-/* ---- one image ------------------------------------------------------------------------- */
+/* ---- one chunk ------------------------------------------------------------------------- */
 
-/* out (channel-last, 2TH x 2TW x NO) = conv of the bordered src (NI channels) with U. */
-TGT static void conv_image(float *out, const float *src, const float *U, float *V, float *M,
-                           int NI, int NO, const wgeo *g) {
+/* out = conv of the chunk's n bordered images src (NI channels) with U, block by block. */
+TGT static void conv_chunk(float *out, const float *src, const float *U, float *V, float *M,
+                           int n, int NI, int NO, const wgeo *g) {
     size_t un = (size_t)NI * NO;
-    for (int t0 = 0; t0 < g->T; t0 += g->TB) {
-        int nt = g->T - t0 < g->TB ? g->T - t0 : g->TB;
-        input_tf(V, g->TB, src, NI, g, t0, nt);
-        for (int pos = 0; pos < 16; pos++) {
-            const float *vp = V + (size_t)pos * g->TB * NI, *up = U + pos * un;
-            float *mp = M + (size_t)pos * g->TB * NO;
-            product(mp, vp, up, nt, NI, NO);
-        }
-        output_tf(out, M, g->TB, NO, g, t0, nt);
+    for (int t0 = 0; t0 < n * g->T; t0 += g->TB) {
+        int nt = n * g->T - t0 < g->TB ? n * g->T - t0 : g->TB;
+        input_tf(V, src, NI, g, t0, nt);
+        for (int pos = 0; pos < NP; pos++)
+            product(M + (size_t)pos * g->TB * NO, V + (size_t)pos * g->TB * NI, U + pos * un, nt,
+                    NI, NO);
+        output_tf(out, M, NO, g, t0, nt);
     }
 }
 
@@ -452,15 +500,18 @@ void convw_forward(float *y, const float *x, const float *w, float *ws, int B, i
     wgeo g = wgeo_of(C, H, W, OC);
     size_t cm = C > OC ? C : OC, hw = (size_t)H * W;
     wspace s = carve(ws, &g, C, OC);
-    float *U = s.U, *xp = s.xp, *V = s.V, *M = s.M, *out = s.out;
-    filter_tf(U, w, OC, C, 0);
-    memset(xp, 0, sizeof(float) * padded(&g, C));
+    filter_tf(s.U, w, OC, C, 0);
+    memset(s.xp, 0, sizeof(float) * padded(&g, C) * g.NI);
     /* rows of V past a block's last tile feed products nobody reads: keep them finite */
-    memset(V, 0, sizeof(float) * 16 * g.TB * cm);
-    for (int b = 0; b < B; b++) {
-        to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
-        conv_image(out, xp, U, V, M, C, OC, &g);
-        from_cl(y + (size_t)b * OC * hw, 0, out, 2 * g.TW, 0, OC, H, W);
+    memset(s.V, 0, sizeof(float) * NP * g.TB * cm);
+    for (int b0 = 0; b0 < B; b0 += g.NI) {
+        int n = B - b0 < g.NI ? B - b0 : g.NI;
+        for (int i = 0; i < n; i++)
+            to_cl(s.xp + i * padded(&g, C), g.PW, 1, x + (size_t)(b0 + i) * C * hw, C, H, W);
+        conv_chunk(s.out, s.xp, s.U, s.V, s.M, n, C, OC, &g);
+        for (int i = 0; i < n; i++)
+            from_cl(y + (size_t)(b0 + i) * OC * hw, 0, s.out + (size_t)i * 16 * g.T * OC,
+                    4 * g.TW, 0, OC, H, W);
     }
 }
 
@@ -469,33 +520,37 @@ void convw_backward(float *dx, float *dw, const float *dy, const float *x, const
     wgeo g = wgeo_of(C, H, W, OC);
     size_t cm = C > OC ? C : OC, hw = (size_t)H * W, un = (size_t)C * OC;
     wspace s = carve(ws, &g, C, OC);
-    float *U = s.U, *dU = s.dU, *xp = s.xp, *dyp = s.dyp, *V = s.V, *M = s.M, *out = s.out;
-    memset(dyp, 0, sizeof(float) * padded(&g, OC));
-    memset(V, 0, sizeof(float) * 16 * g.TB * cm);
-    if (dx) filter_tf(U, w, C, OC, 1);
+    memset(s.dyp, 0, sizeof(float) * padded(&g, OC) * g.NI);
+    memset(s.V, 0, sizeof(float) * NP * g.TB * cm);
+    if (dx) filter_tf(s.U, w, C, OC, 1);
     if (dw) {
-        memset(xp, 0, sizeof(float) * padded(&g, C));
-        memset(dU, 0, sizeof(float) * 16 * un);
+        memset(s.xp, 0, sizeof(float) * padded(&g, C) * g.NI);
+        memset(s.dU, 0, sizeof(float) * NP * un);
     }
-    for (int b = 0; b < B; b++) {
-        to_cl(dyp, g.PW, 1, dy + (size_t)b * OC * hw, OC, H, W);
+    for (int b0 = 0; b0 < B; b0 += g.NI) {
+        int n = B - b0 < g.NI ? B - b0 : g.NI;
+        for (int i = 0; i < n; i++)
+            to_cl(s.dyp + i * padded(&g, OC), g.PW, 1, dy + (size_t)(b0 + i) * OC * hw, OC, H, W);
         if (dx) {
-            conv_image(out, dyp, U, V, M, OC, C, &g);
-            from_cl(dx + (size_t)b * C * hw, 1, out, 2 * g.TW, 0, C, H, W);
+            conv_chunk(s.out, s.dyp, s.U, s.V, s.M, n, OC, C, &g);
+            for (int i = 0; i < n; i++)
+                from_cl(dx + (size_t)(b0 + i) * C * hw, 1, s.out + (size_t)i * 16 * g.T * C,
+                        4 * g.TW, 0, C, H, W);
         }
         if (dw) {
-            to_cl(xp, g.PW, 1, x + (size_t)b * C * hw, C, H, W);
-            for (int t0 = 0; t0 < g.T; t0 += g.TB) {
-                int nt = g.T - t0 < g.TB ? g.T - t0 : g.TB;
-                input_tf(V, g.TB, xp, C, &g, t0, nt);
-                dout_tf(M, g.TB, dyp, OC, &g, t0, nt);
-                for (int pos = 0; pos < 16; pos++)
-                    wgrad(dU + pos * un, V + (size_t)pos * g.TB * C, M + (size_t)pos * g.TB * OC,
-                          nt, C, OC);
+            for (int i = 0; i < n; i++)
+                to_cl(s.xp + i * padded(&g, C), g.PW, 1, x + (size_t)(b0 + i) * C * hw, C, H, W);
+            for (int t0 = 0; t0 < n * g.T; t0 += g.TB) {
+                int nt = n * g.T - t0 < g.TB ? n * g.T - t0 : g.TB;
+                input_tf(s.V, s.xp, C, &g, t0, nt);
+                dout_tf(s.M, s.dyp, OC, &g, t0, nt);
+                for (int pos = 0; pos < NP; pos++)
+                    wgrad(s.dU + pos * un, s.V + (size_t)pos * g.TB * C,
+                          s.M + (size_t)pos * g.TB * OC, nt, C, OC);
             }
         }
     }
-    if (dw) filter_grad(dw, dU, OC, C);
+    if (dw) filter_grad(dw, s.dU, OC, C);
 }
 
 /* ---- 3x3 stride-2 pad-1: direct ------------------------------------------------------

@@ -76,7 +76,7 @@ static void test_conv(int B, int C, int H, int W, int OC, int K, int S, int P, i
     memcpy(dwr, dw, sizeof(float) * nw);
     char what[160];
     snprintf(what, sizeof what, "B%d C%d %dx%d OC%d K%d S%d P%d chunk%d%s", B, C, H, W, OC, K,
-             S, P, chunk, lay_winograd ? " winograd" : lay_direct ? " direct" : "");
+             S, P, chunk, lay_winograd ? (S == 1 ? " winograd" : " stride-2") : lay_direct ? " direct" : "");
     char msg[200];
 
     conv_fwd();
