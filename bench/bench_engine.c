@@ -136,6 +136,10 @@ int main(int argc, char **argv) {
     lay_set_threads(T);
     printf("engine: C=%d N=%d batch=%d 1x28x28, threads=%d, sgemm 512^3 peak %.2f GFLOP/s "
            "(OpenBLAS, %d threads)\n", C, N, B, lay_threads, peak, T);
+    if (convw_use(8, 8))
+        printf("  GFLOP/s counts direct-convolution FLOPs; the 3x3 stride-1 convs run as Winograd\n"
+               "  F(4x4,3x3) with 4x fewer multiplies, so it is an equivalent rate (SIGEO_WINOGRAD=0\n"
+               "  for the direct/im2col paths)\n");
     int conv3[6] = {NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3};
     int mixed[6] = {NB_CONV3, NB_SKIP, NB_CONV1, NB_AVG3, NB_NONE, NB_CONV3};
     const char *only = getenv("SIGEO_BENCH_CELL"); /* one cell, e.g. for perf */
