@@ -258,12 +258,17 @@ static void test_network(void) {
 
 int main(void) {
     test_par();
-    /* the direct path where the CPU has it, im2col otherwise; stride 2; 1x1; the stem;
-     * odd sizes and an odd batch (unequal parts) */
-    test_conv(6, 8, 28, 8, 3, 1, 1);
-    test_conv(7, 16, 14, 16, 3, 1, 1);
-    test_conv(5, 32, 7, 32, 3, 1, 1);
-    test_conv(6, 8, 28, 16, 3, 2, 1);
+    /* the channel-last paths where the CPU has them (Winograd, stride 2), then the same
+     * shapes on the direct path / im2col; 1x1; the stem; odd sizes and an odd batch
+     * (unequal parts) */
+    for (int p = 0; p < 2; p++) {
+        lay_winograd = p ? 0 : -1;
+        test_conv(6, 8, 28, 8, 3, 1, 1);
+        test_conv(7, 16, 14, 16, 3, 1, 1);
+        test_conv(5, 32, 7, 32, 3, 1, 1);
+        test_conv(6, 8, 28, 16, 3, 2, 1);
+    }
+    lay_winograd = -1;
     test_conv(6, 16, 14, 32, 1, 1, 0);
     test_conv(5, 1, 28, 8, 3, 1, 1);
     test_conv(3, 3, 9, 5, 3, 1, 1);
