@@ -74,10 +74,10 @@ void convd_backward(float *dx, float *dw, const float *dy, const float *x, const
                     float *ws, int B, int C, int H, int W, int OC);
 
 /* 3x3 stride-1 pad-1 convs with C and OC multiples of 8 run as a fused Winograd
- * F(2x2,3x3) (conv_cl.c: 2.25x fewer multiplies) when lay_winograd is 1; -1 (the
- * default) turns it on where the CPU has AVX-512F and VL unless SIGEO_WINOGRAD=0 is set
- * in the environment. It takes precedence over the direct path. Results differ from the
- * other paths in the last bits. */
+ * F(4x4,3x3) (conv_cl.c: 4x fewer multiplies) when lay_winograd is 1; -1 (the default)
+ * turns it on where the CPU has AVX-512F and VL unless SIGEO_WINOGRAD=0 is set in the
+ * environment. It takes precedence over the direct path. Results differ from the other
+ * paths by Winograd's rounding, ~1e-5 relative. */
 extern int lay_winograd;
 int convw_use(int C, int OC);
 size_t convw_ws_floats(int C, int H, int W, int OC);
