@@ -42,7 +42,7 @@ int lay_winograd = -1;
 /* Geometry of one call: chunks of NI images, each copied into its own bordered buffer of
  * RP rows x PW columns; tiles numbered across the chunk's images. */
 typedef struct {
-    int H, W, TH, TW, T; /* tiles: TH x TW = T per image */
+    int TH, TW, T;       /* tiles: TH x TW = T per image */
     int PW, RP;          /* bordered width 4*TW+2 and height 4*TH+2 */
     int NI;              /* images per chunk: at least TB tiles */
     int TB;              /* tiles per block, a multiple of 12 */
@@ -51,7 +51,7 @@ typedef struct {
 static wgeo wgeo_of(int C, int H, int W, int OC) {
     wgeo g;
     int cm = C > OC ? C : OC;
-    g.H = H, g.W = W, g.TH = (H + 3) / 4, g.TW = (W + 3) / 4, g.T = g.TH * g.TW;
+    g.TH = (H + 3) / 4, g.TW = (W + 3) / 4, g.T = g.TH * g.TW;
     g.PW = 4 * g.TW + 2, g.RP = 4 * g.TH + 2;
     g.TB = cm <= 16 ? 24 : 12; /* V and M of a block near 27 KB each */
     g.NI = (g.TB + g.T - 1) / g.T;
