@@ -1,0 +1,54 @@
+#!/bin/sh
+# Byte-identity of the tools' outputs: runs a fixed set of small pipelines and prints one
+# "sha256  name" line per output. `tests/identity.sh check` compares against
+# tests/identity.sha256 (taken before a refactor); `tests/identity.sh record` rewrites it.
+# Timing fields (truth.seconds) are zeroed first; everything else must match byte for byte.
+set -eu
+cd "$(dirname "$0")/.."
+B=${SIGEO_BIN:-bin}
+T=tests/tmp/identity # fixed: checkpoints and records carry the data path
+rm -rf "$T"; mkdir -p "$T"
+trap 'rm -rf "$T"' EXIT
+untime() { /usr/bin/python3 -c '
+import msgpack, sys
+out = sys.stdout.buffer
+for r in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
+    t = r.get("truth")
+    if isinstance(t, dict) and "seconds" in t: t["seconds"] = 0.0
+    out.write(msgpack.packb(r, use_bin_type=True))'; }
+# nb201
+$B/sample-arch -n 24 --seed 5 > "$T/archs.mp"
+$B/sample-arch --all | head -c 4000 > /dev/null
+$B/warmup-supernet --fraction 0 -q -o "$T/sn0.ckpt"
+$B/warmup-supernet --fraction 0.004 --seed 3 -q -o "$T/sn.ckpt"
+$B/warmup-supernet --fraction 0.004 --seed 3 --threads 2 -q -o "$T/sn-t2.ckpt"
+$B/score-sigeo --supernet "$T/sn0.ckpt" --proxies all -q < "$T/archs.mp" > "$T/score0-all.mp"
+$B/score-sigeo --supernet "$T/sn.ckpt" -q < "$T/archs.mp" > "$T/score-default.mp"
+$B/score-sigeo --supernet "$T/sn.ckpt" --proxies all --threads 2 -q < "$T/archs.mp" > "$T/score-all-t2.mp"
+$B/score-sigeo --supernet "$T/sn.ckpt" --paper --proxies sigeo,zico -q < "$T/archs.mp" > "$T/score-paper.mp"
+$B/rank < "$T/score0-all.mp" > "$T/rank.mp"
+$B/rank --by scores.zico -k 5 -F table < "$T/score0-all.mp" > "$T/rank-table.txt"
+$B/rank --by all -F stats --truth scores.flops < "$T/score0-all.mp" > "$T/rank-stats.mp" 2> "$T/rank-stats.err"
+$B/mp2json < "$T/score-default.mp" > "$T/score.jsonl"
+$B/json2mp < "$T/score.jsonl" > "$T/roundtrip.mp"
+$B/mutate-arch -k 3 --seed 2 < "$T/archs.mp" > "$T/mutants.mp"
+head -c 2000 "$T/archs.mp" > /dev/null
+$B/sample-arch -n 3 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 -q | untime > "$T/train.mp"
+$B/sample-arch -n 2 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 --threads 2 --schedule constant --no-nesterov -q | untime > "$T/train-t2.mp"
+# nasrec
+$B/gen-criteo -n 3000 --seed 4 > "$T/criteo.tsv"
+$B/sample-arch --space nasrec -n 6 --seed 2 > "$T/rec-archs.mp"
+$B/warmup-supernet --space nasrec --data "$T/criteo.tsv" --fraction 0.3 -q -o "$T/rec.ckpt"
+$B/score-sigeo --supernet "$T/rec.ckpt" --data "$T/criteo.tsv" --proxies all -q < "$T/rec-archs.mp" > "$T/rec-score.mp"
+$B/train-arch --data "$T/criteo.tsv" --fraction 0.3 -q < "$T/rec-archs.mp" | untime > "$T/rec-train.mp"
+$B/mutate-arch -k 2 < "$T/rec-archs.mp" > "$T/rec-mutants.mp"
+(cd "$T" && sha256sum archs.mp sn0.ckpt sn.ckpt sn-t2.ckpt score0-all.mp score-default.mp score-all-t2.mp \
+    score-paper.mp rank.mp rank-table.txt rank-stats.mp rank-stats.err score.jsonl roundtrip.mp mutants.mp \
+    train.mp train-t2.mp criteo.tsv rec-archs.mp rec.ckpt rec-score.mp rec-train.mp rec-mutants.mp) > "$T/now"
+case "${1:-print}" in
+record) cp "$T/now" tests/identity.sha256 ;;
+check)
+    if diff tests/identity.sha256 "$T/now"; then echo "identity: all outputs byte-identical"
+    else echo "identity: outputs differ (left: recorded, right: now)" >&2; exit 1; fi ;;
+*) cat "$T/now" ;;
+esac
