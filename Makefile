@@ -13,34 +13,35 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 # OpenBLAS, whose thread start-up fails under a tight ulimit -v (docs/reliability.md).
 LDFLAGS += -Wl,--as-needed
 
-# One source file per tool; everything else in src/ is a shared module.
-TOOL_NAMES := sample-arch rank mp2json json2mp train-arch warmup-supernet \
-              score-sigeo mutate-arch gen-criteo
-TOOL_SRC   := $(wildcard $(TOOL_NAMES:%=src/%.c))
-TOOLS      := $(TOOL_SRC:src/%.c=bin/%)
-LIB_SRC    := $(filter-out $(TOOL_SRC),$(wildcard src/*.c))
+# src/tools/: one source file per tool. The other folders of src/ are the layers of the
+# library every tool links (docs/architecture.md).
+LAYERS     := base io data engine spaces proxies
+TOOL_SRC   := $(wildcard src/tools/*.c)
+TOOLS      := $(TOOL_SRC:src/tools/%.c=bin/%)
+LIB_SRC    := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ    := $(LIB_SRC:src/%.c=build/%.o)
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=build/tests/%)
 
 all: $(TOOLS)
 
-build/%.o: src/%.c | build
+build/%.o: src/%.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The engine's elementwise loops (ReLU, BN, pooling) need the loop vectorizer.
-build/layers.o build/net.o build/conv_direct.o build/conv_cl.o: CFLAGS += -O3
+build/engine/layers.o build/engine/net.o build/engine/conv_direct.o build/engine/conv_cl.o: CFLAGS += -O3
 
 build/libsigeo.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-bin/%: build/%.o build/libsigeo.a | bin
+bin/%: build/tools/%.o build/libsigeo.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
 
 build/tests/%: tests/%.c build/libsigeo.a | build/tests
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
 
-bin build build/tests:
+bin build/tests:
 	mkdir -p $@
 
 # Runs every C test and every tests/t_*.sh; prints "N passed, N failed".
@@ -84,4 +85,4 @@ clean:
 .PRECIOUS: build/%.o
 # sanitize, valgrind, fuzz (docs/reliability.md)
 include mk/reliability.mk
--include $(wildcard build/*.d build/tests/*.d)
+-include $(wildcard build/*/*.d build/tests/*.d)

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "layers.h"
-#include "util.h"
+#include "engine/layers.h"
+#include "base/util.h"
 
 int main(void) {
     static const int shapes[][4] = {{8, 28, 8, 1}, {16, 14, 16, 1}, {32, 7, 32, 1},

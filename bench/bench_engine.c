@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "layers.h"
-#include "nb201.h"
-#include "util.h"
+#include "engine/layers.h"
+#include "spaces/nb201.h"
+#include "base/util.h"
 
 /* GFLOP/s of a square sgemm (n=512), best of a few runs of ~0.3 s. */
 static double sgemm_peak(void) {

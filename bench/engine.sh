@@ -16,7 +16,7 @@ if [ -n "$PROFILE" ]; then
     # per-op CPU time: net.c compiled into the bench with -DNET_PROFILE
     bin=build/bench/bench_engine_prof
     ${CC:-cc} -O2 -g -fopenmp -std=c11 -D_POSIX_C_SOURCE=200809L -DNET_PROFILE -Iinclude \
-        $(pkg-config --cflags openblas) -o $bin bench/bench_engine.c src/net.c \
+        $(pkg-config --cflags openblas) -o $bin bench/bench_engine.c src/engine/net.c \
         build/libsigeo.a $(pkg-config --libs openblas) -lm
 fi
 export OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t

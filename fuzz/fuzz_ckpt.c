@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "util.h"
+#include "io/ckpt.h"
+#include "base/util.h"
 
 #define TAIL 71
 

@@ -8,9 +8,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "rec.h"
-#include "space.h"
+#include "io/json.h"
+#include "io/rec.h"
+#include "spaces/space.h"
 
 static int mfd = -1;
 static FILE *devnull;

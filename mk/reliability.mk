@@ -8,11 +8,12 @@ SAN_OBJ   := $(LIB_SRC:src/%.c=build-san/%.o)
 SAN_TOOLS := $(TOOLS:bin/%=bin-san/%)
 SAN_TESTS := $(TEST_BIN:build/tests/%=build-san/tests/%)
 
-build-san/%.o: src/%.c | build-san
+build-san/%.o: src/%.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 build-san/libsigeo.a: $(SAN_OBJ)
 	$(AR) rcs $@ $^
-bin-san/%: src/%.c build-san/libsigeo.a | bin-san
+bin-san/%: src/tools/%.c build-san/libsigeo.a | bin-san
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< build-san/libsigeo.a $(LDLIBS)
 build-san/tests/%: tests/%.c build-san/libsigeo.a | build-san/tests
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< build-san/libsigeo.a $(LDLIBS)
@@ -39,7 +40,8 @@ FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 FUZZ_NAMES   := rec json ckpt
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=build-fuzz/%.o)
 
-build-fuzz/%.o: src/%.c | build-fuzz
+build-fuzz/%.o: src/%.c
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 build-fuzz/libsigeo.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^

@@ -1,8 +1,8 @@
 /* test_ckpt.c — supernet checkpoints: bit-exact round trip, refusal of damaged,
  * truncated and mismatched files, atomic writes, and weight inheritance (a subnet over
  * the supernet's params computes exactly what the same cell built standalone does). */
-#include "ckpt.h"
-#include "nb201.h"
+#include "io/ckpt.h"
+#include "spaces/nb201.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "data.h"
-#include "util.h"
+#include "data/data.h"
+#include "base/util.h"
 
 static int fails;
 static void check(int ok, const char *what)

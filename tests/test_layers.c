@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "layers.h"
-#include "net.h"
-#include "util.h"
+#include "engine/layers.h"
+#include "engine/net.h"
+#include "base/util.h"
 
 #define TOL 2e-3
 

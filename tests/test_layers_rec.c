@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "criteo.h"
+#include "data/criteo.h"
 #include "gradcheck.h"
-#include "layers_rec.h"
-#include "nasrec.h"
-#include "net.h"
-#include "util.h"
+#include "engine/layers_rec.h"
+#include "spaces/nasrec.h"
+#include "engine/net.h"
+#include "base/util.h"
 
 #define TOL 3e-3
 

@@ -8,10 +8,10 @@
 
 #include <unistd.h>
 
-#include "criteo.h"
-#include "nasrec.h"
-#include "space.h"
-#include "util.h"
+#include "data/criteo.h"
+#include "spaces/nasrec.h"
+#include "spaces/space.h"
+#include "base/util.h"
 
 static int fails;
 static void check(int ok, const char *what) {

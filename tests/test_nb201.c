@@ -1,6 +1,6 @@
 /* test_nb201.c — NB201 encoding: string <-> index <-> op tuple for all 15,625 cells,
  * parse errors, sampling, mutation, configuration keys, and space_read_record. */
-#include "nb201.h"
+#include "spaces/nb201.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nb201.h"
-#include "net.h"
-#include "util.h"
+#include "spaces/nb201.h"
+#include "engine/net.h"
+#include "base/util.h"
 
 static int fails;
 static void check(int ok, const char *what, double v) {

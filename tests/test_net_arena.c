@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nb201.h"
-#include "net.h"
-#include "util.h"
+#include "spaces/nb201.h"
+#include "engine/net.h"
+#include "base/util.h"
 
 enum { BATCH = 5, IN_CH = 2, HW = 8, N_X = BATCH * IN_CH * HW * HW };
 

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "optim.h"
+#include "engine/optim.h"
 
 static int fails;
 static void check(int ok, const char *what)

@@ -5,9 +5,9 @@
  * determinant by cofactor expansion, JacobCov with a closed-form 2x2 spectrum, params and
  * FLOPs by hand, the one-shot BN recalibration, NaN reporting, and that the supernet is
  * never written. */
-#include "proxy.h"
-#include "layers_rec.h"
-#include "nb201.h"
+#include "proxies/proxy.h"
+#include "engine/layers_rec.h"
+#include "spaces/nb201.h"
 
 #include <math.h>
 #include <stdio.h>

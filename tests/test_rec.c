@@ -1,7 +1,7 @@
 /* test_rec.c — record library: write/read round trip, setters and getters, truncated
  * streams, garbage, huge declared lengths refused before msgpack-c allocates them,
  * and records arriving one byte per read. */
-#include "rec.h"
+#include "io/rec.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,9 +2,9 @@
  * which exit status results), json2mp's line resync after a syntax error (never eating
  * the next good line), and json_write leaving nothing behind for a record JSON cannot
  * hold. The tools' behaviour end to end is in t_badinput.sh. */
-#include "json.h"
-#include "rec.h"
-#include "util.h"
+#include "io/json.h"
+#include "io/rec.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

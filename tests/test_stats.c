@@ -4,7 +4,7 @@
  *   import scipy.stats as st; st.kendalltau(x, y).statistic; st.spearmanr(x, y).statistic;
  *   st.rankdata(x)
  * on the data below (the LCG data set is generated the same way in Python). */
-#include "stats.h"
+#include "base/stats.h"
 
 #include <math.h>
 #include <stdint.h>

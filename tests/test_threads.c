@@ -14,11 +14,11 @@
 #endif
 
 #include "gradcheck.h"
-#include "layers.h"
-#include "nb201.h"
-#include "net.h"
-#include "optim.h"
-#include "util.h"
+#include "engine/layers.h"
+#include "spaces/nb201.h"
+#include "engine/net.h"
+#include "engine/optim.h"
+#include "base/util.h"
 
 static float *randv(rng_t *r, size_t n) {
     float *v = malloc(sizeof(float) * (n ? n : 1));

@@ -1,7 +1,7 @@
 /* test_util.c — SHA-256 against FIPS test vectors, RNG determinism and range. */
 #include <stdio.h>
 #include <string.h>
-#include "util.h"
+#include "base/util.h"
 
 static int fails;
 static void check(int ok, const char *what)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers.h"
-#include "nb201.h"
+#include "engine/layers.h"
+#include "spaces/nb201.h"
 
 static void wi(FILE *f, int v) { fwrite(&v, 4, 1, f); }
 static void wf(FILE *f, const float *p, size_t n) { fwrite(p, 4, n, f); }

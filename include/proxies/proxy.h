@@ -1,0 +1,100 @@
+/* proxy.h — training-free architecture scores over one candidate network: SiGeo and the
+ * zero-cost baselines (docs/proxies.md has every definition and its sign).
+ *
+ * One function per proxy, one table listing them. A proxy scores the network a caller
+ * built over a WORKING parameter set that has the supernet's views; before it runs, the
+ * proxy copies the inherited weights (and BN state) of the views the network uses from
+ * the supernet, so proxies are independent of each other and of their order, and the
+ * supernet itself is never written. Every score is "higher is better" except the two
+ * losses (sigeo_loss, oneshot_loss). */
+#ifndef SIGEO_PROXY_H
+#define SIGEO_PROXY_H
+
+#include <stddef.h>
+#include "engine/net.h"
+
+#define PROXY_MAX_KEYS 5
+
+/* Everything a proxy reads. The caller owns every pointer; the proxies write only
+ * net's activations, P (w, g, m, s of the used views) and the private cache fields. */
+typedef struct {
+    net_t *net;           /* the candidate's finalized network over P */
+    params_t *P;          /* working parameters (net->P) */
+    const params_t *src;  /* supernet parameters: same views, same order as P */
+    const unsigned char *used; /* used[i] != 0: trainable view i is used (P->n entries) */
+    int c, h, w;          /* image shape */
+    /* Scoring batches: n_batches consecutive batches of net->batch examples,
+     * x (n_batches*batch, c,h,w) normalized, y their labels. */
+    int n_batches;
+    const float *x;
+    const int *y;
+    /* One-shot baseline: n_bn batches for recomputing BN statistics and n_eval batches
+     * evaluated with them, disjoint from the scoring batches. */
+    int n_bn, n_eval;
+    const float *x_bn, *x_eval;
+    const int *y_bn, *y_eval;
+    float step_lr;        /* SiGeo's plain-SGD step after each batch */
+    double lambda[4];     /* SiGeo's l1, l2, l3 and l4 (weight of the Jacobian term J) */
+    /* private caches, valid for the current candidate only (proxy_ctx_reset drops them):
+     * have_batch0: P holds the inherited weights, P->g the gradient of batch 0 and the
+     * net's activations that batch's forward/backward (shared by grad_norm, snip, fisher,
+     * naswot, grasp); g0: the used weights' batch-0 gradient at the inherited weights
+     * (SiGeo's first row, which is also ZiCo's); have_jacov: jacov's score, flatness
+     * and batch-0 loss (the jacov proxy's, and SiGeo's J, which takes it from the
+     * forward pass of its own first batch: same weights, same batch). */
+    int have_batch0, have_g0, have_jacov, jacov_flat;
+    double loss0, jacov_s, jacov_loss;
+    float *g0;
+    size_t n_g0;
+} proxy_ctx_t;
+
+/* What one proxy produced: n keys (relative to "scores.") and their values; a
+ * non-finite value comes with a reason in err. */
+typedef struct {
+    int n;
+    const char *key[PROXY_MAX_KEYS];
+    double v[PROXY_MAX_KEYS];
+    char err[160];
+} proxy_out_t;
+
+typedef struct {
+    const char *name;     /* name for --proxies, and the main key */
+    int default_on;       /* scored when --proxies is not given */
+    const char *doc;      /* one line: definition and sign convention */
+    /* Fills out. Returns 0, or -1 on an internal failure (out of memory). A score that
+     * is not finite is not a failure: its value is NaN and out->err says why. A proxy that
+     * is not defined for the network's operations returns 0 with no keys. */
+    int (*fn)(proxy_ctx_t *c, proxy_out_t *out);
+    /* Reads only the nodes that reach the loss: operations whose output never does
+     * (space.h live_key) change nothing, so score-sigeo may reuse the outputs of a
+     * candidate with the same live key. Not so for params, flops (they count those
+     * operations) and naswot (it reads every ReLU). */
+    int live_only;
+} proxy_t;
+
+/* The table, in the order proxies run; NULL-terminated by a zero entry (name NULL). */
+extern const proxy_t proxy_table[];
+const proxy_t *proxy_find(const char *name);
+
+/* Start scoring a new candidate (the net was rebuilt): drops cached state. */
+void proxy_ctx_reset(proxy_ctx_t *c);
+/* Frees the caches (the context's other pointers belong to the caller). */
+void proxy_ctx_free(proxy_ctx_t *c);
+/* Copy the used views' weights and the net's BN state from the supernet into P.
+ * Functions that change P or the activations afterwards clear have_batch0. */
+void proxy_restore(proxy_ctx_t *c);
+
+/* Building blocks, exposed for the tests. */
+/* Per-weight gradients of every used conv/linear weight over the n_batches scoring
+ * batches, with a plain-SGD step of lr after each batch when lr != 0 (BN_BATCH mode).
+ * G (n_batches, n_w) receives the gradients in view order; *loss the last batch's loss.
+ * n_w is proxy_weight_count(c). Restores the inherited weights first. 0 or -1. */
+size_t proxy_weight_count(const proxy_ctx_t *c);
+int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss);
+/* SiGeo's and ZiCo's S1 from such gradients: sum over layers of log(sum_i mean|g|/std)
+ * (population std over the K batches, zero-std entries and zero-sum layers left out). */
+double proxy_s1(const proxy_ctx_t *c, const float *G, int K);
+/* S2 = 2 log(sum_m |sum_i (sum_b g_bi) theta_i| + 1e-5) with theta the current P->w. */
+double proxy_s2(const proxy_ctx_t *c, const float *G, int K);
+
+#endif

@@ -1,0 +1,112 @@
+/* space.h — the search-space interface. A space encodes, samples and mutates candidate
+ * architectures and builds their networks; each space is one source file (nb201.c,
+ * nasrec.c) behind this table, so the tools never special-case a space. */
+#ifndef SIGEO_SPACE_H
+#define SIGEO_SPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "engine/net.h"
+#include "io/rec.h"
+#include "base/util.h"
+
+#define ARCH_MAX_GENES 64
+
+/* A candidate: a tuple of small integers whose meaning belongs to the space. */
+typedef struct {
+    int n;
+    int g[ARCH_MAX_GENES];
+} arch_t;
+
+/* Space parameters: the network size a record and a supernet must agree on.
+ * NB201 uses C, N, in_ch, H, W, classes. Other spaces use the generic slots
+ * (documented in their source file and docs/). */
+typedef struct {
+    int C, N, in_ch, H, W, classes;
+    int extra[16];
+} space_cfg_t;
+
+/* The extra[] slot where a click space (SPACE_DATA_CLICKS) keeps the hash buckets per
+ * categorical feature, which the tools pass to the Criteo reader. */
+#define SPACE_CFG_ROWS 1
+
+/* What data a space's networks read (the tools load it accordingly). */
+enum {
+    SPACE_DATA_IMAGES = 0, /* data.h: IDX / CIFAR-10 images, integer class labels */
+    SPACE_DATA_CLICKS      /* criteo.h: Criteo-format TSV, dense + categorical rows, 0/1 labels */
+};
+
+typedef struct space {
+    const char *name;
+    int64_t n_arch; /* size of the space if enumerable, else -1 */
+    void (*cfg_default)(space_cfg_t *c);
+    /* Read the record's "cfg" map (keys absent there take defaults). 0, or -1 with err. */
+    int (*cfg_read)(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);
+    /* Write cfg as the map at path (normally "cfg"). */
+    int (*cfg_write)(const space_cfg_t *c, rec_t *e, const char *path);
+    int (*parse)(const char *s, arch_t *a, char *err, size_t n_err);
+    int (*format)(const arch_t *a, char *buf, size_t n);
+    int64_t (*to_index)(const arch_t *a);        /* -1 if not enumerable */
+    int (*from_index)(int64_t i, arch_t *a);     /* 0 or -1 */
+    void (*sample)(rng_t *r, arch_t *a);
+    void (*mutate)(rng_t *r, const arch_t *parent, arch_t *child);
+    /* Add the candidate's nodes (input to loss) to an empty net. 0 or -1. */
+    int (*build)(net_t *net, const space_cfg_t *c, const arch_t *a);
+    /* Declare every parameter of the weight-sharing supernet into P (not allocated). */
+    int (*declare_supernet)(params_t *P, const space_cfg_t *c);
+    /* Path sampling for supernet training (uniform single path unless the space says
+     * otherwise). */
+    void (*sample_path)(rng_t *r, arch_t *a);
+    int data_kind; /* SPACE_DATA_IMAGES or SPACE_DATA_CLICKS */
+    /* Optional (NULL: sample / sample_path / mutate are used): the same for spaces whose
+     * candidates depend on the space parameters (nasrec: number of blocks, widths). Call
+     * them through space_sample, space_sample_path and space_mutate. */
+    void (*sample_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
+    void (*sample_path_cfg)(rng_t *r, const space_cfg_t *c, arch_t *a);
+    void (*mutate_cfg)(rng_t *r, const space_cfg_t *c, const arch_t *parent, arch_t *child);
+    /* Default sigeo weights (l1, l2, l3, l4) that warmup-supernet writes into a checkpoint:
+     * [0] for an untrained supernet, [1] after a warm-up. Chosen per space, since the terms
+     * rank differently in different spaces (docs/quality.md, docs/nasrec.md). */
+    double lambda[2][4];
+    /* Optional (NULL: none): a key equal for two candidates whose networks compute the
+     * same thing from the input to the loss with the same inherited weights, because they
+     * differ only in operations whose output never reaches the loss (NB201: edges into a
+     * node with no path to the cell output). score-sigeo scores such candidates once for
+     * the proxies that read only that part of the network (proxy.h live_only). -1: no key. */
+    int64_t (*live_key)(const arch_t *a);
+} space_t;
+
+void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
+void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
+void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
+                  arch_t *child);
+
+/* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
+ * its bounds. Spaces describe their cfg with a table of these. */
+typedef struct {
+    const char *key;
+    size_t off;
+    int lo, hi;
+} space_cfg_key_t;
+
+/* Read rec's "cfg" map through a key table: keys absent keep c's values (the caller sets
+ * the defaults first); a key out of bounds or not an integer is an error. 0, or -1 with err. */
+int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
+                        int n_keys, char *err, size_t n_err);
+/* Write the table's keys as the map at path. 0 or -1. */
+int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
+                         const space_cfg_key_t *keys, int n_keys);
+
+/* NULL if no space has that name. */
+const space_t *space_find(const char *name);
+/* NULL-terminated table of all spaces. */
+extern const space_t *const space_all[];
+
+/* Reads a record's "space" (default "nb201"), "arch" and "cfg" into the outputs.
+ * Returns 0, or -1 with a message in err naming what is wrong. */
+int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a,
+                      space_cfg_t *c, char *err, size_t n_err);
+/* Non-zero if two configurations are equal. */
+int space_cfg_equal(const space_cfg_t *a, const space_cfg_t *b);
+
+#endif

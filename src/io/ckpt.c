@@ -1,0 +1,750 @@
+/* ckpt.c — supernet checkpoint files (see docs/warmup.md for the layout).
+ *
+ * The file is one msgpack map whose keys come in a fixed order and whose last key is
+ * "hash": the SHA-256 (hex) of the msgpack map without that entry, that is the file
+ * bytes with the last 71 bytes ("hash" key and its 64-character str8 value) removed
+ * and the fixmap count decremented. So the hash is checked on the bytes as read, with
+ * no re-packing, and any msgpack client can recompute it by slicing. */
+#include "io/ckpt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CKPT_KIND "supernet"
+#define CKPT_VERSION 1
+/* A sanity cap on the file size: far above any supernet we train (C=16 N=5 is ~5 MB). */
+#define CKPT_MAX_BYTES ((size_t)1 << 30)
+/* "hash" as fixstr (5 bytes) + 64 hex chars as str8 (2 + 64 bytes). */
+#define CKPT_HASH_TAIL 71
+/* Keys of the map before "hash"; both counts must fit a fixmap (<= 15). */
+#define CKPT_N_KEYS 10
+
+static int host_is_le(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* Copy n floats to little-endian bytes (dst) or back (src); byte swaps on BE hosts. */
+static void floats_to_le(unsigned char *dst, const float *src, size_t n)
+{
+    if (host_is_le()) {
+        memcpy(dst, src, n * 4);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], 4);
+        for (int k = 0; k < 4; k++) dst[4 * i + k] = (unsigned char)(u >> (8 * k));
+    }
+}
+
+static void floats_from_le(float *dst, const unsigned char *src, size_t n)
+{
+    if (host_is_le()) {
+        memcpy(dst, src, n * 4);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; k++) u |= (uint32_t)src[4 * i + k] << (8 * k);
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static int pack_cstr(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
+}
+
+static int pack_view(msgpack_packer *pk, const pview_t *v, const float *base, int state,
+                     unsigned char *tmp)
+{
+    int rc = pack_cstr(pk, v->name);
+    rc |= msgpack_pack_map(pk, 4);
+    rc |= pack_cstr(pk, "shape");
+    rc |= msgpack_pack_array(pk, (size_t)v->n_dim);
+    for (int d = 0; d < v->n_dim; d++) rc |= msgpack_pack_int(pk, v->shape[d]);
+    rc |= pack_cstr(pk, "dtype");
+    rc |= pack_cstr(pk, "f32le");
+    rc |= pack_cstr(pk, "state");
+    rc |= state ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    rc |= pack_cstr(pk, "data");
+    floats_to_le(tmp, base + v->off, v->n);
+    rc |= msgpack_pack_bin(pk, v->n * 4);
+    rc |= msgpack_pack_bin_body(pk, tmp, v->n * 4);
+    return rc;
+}
+
+/* The whole file image into sb (which the caller destroys); fills c->hash. */
+static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    const params_t *P = &c->P;
+    int rc = 0;
+
+    rec_t e;
+    if (rec_new(&e) != 0 || c->space->cfg_write(&c->cfg, &e, "cfg") != 0) {
+        snprintf(err, n_err, "cannot encode the space parameters");
+        return -1;
+    }
+    const msgpack_object *cfg = rec_lookup(&e.root, "cfg");
+
+    size_t max_n = 0;
+    for (int i = 0; i < P->n; i++) max_n = P->v[i].n > max_n ? P->v[i].n : max_n;
+    for (int i = 0; i < P->n_state; i++) max_n = P->sv[i].n > max_n ? P->sv[i].n : max_n;
+    unsigned char *tmp = malloc(max_n * 4 + 4);
+    if (!cfg || !tmp) {
+        rec_edit_end(&e);
+        free(tmp);
+        snprintf(err, n_err, cfg ? "out of memory" : "cannot encode the space parameters");
+        return -1;
+    }
+
+    rc |= msgpack_pack_map(&pk, CKPT_N_KEYS);
+    rc |= pack_cstr(&pk, "kind") | pack_cstr(&pk, CKPT_KIND);
+    rc |= pack_cstr(&pk, "version") | msgpack_pack_int(&pk, CKPT_VERSION);
+    rc |= pack_cstr(&pk, "space") | pack_cstr(&pk, c->space->name);
+    rc |= pack_cstr(&pk, "cfg") | msgpack_pack_object(&pk, *cfg);
+
+    rc |= pack_cstr(&pk, "train") | msgpack_pack_map(&pk, 8);
+    rc |= pack_cstr(&pk, "fraction") | msgpack_pack_double(&pk, c->fraction);
+    rc |= pack_cstr(&pk, "epochs") | msgpack_pack_int(&pk, c->epochs);
+    rc |= pack_cstr(&pk, "batch") | msgpack_pack_int(&pk, c->batch);
+    rc |= pack_cstr(&pk, "lr") | msgpack_pack_double(&pk, c->lr);
+    rc |= pack_cstr(&pk, "momentum") | msgpack_pack_double(&pk, c->momentum);
+    rc |= pack_cstr(&pk, "weight_decay") | msgpack_pack_double(&pk, c->weight_decay);
+    rc |= pack_cstr(&pk, "seed") | msgpack_pack_uint64(&pk, c->seed);
+    rc |= pack_cstr(&pk, "threads") | msgpack_pack_int(&pk, c->threads);
+
+    /* No data was read for an untrained supernet: nil rather than an empty string. */
+    rc |= pack_cstr(&pk, "data") | msgpack_pack_map(&pk, 2);
+    rc |= pack_cstr(&pk, "dir");
+    rc |= c->data_dir[0] ? pack_cstr(&pk, c->data_dir) : msgpack_pack_nil(&pk);
+    rc |= pack_cstr(&pk, "fingerprint");
+    rc |= c->data_fingerprint[0] ? pack_cstr(&pk, c->data_fingerprint) : msgpack_pack_nil(&pk);
+
+    rc |= pack_cstr(&pk, "steps") | msgpack_pack_int64(&pk, c->steps);
+    int n_curve = c->n_curve < 0 ? 0 : c->n_curve > CKPT_MAX_CURVE ? CKPT_MAX_CURVE : c->n_curve;
+    rc |= pack_cstr(&pk, "loss_curve") | msgpack_pack_array(&pk, (size_t)n_curve);
+    for (int i = 0; i < n_curve; i++) rc |= msgpack_pack_float(&pk, c->curve[i]);
+    rc |= pack_cstr(&pk, "lambda") | msgpack_pack_array(&pk, 4);
+    for (int i = 0; i < 4; i++) rc |= msgpack_pack_double(&pk, c->lambda[i]);
+
+    rc |= pack_cstr(&pk, "tensors") | msgpack_pack_map(&pk, (size_t)(P->n + P->n_state));
+    for (int i = 0; i < P->n; i++) rc |= pack_view(&pk, &P->v[i], P->w, 0, tmp);
+    for (int i = 0; i < P->n_state; i++) rc |= pack_view(&pk, &P->sv[i], P->s, 1, tmp);
+    free(tmp);
+    rec_edit_end(&e);
+    if (rc != 0) {
+        snprintf(err, n_err, "out of memory while encoding");
+        return -1;
+    }
+
+    /* Hash the map as it stands (CKPT_N_KEYS entries), then make it one entry longer. */
+    uint8_t d[32];
+    sha256_t s;
+    sha256_init(&s);
+    sha256_update(&s, sb->data, sb->size);
+    sha256_final(&s, d);
+    sha256_hex(d, c->hash);
+    sb->data[0] = (char)(0x80 | (CKPT_N_KEYS + 1));
+    rc = pack_cstr(&pk, "hash") | pack_cstr(&pk, c->hash);
+    if (rc != 0 || sb->size < CKPT_HASH_TAIL) {
+        snprintf(err, n_err, "out of memory while encoding");
+        return -1;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* fsync the directory holding path so the rename itself is durable. */
+static int fsync_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir) return -1;
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    /* Some file systems cannot fsync a directory; the rename happened all the same. */
+    if (rc != 0 && (errno == EINVAL || errno == EBADF)) rc = 0;
+    close(fd);
+    return rc;
+}
+
+/* The temp file of the save in progress, so SIGINT/SIGTERM/SIGHUP during the write
+ * removes it before the default action ends the process (docs/reliability.md). */
+static char tmp_live[4200];
+static volatile sig_atomic_t tmp_armed;
+static const int tmp_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction tmp_old[3];
+
+static void tmp_on_signal(int sig)
+{
+    if (tmp_armed) unlink(tmp_live);
+    raise(sig); /* SA_RESETHAND restored the default action */
+}
+
+static void tmp_guard(int on)
+{
+    for (int i = 0; i < 3; i++) {
+        if (on) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = tmp_on_signal;
+            sa.sa_flags = SA_RESETHAND;
+            sigemptyset(&sa.sa_mask);
+            sigaction(tmp_sigs[i], NULL, &tmp_old[i]);
+            if (tmp_old[i].sa_handler == SIG_DFL) sigaction(tmp_sigs[i], &sa, NULL);
+        } else {
+            sigaction(tmp_sigs[i], &tmp_old[i], NULL);
+        }
+    }
+    tmp_armed = on;
+}
+
+/* Removes path.tmp.PID files left by a writer that was killed (kill -9): their PID no
+ * longer exists. A live writer's file is left alone. */
+static void remove_stale_tmp(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir) return;
+    if (!slash) strcpy(dir, ".");
+    else if (n == 0) strcpy(dir, "/");
+    else memcpy(dir, path, n), dir[n] = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t bl = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(name + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char full[8400];
+        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, name) < sizeof full) unlink(full);
+    }
+    closedir(d);
+}
+
+int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
+{
+    char msg[256];
+    if (!c->space || !c->P.frozen) {
+        snprintf(err, n_err, "%s: nothing to write (no space or unallocated parameters)", path);
+        return -1;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (ckpt_pack(&sb, c, msg, sizeof msg) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        snprintf(err, n_err, "%s: %s", path, msg);
+        return -1;
+    }
+
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+        msgpack_sbuffer_destroy(&sb);
+        snprintf(err, n_err, "%s: path too long", path);
+        return -1;
+    }
+    remove_stale_tmp(path);
+    memcpy(tmp_live, tmp, sizeof tmp_live);
+    tmp_guard(1);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        tmp_guard(0);
+        snprintf(err, n_err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        msgpack_sbuffer_destroy(&sb);
+        return -1;
+    }
+    const char *what = NULL;
+    if (write_all(fd, sb.data, sb.size) != 0) what = "write";
+    else if (fsync(fd) != 0) what = "fsync";
+    int saved = errno;
+    if (close(fd) != 0 && !what) {
+        what = "close";
+        saved = errno;
+    }
+    if (!what && rename(tmp, path) != 0) {
+        what = "rename";
+        saved = errno;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (what) unlink(tmp);
+    tmp_guard(0);
+    if (what) {
+        snprintf(err, n_err, "%s: %s failed: %s", path, what, strerror(saved));
+        return -1;
+    }
+    if (fsync_parent(path) != 0) {
+        snprintf(err, n_err, "%s: fsync of its directory failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static uint64_t be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* Walk the msgpack encoding without building anything: every declared length must fit
+ * in the bytes that remain (each pending item needs at least one byte), and the first
+ * object must end exactly at the end of the buffer. Keeps msgpack_unpack from
+ * allocating for lengths a damaged header declares. 0, or -1 with err. */
+static int msgpack_check(const unsigned char *p, size_t n, char *err, size_t n_err)
+{
+    size_t pos = 0;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pos >= n) {
+            snprintf(err, n_err, "truncated (file ends inside the map, %zu bytes)", n);
+            return -1;
+        }
+        unsigned t = p[pos];
+        uint64_t head = 1, body = 0, kids = 0;
+        int lb = 0; /* bytes of a big-endian length following the type byte */
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+        } else if (t <= 0x8f) {
+            kids = 2 * (uint64_t)(t & 0x0f);
+        } else if (t <= 0x9f) {
+            kids = t & 0x0f;
+        } else if (t <= 0xbf) {
+            body = t & 0x1f;
+        } else {
+            switch (t) {
+            case 0xc4: case 0xd9: lb = 1; break;
+            case 0xc5: case 0xda: lb = 2; break;
+            case 0xc6: case 0xdb: lb = 4; break;
+            case 0xc7: lb = 1; body = 1; break;
+            case 0xc8: lb = 2; body = 1; break;
+            case 0xc9: lb = 4; body = 1; break;
+            case 0xca: body = 4; break;
+            case 0xcb: body = 8; break;
+            case 0xcc: case 0xd0: body = 1; break;
+            case 0xcd: case 0xd1: body = 2; break;
+            case 0xce: case 0xd2: body = 4; break;
+            case 0xcf: case 0xd3: body = 8; break;
+            case 0xd4: body = 2; break;
+            case 0xd5: body = 3; break;
+            case 0xd6: body = 5; break;
+            case 0xd7: body = 9; break;
+            case 0xd8: body = 17; break;
+            case 0xdc: case 0xde: lb = -2; break;
+            case 0xdd: case 0xdf: lb = -4; break;
+            default:
+                snprintf(err, n_err, "malformed (invalid msgpack byte 0x%02x at offset %zu)",
+                         t, pos);
+                return -1;
+            }
+        }
+        if (lb != 0) {
+            int k = lb < 0 ? -lb : lb;
+            if (n - pos < 1 + (size_t)k) {
+                snprintf(err, n_err, "truncated (file ends inside the map, %zu bytes)", n);
+                return -1;
+            }
+            uint64_t len = be(p + pos + 1, k);
+            head += (uint64_t)k;
+            if (lb > 0) body += len;
+            else kids = (t == 0xde || t == 0xdf) ? 2 * len : len;
+        }
+        if (head + body > n - pos) {
+            snprintf(err, n_err, "truncated (an item at offset %zu declares %llu bytes, %zu remain)",
+                     pos, (unsigned long long)(head + body), n - pos);
+            return -1;
+        }
+        pos += head + body;
+        pending = pending - 1 + kids;
+        if (pending > n - pos) {
+            snprintf(err, n_err, "truncated or malformed (%llu items declared, %zu bytes remain)",
+                     (unsigned long long)pending, n - pos);
+            return -1;
+        }
+    }
+    if (pos != n) {
+        snprintf(err, n_err, "malformed (%zu bytes after the checkpoint map)", n - pos);
+        return -1;
+    }
+    return 0;
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+    /* m may itself come from a map_get of an absent key (found by fuzz/fuzz_ckpt.c). */
+    if (!m || m->type != MSGPACK_OBJECT_MAP) return NULL;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+        if (rec_str_eq(&kv->key, key)) return &kv->val;
+    }
+    return NULL;
+}
+
+static int obj_num(const msgpack_object *o, double *out)
+{
+    if (!o) return -1;
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return 0;
+    default: return -1;
+    }
+}
+
+/* String or nil (empty) into buf of n bytes. */
+static int obj_str(const msgpack_object *o, char *buf, size_t n)
+{
+    if (o && o->type == MSGPACK_OBJECT_NIL) {
+        buf[0] = 0;
+        return 0;
+    }
+    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= n ||
+        memchr(o->via.str.ptr, 0, o->via.str.size))
+        return -1;
+    memcpy(buf, o->via.str.ptr, o->via.str.size);
+    buf[o->via.str.size] = 0;
+    return 0;
+}
+
+static int read_file(const char *path, unsigned char **out, size_t *n_out, char *err,
+                     size_t n_err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(err, n_err, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, n_err, "not a regular file");
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > CKPT_MAX_BYTES) {
+        snprintf(err, n_err, "%lld bytes is more than a checkpoint may hold (%zu)",
+                 (long long)st.st_size, CKPT_MAX_BYTES);
+        close(fd);
+        return -1;
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        snprintf(err, n_err, "out of memory for %zu bytes", n);
+        close(fd);
+        return -1;
+    }
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            snprintf(err, n_err, "read failed: %s", k < 0 ? strerror(errno) : "file shrank");
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    *out = buf;
+    *n_out = n;
+    return 0;
+}
+
+static void shape_str(char *buf, size_t n, int n_dim, const int *shape)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < n_dim && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, d ? ",%d" : "%d", shape[d]);
+    if (k < n) snprintf(buf + k, n - k, ")");
+}
+
+/* Check one "tensors" entry against the declared view and copy its data in. */
+static int load_tensor(params_t *P, const msgpack_object_kv *kv, unsigned char *seen_w,
+                       unsigned char *seen_s, char *err, size_t n_err)
+{
+    char name[96];
+    if (obj_str(&kv->key, name, sizeof name) != 0 || !name[0]) {
+        snprintf(err, n_err, "a tensor name is not a string of 1 to 95 bytes");
+        return -1;
+    }
+    const msgpack_object *t = &kv->val;
+    const msgpack_object *shape = map_get(t, "shape"), *dtype = map_get(t, "dtype");
+    const msgpack_object *data = map_get(t, "data"), *st = map_get(t, "state");
+    if (!shape || shape->type != MSGPACK_OBJECT_ARRAY || !dtype || !data ||
+        data->type != MSGPACK_OBJECT_BIN || (st && st->type != MSGPACK_OBJECT_BOOLEAN)) {
+        snprintf(err, n_err, "tensor '%s': needs shape (array), dtype, data (bin), state (bool)",
+                 name);
+        return -1;
+    }
+    if (!rec_str_eq(dtype, "f32le")) {
+        snprintf(err, n_err, "tensor '%s': dtype is not \"f32le\"", name);
+        return -1;
+    }
+    int state = st && st->via.boolean;
+    int id = params_find(P, name, state);
+    if (id < 0) {
+        snprintf(err, n_err,
+                 "unexpected %stensor '%s' (the supernet for the stored cfg has no such %s)",
+                 state ? "state " : "", name, state ? "state buffer" : "parameter");
+        return -1;
+    }
+    const pview_t *v = state ? &P->sv[id] : &P->v[id];
+    unsigned char *seen = state ? seen_s : seen_w;
+    if (seen[id]) {
+        snprintf(err, n_err, "tensor '%s' appears twice", name);
+        return -1;
+    }
+    seen[id] = 1;
+    int got[4] = {0, 0, 0, 0}, ok = shape->via.array.size == (uint32_t)v->n_dim;
+    for (uint32_t d = 0; d < shape->via.array.size && d < 4; d++) {
+        const msgpack_object *x = &shape->via.array.ptr[d];
+        int pos = x->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+        if (pos && x->via.u64 < 1u << 30) got[d] = (int)x->via.u64;
+        else got[d] = -1;
+        ok = ok && pos && x->via.u64 == (uint64_t)v->shape[d];
+    }
+    if (!ok) {
+        char a[64], b[64];
+        uint32_t nd = shape->via.array.size;
+        shape_str(a, sizeof a, nd > 4 ? 4 : (int)nd, got);
+        shape_str(b, sizeof b, v->n_dim, v->shape);
+        snprintf(err, n_err, "tensor '%s': shape %s%s in the file, %s expected for the stored cfg",
+                 name, a, nd > 4 ? "..." : "", b);
+        return -1;
+    }
+    if (data->via.bin.size != v->n * 4) {
+        snprintf(err, n_err, "tensor '%s': %u data bytes, %zu expected", name,
+                 data->via.bin.size, v->n * 4);
+        return -1;
+    }
+    floats_from_le((state ? P->s : P->w) + v->off, (const unsigned char *)data->via.bin.ptr,
+                   v->n);
+    return 0;
+}
+
+/* Everything after the file is in memory and parsed; err without the path prefix. */
+static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object *root, ckpt_t *c,
+                       char *err, size_t n_err)
+{
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, n_err, "not a checkpoint (not a msgpack map)");
+        return -1;
+    }
+    const msgpack_object *kind = map_get(root, "kind");
+    if (!kind || !rec_str_eq(kind, CKPT_KIND)) {
+        snprintf(err, n_err, "not a supernet checkpoint (kind is not \"%s\")", CKPT_KIND);
+        return -1;
+    }
+    double ver;
+    if (obj_num(map_get(root, "version"), &ver) != 0 || ver != CKPT_VERSION) {
+        snprintf(err, n_err, "unsupported checkpoint version (this build reads version %d)",
+                 CKPT_VERSION);
+        return -1;
+    }
+
+    /* Hash: the last entry must be "hash" as fixstr + str8, occupying the last 71 bytes. */
+    uint32_t n_keys = root->via.map.size;
+    const msgpack_object_kv *last = n_keys ? &root->via.map.ptr[n_keys - 1] : NULL;
+    const unsigned char *tail = n > CKPT_HASH_TAIL ? buf + n - CKPT_HASH_TAIL : buf;
+    if (!last || !rec_str_eq(&last->key, "hash") || last->val.type != MSGPACK_OBJECT_STR ||
+        n_keys < 2 || n_keys > 15 || buf[0] != (0x80 | n_keys) || n <= CKPT_HASH_TAIL ||
+        memcmp(tail, "\xa4hash\xd9\x40", 7) != 0) {
+        snprintf(err, n_err, "no content hash as the last key (damaged or not written by sigeo)");
+        return -1;
+    }
+    sha256_t s;
+    uint8_t d[32];
+    unsigned char head = (unsigned char)(0x80 | (n_keys - 1));
+    char hex[65];
+    sha256_init(&s);
+    sha256_update(&s, &head, 1);
+    sha256_update(&s, buf + 1, n - 1 - CKPT_HASH_TAIL);
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    if (memcmp(hex, tail + 7, 64) != 0) {
+        snprintf(err, n_err, "content hash mismatch (file damaged): stored %.64s, computed %s",
+                 (const char *)tail + 7, hex);
+        return -1;
+    }
+    memcpy(c->hash, hex, 65);
+
+    char name[64];
+    if (obj_str(map_get(root, "space"), name, sizeof name) != 0 ||
+        !(c->space = space_find(name))) {
+        snprintf(err, n_err, "unknown or missing space");
+        return -1;
+    }
+    c->space->cfg_default(&c->cfg);
+    char msg[256];
+    if (c->space->cfg_read(&c->cfg, root, msg, sizeof msg) != 0) {
+        snprintf(err, n_err, "cfg: %s", msg);
+        return -1;
+    }
+
+    const msgpack_object *tr = map_get(root, "train"), *da = map_get(root, "data");
+    double epochs, batch, steps, v;
+    if (obj_num(map_get(tr, "fraction"), &c->fraction) || obj_num(map_get(tr, "lr"), &c->lr) ||
+        obj_num(map_get(tr, "momentum"), &c->momentum) ||
+        obj_num(map_get(tr, "weight_decay"), &c->weight_decay) ||
+        obj_num(map_get(tr, "epochs"), &epochs) || obj_num(map_get(tr, "batch"), &batch) ||
+        !map_get(tr, "seed") || map_get(tr, "seed")->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        snprintf(err, n_err, "train: missing or non-numeric option");
+        return -1;
+    }
+    c->seed = map_get(tr, "seed")->via.u64;
+    c->threads = obj_num(map_get(tr, "threads"), &v) == 0 ? (int)v : 0;
+    c->epochs = (int)epochs;
+    c->batch = (int)batch;
+    if (!da || obj_str(map_get(da, "dir"), c->data_dir, sizeof c->data_dir) ||
+        obj_str(map_get(da, "fingerprint"), c->data_fingerprint, sizeof c->data_fingerprint)) {
+        snprintf(err, n_err, "data: needs dir and fingerprint (strings or nil)");
+        return -1;
+    }
+    if (obj_num(map_get(root, "steps"), &steps) != 0) {
+        snprintf(err, n_err, "steps missing");
+        return -1;
+    }
+    c->steps = (int64_t)steps;
+    const msgpack_object *cu = map_get(root, "loss_curve"), *la = map_get(root, "lambda");
+    if (!cu || cu->type != MSGPACK_OBJECT_ARRAY || cu->via.array.size > CKPT_MAX_CURVE) {
+        snprintf(err, n_err, "loss_curve: not an array of at most %d numbers", CKPT_MAX_CURVE);
+        return -1;
+    }
+    c->n_curve = (int)cu->via.array.size;
+    for (int i = 0; i < c->n_curve; i++) {
+        if (obj_num(&cu->via.array.ptr[i], &v) != 0) {
+            snprintf(err, n_err, "loss_curve: element %d is not a number", i);
+            return -1;
+        }
+        c->curve[i] = (float)v;
+    }
+    /* 3 numbers (the paper's l1..l3, l4 = 0) or 4 (with the Jacobian term's weight) */
+    c->lambda[3] = 0;
+    if (!la || la->type != MSGPACK_OBJECT_ARRAY ||
+        (la->via.array.size != 3 && la->via.array.size != 4)) {
+        snprintf(err, n_err, "lambda: not an array of 3 or 4 numbers");
+        return -1;
+    }
+    for (uint32_t i = 0; i < la->via.array.size; i++)
+        if (obj_num(&la->via.array.ptr[i], &c->lambda[i])) {
+            snprintf(err, n_err, "lambda: element %u is not a number", (unsigned)i);
+            return -1;
+        }
+
+    /* Rebuild the parameter list the space declares for this cfg, then fill it. */
+    params_init(&c->P);
+    if (c->space->declare_supernet(&c->P, &c->cfg) != 0 || params_alloc(&c->P) != 0) {
+        snprintf(err, n_err, "cannot build the %s supernet for the stored cfg", c->space->name);
+        return -1;
+    }
+    const msgpack_object *ts = map_get(root, "tensors");
+    if (!ts || ts->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, n_err, "tensors: missing or not a map");
+        return -1;
+    }
+    unsigned char *seen_w = calloc((size_t)c->P.n + 1, 1);
+    unsigned char *seen_s = calloc((size_t)c->P.n_state + 1, 1);
+    int rc = seen_w && seen_s ? 0 : -1;
+    if (rc) snprintf(err, n_err, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < ts->via.map.size; i++)
+        rc = load_tensor(&c->P, &ts->via.map.ptr[i], seen_w, seen_s, err, n_err);
+    for (int i = 0; rc == 0 && i < c->P.n; i++)
+        if (!seen_w[i]) {
+            snprintf(err, n_err, "missing tensor '%s'", c->P.v[i].name);
+            rc = -1;
+        }
+    for (int i = 0; rc == 0 && i < c->P.n_state; i++)
+        if (!seen_s[i]) {
+            snprintf(err, n_err, "missing state tensor '%s'", c->P.sv[i].name);
+            rc = -1;
+        }
+    free(seen_w);
+    free(seen_s);
+    return rc;
+}
+
+int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err)
+{
+    char msg[512];
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    memset(c, 0, sizeof *c);
+    params_init(&c->P);
+    if (read_file(path, &buf, &n, msg, sizeof msg) != 0) {
+        snprintf(err, n_err, "%s: %s", path, msg);
+        return -1;
+    }
+    int rc = -1;
+    if (n == 0) {
+        snprintf(msg, sizeof msg, "empty file");
+    } else if (msgpack_check(buf, n, msg, sizeof msg) == 0) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        if (msgpack_unpack_next(&up, (const char *)buf, n, &off) != MSGPACK_UNPACK_SUCCESS ||
+            off != n)
+            snprintf(msg, sizeof msg, "malformed msgpack");
+        else
+            rc = ckpt_decode(buf, n, &up.data, c, msg, sizeof msg);
+        msgpack_unpacked_destroy(&up);
+    }
+    free(buf);
+    if (rc != 0) {
+        params_free(&c->P);
+        params_init(&c->P);
+        snprintf(err, n_err, "%s: %s", path, msg);
+    }
+    return rc;
+}
+
+void ckpt_free(ckpt_t *c)
+{
+    params_free(&c->P);
+    params_init(&c->P);
+}

@@ -1,0 +1,123 @@
+/* space.c — the table of search spaces and reading a candidate out of a record. */
+#include "spaces/space.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "spaces/nasrec.h"
+#include "spaces/nb201.h"
+
+const space_t *const space_all[] = {&space_nb201, &space_nasrec, NULL};
+
+const space_t *space_find(const char *name) {
+    for (int i = 0; space_all[i]; i++)
+        if (strcmp(space_all[i]->name, name) == 0) return space_all[i];
+    return NULL;
+}
+
+int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a, space_cfg_t *c, char *err,
+                      size_t n_err) {
+    char name[32], s[512];
+    if (rec->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, n_err, "record is not a map");
+        return -1;
+    }
+    int ret = rec_get_str(rec, "space", name, sizeof name);
+    if (ret == REC_MISSING) snprintf(name, sizeof name, "nb201");
+    else if (ret != REC_OK) {
+        snprintf(err, n_err, "\"space\" is not a short string");
+        return -1;
+    }
+    const space_t *S = space_find(name);
+    if (!S) {
+        snprintf(err, n_err, "unknown space \"%s\"", name);
+        return -1;
+    }
+    /* "arch" is authoritative; "index" alone is accepted for enumerable spaces, and when
+     * both are present they must agree (a stale index after a hand edit is an error). */
+    int64_t idx = -1;
+    int have_idx = 0;
+    ret = rec_get_int(rec, "index", &idx);
+    if (ret == REC_WRONG_TYPE) {
+        snprintf(err, n_err, "\"index\" is not an integer");
+        return -1;
+    }
+    have_idx = ret == REC_OK;
+    ret = rec_get_str(rec, "arch", s, sizeof s);
+    if (ret == REC_OK) {
+        if (S->parse(s, a, err, n_err)) return -1;
+        if (have_idx && S->n_arch > 0 && S->to_index(a) != idx) {
+            snprintf(err, n_err, "\"index\" %lld does not match \"arch\" (index %lld)", (long long)idx,
+                     (long long)S->to_index(a));
+            return -1;
+        }
+    } else if (ret == REC_MISSING && have_idx && S->n_arch > 0) {
+        if (S->from_index(idx, a)) {
+            snprintf(err, n_err, "\"index\" %lld out of range 0..%lld", (long long)idx, (long long)S->n_arch - 1);
+            return -1;
+        }
+    } else {
+        snprintf(err, n_err, ret == REC_MISSING ? "missing key \"arch\"" : "\"arch\" is not a string");
+        return -1;
+    }
+    if (S->cfg_read(c, rec, err, n_err)) return -1;
+    if (sp) *sp = S;
+    return 0;
+}
+
+int space_cfg_equal(const space_cfg_t *a, const space_cfg_t *b) {
+    if (a->C != b->C || a->N != b->N || a->in_ch != b->in_ch || a->H != b->H || a->W != b->W ||
+        a->classes != b->classes)
+        return 0;
+    return memcmp(a->extra, b->extra, sizeof a->extra) == 0;
+}
+
+void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a) {
+    if (S->sample_cfg) S->sample_cfg(r, c, a);
+    else S->sample(r, a);
+}
+
+void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a) {
+    if (S->sample_path_cfg) S->sample_path_cfg(r, c, a);
+    else S->sample_path(r, a);
+}
+
+void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
+                  arch_t *child) {
+    if (S->mutate_cfg) S->mutate_cfg(r, c, parent, child);
+    else S->mutate(r, parent, child);
+}
+
+int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
+                        int n_keys, char *err, size_t n_err)
+{
+    const msgpack_object *m = rec_lookup(rec, "cfg");
+    if (!m) return 0;
+    if (m->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, n_err, "\"cfg\" is not a map");
+        return -1;
+    }
+    for (int k = 0; k < n_keys; k++) {
+        int64_t v;
+        int ret = rec_get_int(m, keys[k].key, &v);
+        if (ret == REC_MISSING) continue;
+        if (ret != REC_OK || v < keys[k].lo || v > keys[k].hi) {
+            snprintf(err, n_err, "\"cfg.%s\" must be an integer in %d..%d", keys[k].key,
+                     keys[k].lo, keys[k].hi);
+            return -1;
+        }
+        *(int *)((char *)c + keys[k].off) = (int)v;
+    }
+    return 0;
+}
+
+int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
+                         const space_cfg_key_t *keys, int n_keys)
+{
+    char key[128];
+    for (int k = 0; k < n_keys; k++) {
+        if (snprintf(key, sizeof key, "%s.%s", path, keys[k].key) >= (int)sizeof key) return -1;
+        if (rec_set_i64(e, key, *(const int *)((const char *)c + keys[k].off))) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,664 @@
+/* score-sigeo — score each arch record with SiGeo and the zero-cost baselines over
+ * weights inherited from a supernet checkpoint (docs/proxies.md).
+ *
+ *   sample-arch -n 100 | score-sigeo --supernet sn.ckpt | rank --by scores.sigeo
+ *
+ * The supernet is loaded once and never written: each candidate's network is built over
+ * a working copy of its parameters, and every proxy first copies the views the network
+ * uses from the supernet. The data batches are drawn once from --seed, so every candidate
+ * (and every shard) sees the same batches and a record's scores do not depend on its
+ * position in the stream. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "io/ckpt.h"
+#include "data/criteo.h"
+#include "data/data.h"
+#include "engine/layers.h"
+#include "engine/net.h"
+#include "proxies/proxy.h"
+#include "io/rec.h"
+#include "spaces/space.h"
+#include "base/util.h"
+
+typedef struct {
+    const char *supernet, *data_dir, *proxies;
+    long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
+    double step_lr, lambda[4];
+    int have_lambda[4];
+    int paper;
+    int progress, force, no_memo;
+} opts_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: score-sigeo --supernet FILE [options] < arch records > scored records\n"
+            "Adds scores.<proxy> to each record (docs/proxies.md); a score that is not finite\n"
+            "is NaN and the record gets an \"error\" key saying why.\n"
+            "  --supernet FILE      supernet checkpoint from warmup-supernet (required)\n"
+            "  --data DIR           training data [the checkpoint's data dir, else "
+            DATA_DEFAULT_DIR "]\n"
+            "  --proxies LIST       comma list of proxies, or 'all' [every default-on proxy]:\n"
+            "                       ");
+    for (const proxy_t *p = proxy_table; p->name; p++)
+        fprintf(f, "%s%s%s", p->name, p->default_on ? "" : "(off)", p[1].name ? "," : "\n");
+    fprintf(f,
+            "  --seed INT           which training examples form the batches [1]\n"
+            "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
+            "  --batch INT          examples per mini-batch [64]\n"
+            "  --step-lr X          plain-SGD step after each SiGeo batch [1.0]\n"
+            "  --l1 X, --l2 X, --l3 X, --l4 X  sigeo = l1*S1 + l2*S2 - l3*L + l4*J\n"
+            "                       [the checkpoint's lambda: 1,50,10,30 warmed up, 1,50,0,30\n"
+            "                       untrained; docs/quality.md]\n"
+            "  --paper              the paper's weights instead: 1,1,0,0 untrained, 1,50,1,0\n"
+            "                       warmed up (explicit --lN still win)\n"
+            "  --bn-batches INT     one-shot: batches that recompute BN statistics [4]\n"
+            "  --eval-batches INT   one-shot: held-out batches evaluated [4]\n"
+            "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
+            "  --no-memo            score every record, also those whose network reaching the\n"
+            "                       loss equals an earlier one's (same output either way)\n"
+            "  --threads INT        engine threads (results depend on it) [1]\n"
+            "  --progress           progress on stderr even when it is not a terminal\n"
+            "  -q, --quiet          no progress, even on a terminal\n"
+            "  -f, --force          write binary records to a terminal\n"
+            REC_POLICY_USAGE
+            "  -h, --help           this text\n"
+            "A record that cannot be scored (bad arch, space or cfg other than the supernet's)\n"
+            "is bad input: exit 1 after the records before it (docs/reliability.md).\n");
+}
+
+/* Parse "a,b,c" / "all" into on[] (one flag per table entry). 0 or -1. */
+static int parse_proxies(const char *list, unsigned char *on)
+{
+    int n = 0;
+    for (const proxy_t *p = proxy_table; p->name; p++) on[n++] = list ? 0 : (unsigned char)p->default_on;
+    if (!list) return 0;
+    if (strcmp(list, "all") == 0) {
+        memset(on, 1, (size_t)n);
+        return 0;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    int any = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const proxy_t *p = proxy_find(t);
+        if (!p) {
+            util_err("unknown proxy '%s' (see --help)", t);
+            return -1;
+        }
+        on[p - proxy_table] = 1;
+        any = 1;
+    }
+    if (!any) util_err("--proxies: empty list");
+    return any ? 0 : -1;
+}
+
+/* The scoring, BN and evaluation batches: distinct training examples drawn by seed
+ * (partial Fisher-Yates), normalized with the full training split's channel statistics,
+ * as warmup-supernet and train-arch normalize. Only these examples are kept. */
+typedef struct {
+    int n, c, h, w, classes;
+    float *x;
+    int *y;
+} batches_t;
+
+/* Positions of the need examples among n: a partial Fisher-Yates from the seed. perm
+ * (n entries) is the caller's; perm[0..need) are the chosen indices in batch order. */
+static void choose(long seed, int n, long need, int *perm)
+{
+    for (int i = 0; i < n; i++) perm[i] = i;
+    rng_t r;
+    rng_seed(&r, (uint64_t)seed ^ 0x510e527fade682d1ull);
+    for (long i = 0; i < need; i++) {
+        long j = i + (long)rng_below(&r, (uint64_t)(n - i));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static gzFile open_idx(const char *dir, const char *kind, int dims)
+{
+    static const char *const fmt[] = {"%s/train-%s-idx%d-ubyte.gz", "%s/train-%s-idx%d-ubyte",
+                                      "%s/train-%s.idx%d-ubyte.gz", "%s/train-%s.idx%d-ubyte"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
+        snprintf(path, sizeof path, fmt[i], dir, kind, dims);
+        if (access(path, R_OK) == 0) return gzopen(path, "rb");
+    }
+    return NULL;
+}
+
+/* IDX training data read as a stream: only the chosen examples are kept, and the channel
+ * statistics are exact integer sums over every pixel, so the full split (188 MB as floats
+ * for Fashion-MNIST) is never in memory. Returns 0, or 1 when the directory is not plain
+ * well-formed IDX (the caller then uses data_load, which also says what is wrong). */
+static int stream_idx(const opts_t *o, const char *dir, long need, batches_t *bt)
+{
+    gzFile gi = open_idx(dir, "images", 3), gl = open_idx(dir, "labels", 1);
+    unsigned char h[16], *lab = NULL, *img = NULL;
+    int *perm = NULL, *slot = NULL, rc = 1;
+    if (!gi || !gl || gzread(gi, h, 16) != 16 || be32(h) != 0x803) goto out;
+    uint32_t n = be32(h + 4), H = be32(h + 8), W = be32(h + 12);
+    unsigned char hl[8];
+    if (n == 0 || n > (1u << 26) || H == 0 || W == 0 || H > 4096 || W > 4096 || (long)n < need ||
+        gzread(gl, hl, 8) != 8 || be32(hl) != 0x801 || be32(hl + 4) != n)
+        goto out;
+    size_t px = (size_t)H * W;
+    lab = malloc(n);
+    img = malloc(px);
+    perm = malloc((size_t)n * sizeof(int));
+    slot = malloc((size_t)n * sizeof(int));
+    bt->x = malloc((size_t)need * px * sizeof(float));
+    bt->y = malloc((size_t)need * sizeof(int));
+    if (!lab || !img || !perm || !slot || !bt->x || !bt->y) goto out;
+    if (gzread(gl, lab, n) != (int)n) goto out;
+    choose(o->seed, (int)n, need, perm);
+    for (uint32_t i = 0; i < n; i++) slot[i] = -1;
+    for (long j = 0; j < need; j++) slot[perm[j]] = (int)j;
+    uint64_t s = 0, ss = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (gzread(gi, img, (unsigned)px) != (int)px) goto out;
+        for (size_t q = 0; q < px; q++) s += img[q], ss += (uint64_t)img[q] * img[q];
+        if (slot[i] >= 0) {
+            float *x = bt->x + (size_t)slot[i] * px;
+            for (size_t q = 0; q < px; q++) x[q] = img[q] / 255.0f;
+            bt->y[slot[i]] = lab[i];
+        }
+    }
+    if (gzread(gi, img, 1) != 0) goto out; /* trailing bytes: let data_load complain */
+    int maxy = 0;
+    for (uint32_t i = 0; i < n; i++) maxy = lab[i] > maxy ? lab[i] : maxy;
+    double cnt = (double)n * px, mean = s / cnt / 255.0;
+    double var = ss / cnt / (255.0 * 255.0) - mean * mean;
+    float sd = var > 0 ? (float)sqrt(var) : 0.0f, inv = sd > 0 ? 1.0f / sd : 1.0f, m = (float)mean;
+    for (size_t q = 0; q < (size_t)need * px; q++) bt->x[q] = (bt->x[q] - m) * inv;
+    bt->n = (int)need, bt->c = 1, bt->h = (int)H, bt->w = (int)W, bt->classes = maxy + 1;
+    rc = 0;
+out:
+    if (gi) gzclose(gi);
+    if (gl) gzclose(gl);
+    free(lab), free(img), free(perm), free(slot);
+    if (rc) {
+        free(bt->x), free(bt->y);
+        bt->x = NULL, bt->y = NULL;
+    }
+    return rc;
+}
+
+/* Click spaces: the batches from the training split of a Criteo-format file, hashed with
+ * the supernet's rows and used as read (no normalization). */
+static int load_click_batches(const opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
+{
+    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
+    char err[1024];
+    dataset_t full;
+    criteo_opts_t co;
+    criteo_opts_default(&co);
+    co.rows = ck->cfg.extra[SPACE_CFG_ROWS];
+    co.want_test = 0;
+    memset(bt, 0, sizeof *bt);
+    int crc = criteo_load(&full, NULL, path, &co, err, sizeof err);
+    if (crc) {
+        util_err("%s", err);
+        return util_load_exit(crc);
+    }
+    int *perm = malloc((size_t)full.n * sizeof(int));
+    bt->x = malloc((size_t)(need > 0 ? need : 1) * full.c * sizeof(float));
+    bt->y = malloc((size_t)(need > 0 ? need : 1) * sizeof(int));
+    int rc = EXIT_OK;
+    if (need > full.n) {
+        util_err("%s: %d training examples, fewer than the %ld the batches need", path, full.n, need);
+        rc = EXIT_BAD_INPUT;
+    } else if (!perm || !bt->x || !bt->y) {
+        util_err("out of memory for the batches");
+        rc = EXIT_IO;
+    } else {
+        choose(o->seed, full.n, need, perm);
+        data_batch(&full, perm, (int)need, bt->x, bt->y);
+        bt->n = (int)need, bt->c = full.c, bt->h = full.h, bt->w = full.w, bt->classes = full.classes;
+    }
+    if (rc) free(bt->x), free(bt->y), bt->x = NULL, bt->y = NULL;
+    free(perm);
+    data_free(&full);
+    return rc;
+}
+
+static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
+{
+    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
+    memset(bt, 0, sizeof *bt);
+    if (stream_idx(o, dir, need, bt) == 0) return EXIT_OK;
+    char err[1024];
+    dataset_t full;
+    int drc = data_load(&full, dir, 1, err, sizeof err);
+    if (drc) {
+        util_err("%s", err);
+        return util_load_exit(drc);
+    }
+    if (need > full.n) {
+        util_err("%s: %d training examples, fewer than the %ld the batches need", dir, full.n,
+                 need);
+        data_free(&full);
+        return EXIT_BAD_INPUT;
+    }
+    if (full.c > 3) {
+        util_err("%s: %d channels, at most 3 supported", dir, full.c);
+        data_free(&full);
+        return EXIT_BAD_INPUT;
+    }
+    float mean[3], sd[3];
+    data_channel_stats(&full, mean, sd);
+    int *perm = malloc((size_t)full.n * sizeof(int));
+    dataset_t sel = full;
+    sel.n = (int)need;
+    sel.x = malloc((size_t)need * full.c * full.h * full.w * sizeof(float));
+    sel.y = malloc((size_t)need * sizeof(int));
+    if (!perm || !sel.x || !sel.y) {
+        util_err("out of memory for the batches");
+        free(perm), free(sel.x), free(sel.y), data_free(&full);
+        return EXIT_IO;
+    }
+    choose(o->seed, full.n, need, perm);
+    data_batch(&full, perm, (int)need, sel.x, sel.y);
+    data_normalize(&sel, mean, sd);
+    bt->n = sel.n, bt->c = sel.c, bt->h = sel.h, bt->w = sel.w, bt->classes = full.classes;
+    bt->x = sel.x, bt->y = sel.y;
+    free(perm);
+    data_free(&full);
+    return EXIT_OK;
+}
+
+/* Outputs of the live_only proxies for candidates with the same live key (space.h), one
+ * slot per key: a space of at most MEMO_MAX_SLOTS architectures (NB201: 15,625) never
+ * evicts, so equal cells far apart in the stream are found; a larger one shares slots by
+ * key modulo the table size. Only the selected live_only proxies are stored (about 100
+ * bytes each per slot, allocated lazily by calloc), so memory stays fixed however long
+ * the stream. */
+#define MEMO_MAX_SLOTS (1 << 16)
+typedef struct {
+    int n;
+    const char *key[PROXY_MAX_KEYS];
+    double v[PROXY_MAX_KEYS];
+    char *err; /* NULL when empty */
+} memo_out_t;
+typedef struct {
+    int64_t n_slots; /* 0: no memo */
+    int n_px;        /* stored proxies per slot */
+    int px_of[64];   /* proxy table index -> position in a slot, or -1 */
+    int64_t *key1;   /* per slot: the key + 1 once all n_px outputs are stored, else 0 */
+    memo_out_t *out; /* n_slots * n_px */
+} memo_t;
+
+static void memo_free(memo_t *m) {
+    if (m->out)
+        for (int64_t i = 0; i < m->n_slots * m->n_px; i++) free(m->out[i].err);
+    free(m->key1), free(m->out);
+}
+
+/* 0, or -1 out of memory; m->n_slots stays 0 when there is nothing to memoize (or not
+ * enabled). */
+static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int enable) {
+    memset(m, 0, sizeof *m);
+    for (int i = 0; proxy_table[i].name; i++) {
+        m->px_of[i] = -1;
+        if (on[i] && proxy_table[i].live_only) m->px_of[i] = m->n_px++;
+    }
+    if (!enable || !sp->live_key || !m->n_px) return 0;
+    m->n_slots = sp->n_arch > 0 && sp->n_arch < MEMO_MAX_SLOTS ? sp->n_arch : MEMO_MAX_SLOTS;
+    m->key1 = calloc((size_t)m->n_slots, sizeof *m->key1);
+    m->out = calloc((size_t)m->n_slots * m->n_px, sizeof *m->out);
+    if (!m->key1 || !m->out) {
+        memo_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+/* Build the record's network over W in net (reset first: its arena is reused from one
+ * record to the next), run the selected proxies and add their keys.
+ * Returns 0, -1 with err for bad input, -2 for out of memory. */
+static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *net,
+                        proxy_ctx_t *ctx, const unsigned char *on, memo_t *memo,
+                        long *n_memo, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
+{
+    const space_t *sp;
+    arch_t a;
+    space_cfg_t c;
+    if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
+    if (sp != ck->space) {
+        snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", sp->name,
+                 ck->space->name);
+        return -1;
+    }
+    if (!space_cfg_equal(&c, &ck->cfg)) {
+        snprintf(err, n_err,
+                 "record cfg (C=%d N=%d input %dx%dx%d classes %d) differs from the supernet's "
+                 "(C=%d N=%d input %dx%dx%d classes %d)",
+                 c.C, c.N, c.in_ch, c.H, c.W, c.classes, ck->cfg.C, ck->cfg.N, ck->cfg.in_ch,
+                 ck->cfg.H, ck->cfg.W, ck->cfg.classes);
+        return -1;
+    }
+    (void)o;
+    /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
+    int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
+    int hit = slot >= 0 && memo->key1[slot] == key + 1, need_net = 0;
+    for (int i = 0; proxy_table[i].name; i++)
+        if (on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
+    if (hit) ++*n_memo;
+    net_reset(net);
+    /* only fisher reads a node's dy after the backward pass; without it the dy buffers
+     * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
+    const proxy_t *fisher = proxy_find("fisher");
+    net->share_dy = !(fisher && on[fisher - proxy_table]);
+    net->no_input_dy = 1; /* jacov, the one reader of the image's gradient, asks for it */
+    unsigned char *used = calloc((size_t)W->n + 1, 1);
+    int rc = 0;
+    if (!used) {
+        rc = -2;
+    } else if (!need_net) {
+        /* every selected proxy's outputs are in the memo */
+    } else if (sp->build(net, &c, &a) < 0) {
+        snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
+        rc = -1;
+    } else if (net_finalize(net, NULL) < 0) {
+        rc = -2;
+    }
+    if (rc) {
+        free(used);
+        return rc;
+    }
+    if (need_net) net_used_params(net, used);
+    ctx->net = net;
+    ctx->used = used;
+    proxy_ctx_reset(ctx);
+    /* Scores are collected here and added to the record after the proxies are done. */
+    const char *keys[64];
+    double vals[64];
+    int n_keys = 0;
+    char why[512] = "";
+    for (int i = 0; proxy_table[i].name && rc == 0; i++) {
+        if (!on[i]) continue;
+        proxy_out_t out;
+        memset(&out, 0, sizeof out);
+        int k = slot >= 0 ? memo->px_of[i] : -1;
+        memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
+        if (mo && hit) {
+            out.n = mo->n;
+            memcpy(out.key, mo->key, sizeof out.key);
+            memcpy(out.v, mo->v, sizeof out.v);
+            if (mo->err) snprintf(out.err, sizeof out.err, "%s", mo->err);
+        } else if (proxy_table[i].fn(ctx, &out) < 0) {
+            rc = -2;
+            break;
+        } else if (mo) {
+            free(mo->err);
+            mo->err = out.err[0] ? strdup(out.err) : NULL;
+            if (out.err[0] && !mo->err) {
+                rc = -2;
+                break;
+            }
+            mo->n = out.n;
+            memcpy(mo->key, out.key, sizeof mo->key);
+            memcpy(mo->v, out.v, sizeof mo->v);
+        }
+        static unsigned char warned[64];
+        if (out.n == 0 && !warned[i]) {
+            util_msg("%s is not defined for space '%s'; not scored", proxy_table[i].name, sp->name);
+            warned[i] = 1;
+        }
+        for (int k = 0; k < out.n && n_keys < 64; k++) {
+            keys[n_keys] = out.key[k];
+            vals[n_keys++] = isfinite(out.v[k]) ? out.v[k] : NAN;
+        }
+        if (out.err[0]) {
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", out.err);
+        }
+    }
+    if (slot >= 0 && !hit && rc == 0) memo->key1[slot] = key + 1; /* every output stored */
+    ctx->net = NULL;
+    ctx->used = NULL;
+    free(used);
+    for (int k = 0; k < n_keys && rc == 0; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "scores.%s", keys[k]);
+        if (rec_set_f64(e, key, vals[k])) rc = -2;
+    }
+    if (rc == 0 && why[0] && rec_set_str(e, "error", why)) rc = -2;
+    return rc;
+}
+
+/* W gets the supernet's views (same names, kinds, shapes, order), allocated. */
+static int working_params(const params_t *S, params_t *W)
+{
+    params_init(W);
+    for (int i = 0; i < S->n; i++)
+        if (params_declare(W, S->v[i].name, S->v[i].kind, S->v[i].n_dim, S->v[i].shape) != i)
+            return -1;
+    for (int i = 0; i < S->n_state; i++)
+        if (params_declare(W, S->sv[i].name, S->sv[i].kind, S->sv[i].n_dim, S->sv[i].shape) != i)
+            return -1;
+    if (params_alloc(W) < 0) return -1;
+    memcpy(W->w, S->w, S->n_floats * sizeof(float));
+    memcpy(W->s, S->s, S->n_state_floats * sizeof(float));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("score-sigeo");
+    opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
+    enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
+           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
+           O_OKBAD, O_NOMEMO };
+    static const struct option lo[] = {
+        {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
+        {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
+        {"batches", 1, 0, O_BATCHES},   {"batch", 1, 0, O_BATCH},
+        {"step-lr", 1, 0, O_STEPLR},    {"l1", 1, 0, O_L1},
+        {"l2", 1, 0, O_L2},             {"l3", 1, 0, O_L3},
+        {"l4", 1, 0, O_L4},             {"paper", 0, 0, O_PAPER},
+        {"bn-batches", 1, 0, O_BNB},    {"eval-batches", 1, 0, O_EVB},
+        {"shard", 1, 0, O_SHARD},       {"threads", 1, 0, O_THREADS},
+        {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
+        {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
+        {"no-memo", 0, 0, O_NOMEMO},
+        {0, 0, 0, 0}};
+    rec_policy_t pol = {0, 0, 0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case O_SUPERNET: o.supernet = optarg; break;
+        case O_DATA: o.data_dir = optarg; break;
+        case O_PROXIES: o.proxies = optarg; break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
+        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &o.batches); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &o.batch); break;
+        case O_STEPLR: bad = util_parse_double(optarg, &o.step_lr) || !(o.step_lr >= 0); break;
+        case O_L1:
+        case O_L2:
+        case O_L3:
+        case O_L4:
+            bad = util_parse_double(optarg, &o.lambda[ch - O_L1]);
+            o.have_lambda[ch - O_L1] = 1;
+            break;
+        case O_PAPER: o.paper = 1; break;
+        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o.bn_batches); break;
+        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o.eval_batches); break;
+        case O_SHARD: {
+            char tail;
+            bad = sscanf(optarg, "%ld/%ld%c", &o.shard_i, &o.shard_n, &tail) != 2 ||
+                  o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n;
+            break;
+        }
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
+        case O_PROGRESS: o.progress = 1; break;
+        case O_NOMEMO: o.no_memo = 1; break;
+        case 'q': o.progress = -1; break;
+        case O_KEEP: pol.keep_going = 1; break;
+        case O_OKBAD: pol.ok_if_bad = 1; break;
+        case 'f': o.force = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad) {
+            util_err("invalid value for --%s: '%s'", lo[ch - O_SUPERNET].name, optarg);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o.supernet) {
+        util_err("--supernet FILE is required (make one with warmup-supernet)");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    unsigned char on[64];
+    if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
+    if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    lay_set_threads((int)o.threads);
+
+    static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
+    char err[1024];
+    if (ckpt_load(o.supernet, &ck, err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_BAD_INPUT;
+    }
+    if (o.paper) { /* the paper's defaults, keyed on whether the supernet saw data */
+        int warm = ck.steps > 0;
+        ck.lambda[0] = 1, ck.lambda[1] = warm ? 50 : 1, ck.lambda[2] = warm ? 1 : 0;
+        ck.lambda[3] = 0;
+    }
+    for (int i = 0; i < 4; i++)
+        if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
+    const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
+    batches_t bt;
+    int clicks = ck.space->data_kind == SPACE_DATA_CLICKS;
+    if (clicks && !o.data_dir && !ck.data_dir[0]) dir = CRITEO_DEFAULT_FILE;
+    int rc = clicks ? load_click_batches(&o, &ck, dir, &bt) : load_batches(&o, dir, &bt);
+    if (rc) {
+        ckpt_free(&ck);
+        return rc;
+    }
+    if (bt.c != ck.cfg.in_ch || bt.h != ck.cfg.H || bt.w != ck.cfg.W ||
+        bt.classes > ck.cfg.classes) {
+        util_err("%s: data is %dx%dx%d with %d classes, the supernet wants %dx%dx%d and %d", dir,
+                 bt.c, bt.h, bt.w, bt.classes, ck.cfg.in_ch, ck.cfg.H, ck.cfg.W, ck.cfg.classes);
+        free(bt.x), free(bt.y), ckpt_free(&ck);
+        return EXIT_BAD_INPUT;
+    }
+    params_t W;
+    if (working_params(&ck.P, &W)) {
+        util_err("out of memory for the working parameters");
+        free(bt.x), free(bt.y), ckpt_free(&ck);
+        return EXIT_IO;
+    }
+    size_t img = (size_t)bt.c * bt.h * bt.w;
+    long B = o.batch, nk = o.batches * B, nb = o.bn_batches * B;
+    proxy_ctx_t ctx = {
+        .P = &W, .src = &ck.P, .c = bt.c, .h = bt.h, .w = bt.w,
+        .n_batches = (int)o.batches, .x = bt.x, .y = bt.y,
+        .n_bn = (int)o.bn_batches, .n_eval = (int)o.eval_batches,
+        .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
+        .x_eval = bt.x + (nk + nb) * img, .y_eval = bt.y + nk + nb,
+        .step_lr = (float)o.step_lr,
+        .lambda = {o.lambda[0], o.lambda[1], o.lambda[2], o.lambda[3]},
+    };
+
+    /* The g0 cache at its largest size now, not in the middle of a candidate. */
+    ctx.g0 = malloc((W.n_floats ? W.n_floats : 1) * sizeof(float));
+    ctx.n_g0 = ctx.g0 ? W.n_floats : 0;
+    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
+    if (!rd || !wr) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
+    double t0 = util_now(), t_last = t0;
+    long scored = 0, n_nan = 0;
+    memo_t memo;
+    long n_memo = 0;
+    if (lay_blas_room(err, sizeof err)) {
+        util_err("%s", err);
+        return EXIT_IO;
+    }
+    if (memo_init(&memo, ck.space, on, !o.no_memo)) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    /* one net for the whole stream: each record rebuilds its graph in the same arena */
+    net_t net;
+    net_init(&net, &W, (int)o.batch);
+    msgpack_object in;
+    int r;
+    while ((r = rec_read(rd, &in)) == 1) {
+        long n = rec_reader_count(rd);
+        if ((n - 1) % o.shard_n != o.shard_i) continue;
+        rec_t e;
+        if (rec_edit_begin(&e, &in)) {
+            util_err("out of memory (record %ld)", n);
+            rc = EXIT_IO;
+            break;
+        }
+        int s = score_record(&o, &ck, &W, &net, &ctx, on, &memo, &n_memo, &in, &e, err, sizeof err);
+        if (s == -1 && rec_policy_bad(&pol, n, "%s", err)) {
+            rec_edit_end(&e);
+            continue;
+        }
+        if (s) {
+            if (s != -1) util_err("out of memory (record %ld)", n);
+            rec_edit_end(&e);
+            rc = s == -1 ? EXIT_BAD_INPUT : EXIT_IO;
+            break;
+        }
+        n_nan += rec_lookup(&e.root, "error") != NULL;
+        int w = rec_write(wr, &e.root);
+        rec_edit_end(&e);
+        if (w) {
+            util_err("writing record %ld: %s", n, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+        scored++;
+        double now = util_now();
+        if (show && now - t_last >= (isatty(STDERR_FILENO) ? 0.5 : 10.0)) {
+            util_msg("%ld scored, %.2f/s, %ld with errors", scored, scored / (now - t0), n_nan);
+            t_last = now;
+        }
+    }
+    if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
+    if (show && rc == EXIT_OK) {
+        double dt = util_now() - t0;
+        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors, %ld from the memo of "
+                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, n_memo);
+    }
+    rc = rec_policy_exit(&pol, rc);
+    rec_reader_free(rd);
+    rec_writer_free(wr);
+    net_free(&net);
+    memo_free(&memo);
+    proxy_ctx_free(&ctx);
+    params_free(&W);
+    free(bt.x), free(bt.y);
+    ckpt_free(&ck);
+    return rc;
+}

@@ -1,0 +1,493 @@
+/* train-arch — train each arch record's network from scratch and write the record back
+ * with the results under "truth" (docs/train-arch.md).
+ *
+ *   sample-arch -n 10 | train-arch --epochs 1 | mp2json
+ *
+ * Every record is trained independently from the same seed, so a record's result does
+ * not depend on its position in the stream (streams can be split across processes). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/criteo.h"
+#include "data/data.h"
+#include "engine/layers.h"
+#include "engine/layers_rec.h"
+#include "engine/net.h"
+#include "engine/optim.h"
+#include "io/rec.h"
+#include "spaces/space.h"
+#include "base/util.h"
+
+typedef struct {
+    const char *data_dir;
+    int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
+    long epochs, batch, seed, warmup, threads;
+    double lr, momentum, weight_decay, fraction, test_fraction;
+    int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
+    int force;
+} opts_t;
+
+/* What one training run produced. */
+typedef struct {
+    double test_acc, test_loss, train_loss, seconds, images_per_s;
+    double auc; /* click data: held-out AUC (test_loss is then the log loss) */
+    size_t params;
+} result_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: train-arch [options] < arch records > records with truth\n"
+            "Trains each record's network from scratch, evaluates it on the test split and adds\n"
+            "truth.{test_acc,test_loss,train_loss,seconds,epochs,params,recipe}.\n"
+            "  --data DIR|FILE      IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
+            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
+            "  --epochs INT         training epochs [1]\n"
+            "  --batch INT          batch size [64]\n"
+            "  --lr X               peak learning rate [0.1]\n"
+            "  --schedule NAME      cosine|constant, per step over the whole run [cosine]\n"
+            "  --warmup INT         linear warm-up steps [0]\n"
+            "  --momentum X         SGD momentum [0.9]\n"
+            "  --nesterov, --no-nesterov  Nesterov momentum [on]\n"
+            "  --weight-decay X     L2 on conv/linear weights [5e-4]\n"
+            "  --seed INT           initialization, data order and subsets [1]\n"
+            "  --fraction F         share of the training set, (0,1] [1]\n"
+            "  --test-fraction F    share of the test set, (0,1] [1]\n"
+            "  --threads INT        engine threads (results depend on it) [1]\n"
+            "  --progress           progress on stderr even when it is not a terminal\n"
+            "  -q, --quiet          no progress, even on a terminal\n"
+            "  -f, --force          write binary records to a terminal\n"
+            REC_POLICY_USAGE
+            "  -h, --help           this text\n"
+            "A record that cannot be trained (bad arch or cfg, loss not finite) is bad input:\n"
+            "exit 1 after the records before it (docs/reliability.md).\n");
+}
+
+static void progress_line(const opts_t *o, long rec, long ep, long step, long steps, double loss,
+                          double ips, int final)
+{
+    int tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "%strain-arch: record %ld epoch %ld/%ld step %ld/%ld loss %.4f %.0f img/s%s",
+            tty ? "\r" : "", rec, ep, o->epochs, step, steps, loss, ips,
+            tty && !final ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
+/* Mean cross-entropy and accuracy of the first n rows of logits (n,k) against y. */
+static void score_logits(const float *logits, const int *y, int n, int k, double *loss, long *correct)
+{
+    for (int i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * k;
+        int best = 0;
+        double mx = l[0];
+        for (int j = 1; j < k; j++)
+            if (l[j] > mx) mx = l[j], best = j;
+        double se = 0;
+        for (int j = 0; j < k; j++) se += exp(l[j] - mx);
+        *loss += log(se) + mx - l[y[i]];
+        *correct += best == y[i];
+    }
+}
+
+/* Held-out log loss, AUC and accuracy (logit > 0) of a click model, in batches padded with
+ * copies of example 0. Fills res; 0 or -1 (out of memory). */
+static int eval_clicks(const opts_t *o, net_t *net, const dataset_t *test, float *x, int *y,
+                       int *idx, result_t *res)
+{
+    int B = (int)o->batch;
+    float *z = malloc(sizeof(float) * (size_t)(test->n ? test->n : 1));
+    if (!z) return -1;
+    const node_t *lg = &net->nodes[net->logits];
+    long correct = 0;
+    for (int at = 0; at < test->n; at += B) {
+        int n = test->n - at < B ? test->n - at : B;
+        for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
+        data_batch(test, idx, B, x, y);
+        net_forward(net, x, y);
+        for (int i = 0; i < n; i++) {
+            z[at + i] = lg->y[i];
+            correct += (lg->y[i] > 0) == (test->y[at + i] == 1);
+        }
+    }
+    res->test_loss = criteo_logloss(z, test->y, test->n);
+    res->auc = criteo_auc(z, test->y, test->n);
+    res->test_acc = test->n ? (double)correct / test->n : NAN;
+    free(z);
+    return 0;
+}
+
+/* Train a freshly built net (batch o->batch) on train, then evaluate on test.
+ * 0, or -1 with err set. */
+static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const dataset_t *test,
+                      long recno, result_t *res, char *err, size_t n_err)
+{
+    int B = (int)o->batch;
+    size_t img = (size_t)train->c * train->h * train->w;
+    long steps = train->n / B; /* the last partial batch is dropped, as in drop_last */
+    params_t *P = net->P;
+    float *x = malloc((size_t)B * img * sizeof(float));
+    int *y = malloc((size_t)B * sizeof(int));
+    int *perm = malloc((size_t)train->n * sizeof(int));
+    unsigned char *used = calloc((size_t)P->n + 1, 1);
+    int rc = -1;
+    if (!x || !y || !perm || !used) {
+        snprintf(err, n_err, "out of memory");
+        goto out;
+    }
+    net_used_params(net, used);
+
+    /* Data order has its own stream so that it does not shift with the parameter count. */
+    rng_t rd;
+    rng_seed(&rd, (uint64_t)o->seed ^ 0x6a09e667f3bcc908ull);
+    optim_sched_t sch = {o->schedule, o->lr, 0.0, steps * o->epochs, o->warmup};
+    sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, o->nesterov};
+    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
+    double t0 = util_now(), t_last = t0, every = isatty(STDERR_FILENO) ? 0.5 : 10.0;
+    double ep_loss = 0;
+    for (int i = 0; i < train->n; i++) perm[i] = i;
+    net->bn_mode = BN_TRAIN;
+    for (long ep = 0; ep < o->epochs; ep++) {
+        for (int i = train->n - 1; i > 0; i--) { /* Fisher-Yates */
+            int j = (int)rng_below(&rd, (uint64_t)i + 1), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        ep_loss = 0;
+        for (long s = 0; s < steps; s++) {
+            data_batch(train, perm + s * B, B, x, y);
+            params_zero_grad(P);
+            float loss = net_forward(net, x, y);
+            if (!isfinite(loss)) {
+                snprintf(err, n_err, "training diverged: loss is not finite at epoch %ld step %ld "
+                         "(try a lower --lr)", ep + 1, s + 1);
+                goto out;
+            }
+            net_backward(net);
+            sgd.lr = (float)optim_lr(&sch, ep * steps + s);
+            if (o->kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
+            else sgd_step(&sgd, P, used);
+            ep_loss += loss;
+            double now = util_now();
+            if (show && (now - t_last >= every || s == steps - 1)) {
+                double ips = (double)(ep * steps + s + 1) * B / (now - t0);
+                progress_line(o, recno, ep + 1, s + 1, steps, ep_loss / (s + 1), ips,
+                              s == steps - 1);
+                t_last = now;
+            }
+        }
+    }
+    double t_train = util_now() - t0;
+    res->train_loss = ep_loss / steps;
+    res->images_per_s = (double)steps * o->epochs * B / (t_train > 0 ? t_train : 1e-9);
+
+    /* Evaluation with running statistics; the last batch is padded with copies of example
+     * 0 and only its first n rows are scored (BN_EVAL keeps examples independent). */
+    net->bn_mode = BN_EVAL;
+    double loss = 0;
+    long correct = 0;
+    const node_t *lg = &net->nodes[net->logits];
+    int k = lg->C * lg->H * lg->W;
+    if (o->kind == SPACE_DATA_CLICKS) {
+        rc = eval_clicks(o, net, test, x, y, perm, res);
+        if (rc) snprintf(err, n_err, "out of memory evaluating");
+        res->seconds = util_now() - t0;
+        res->params = net_param_count(net);
+        goto out;
+    }
+    for (int at = 0; at < test->n; at += B) {
+        int n = test->n - at < B ? test->n - at : B;
+        for (int i = 0; i < B; i++) perm[i] = i < n ? at + i : 0;
+        data_batch(test, perm, B, x, y);
+        net_forward(net, x, y);
+        score_logits(lg->y, y, n, k, &loss, &correct);
+    }
+    res->test_loss = loss / test->n;
+    res->test_acc = (double)correct / test->n;
+    if (!isfinite(res->test_loss)) {
+        snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
+        goto out;
+    }
+    res->seconds = util_now() - t0;
+    res->params = net_param_count(net);
+    rc = 0;
+out:
+    free(x), free(y), free(perm), free(used);
+    return rc;
+}
+
+/* Build, train and evaluate the record's network; 0, or -1 with err set. */
+static int train_record(const opts_t *o, const msgpack_object *in, const dataset_t *train,
+                        const dataset_t *test, long recno, result_t *res, char *err, size_t n_err)
+{
+    const space_t *sp;
+    arch_t a;
+    space_cfg_t c;
+    if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
+    if (sp->data_kind == SPACE_DATA_CLICKS && c.extra[SPACE_CFG_ROWS] != o->rows) {
+        snprintf(err, n_err, "record cfg hashes categoricals into %d rows, the data was read with %d "
+                 "(one stream, one cfg)", c.extra[SPACE_CFG_ROWS], o->rows);
+        return -1;
+    }
+    if (c.in_ch != train->c || c.H != train->h || c.W != train->w || c.classes != train->classes) {
+        snprintf(err, n_err,
+                 "record cfg wants %dx%dx%d input and %d classes, the data in %s has %dx%dx%d "
+                 "and %d classes",
+                 c.in_ch, c.H, c.W, c.classes, o->data_dir, train->c, train->h, train->w,
+                 train->classes);
+        return -1;
+    }
+    params_t P;
+    net_t net;
+    params_init(&P);
+    net_init(&net, &P, (int)o->batch);
+    rng_t ri;
+    rng_seed(&ri, (uint64_t)o->seed);
+    int rc = -1;
+    if (sp->build(&net, &c, &a) < 0) {
+        snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
+    } else if ((net.share_dy = net.no_input_dy = 1, net_finalize(&net, &ri)) < 0) {
+        /* no node dy is read, the image's gradient neither */
+        snprintf(err, n_err, "cannot allocate the network (out of memory?)");
+    } else {
+        rc = train_eval(o, &net, train, test, recno, res, err, n_err);
+    }
+    net_free(&net);
+    params_free(&P);
+    return rc;
+}
+
+static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *fp)
+{
+    int bad = 0;
+    bad |= rec_set_f64(e, "truth.test_acc", r->test_acc);
+    bad |= rec_set_f64(e, "truth.test_loss", r->test_loss);
+    bad |= rec_set_f64(e, "truth.train_loss", r->train_loss);
+    if (o->kind == SPACE_DATA_CLICKS) {
+        bad |= rec_set_f64(e, "truth.logloss", r->test_loss);
+        bad |= rec_set_f64(e, "truth.auc", r->auc);
+        bad |= rec_set_str(e, "truth.recipe.optimizer", "adagrad");
+    }
+    bad |= rec_set_f64(e, "truth.seconds", r->seconds);
+    bad |= rec_set_i64(e, "truth.epochs", o->epochs);
+    bad |= rec_set_i64(e, "truth.params", (int64_t)r->params);
+    bad |= rec_set_i64(e, "truth.recipe.epochs", o->epochs);
+    bad |= rec_set_i64(e, "truth.recipe.batch", o->batch);
+    bad |= rec_set_f64(e, "truth.recipe.lr", o->lr);
+    bad |= rec_set_str(e, "truth.recipe.schedule", optim_kind_name(o->schedule));
+    bad |= rec_set_i64(e, "truth.recipe.warmup", o->warmup);
+    bad |= rec_set_f64(e, "truth.recipe.momentum", o->momentum);
+    bad |= rec_set_bool(e, "truth.recipe.nesterov", o->nesterov);
+    bad |= rec_set_f64(e, "truth.recipe.weight_decay", o->weight_decay);
+    bad |= rec_set_i64(e, "truth.recipe.seed", o->seed);
+    bad |= rec_set_i64(e, "truth.recipe.threads", o->threads); /* results depend on it */
+    bad |= rec_set_f64(e, "truth.recipe.fraction", o->fraction);
+    bad |= rec_set_f64(e, "truth.recipe.test_fraction", o->test_fraction);
+    bad |= rec_set_str(e, "truth.recipe.data", o->data_dir);
+    bad |= rec_set_str(e, "truth.recipe.data_sha256", fp);
+    return bad ? -1 : 0;
+}
+
+/* Load both splits, check they agree, take subsets and normalize with the statistics
+ * of the full training set. EXIT_OK or EXIT_BAD_INPUT. */
+static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
+{
+    char err[1024];
+    if (o->kind == SPACE_DATA_CLICKS) {
+        criteo_opts_t co;
+        criteo_opts_default(&co);
+        co.rows = o->rows;
+        co.fraction = o->fraction;
+        co.test_fraction = o->test_fraction;
+        int crc = criteo_load(train, test, o->data_dir, &co, err, sizeof err);
+        if (crc) {
+            util_err("%s", err);
+            return util_load_exit(crc);
+        }
+        if (train->n < o->batch || test->n == 0) {
+            util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
+                     o->data_dir, train->n, test->n, o->batch);
+            data_free(train), data_free(test);
+            return EXIT_BAD_INPUT;
+        }
+        return EXIT_OK;
+    }
+    dataset_t full_tr, full_te;
+    int drc = data_load(&full_tr, o->data_dir, 1, err, sizeof err);
+    if (drc) {
+        util_err("%s", err);
+        return util_load_exit(drc);
+    }
+    if ((drc = data_load(&full_te, o->data_dir, 0, err, sizeof err))) {
+        util_err("%s", err);
+        data_free(&full_tr);
+        return util_load_exit(drc);
+    }
+    int rc = EXIT_BAD_INPUT;
+    if (full_te.c != full_tr.c || full_te.h != full_tr.h || full_te.w != full_tr.w ||
+        full_te.classes > full_tr.classes) {
+        util_err("%s: test split is %dx%dx%d with %d classes, training split %dx%dx%d with %d",
+                 o->data_dir, full_te.c, full_te.h, full_te.w, full_te.classes, full_tr.c,
+                 full_tr.h, full_tr.w, full_tr.classes);
+        goto out;
+    }
+    full_te.classes = full_tr.classes;
+    float mean[3] = {0}, sd[3] = {0};
+    if (full_tr.c > 3) {
+        util_err("%s: %d channels, at most 3 supported", o->data_dir, full_tr.c);
+        goto out;
+    }
+    data_channel_stats(&full_tr, mean, sd);
+    /* The subsets' seeds differ from each other and from initialization's. */
+    if (data_subset(train, &full_tr, o->fraction, (uint64_t)o->seed ^ 0xbb67ae8584caa73bull) ||
+        data_subset(test, &full_te, o->test_fraction, (uint64_t)o->seed ^ 0x3c6ef372fe94f82bull)) {
+        util_err("out of memory taking data subsets");
+        goto out;
+    }
+    if (train->n < o->batch) {
+        util_err("%s: %d training examples, fewer than one batch of %ld", o->data_dir, train->n,
+                 o->batch);
+        data_free(train), data_free(test);
+        goto out;
+    }
+    data_normalize(train, mean, sd);
+    data_normalize(test, mean, sd);
+    rc = EXIT_OK;
+out:
+    data_free(&full_tr);
+    data_free(&full_te);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("train-arch");
+    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
+                .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
+                .test_fraction = 1, .schedule = OPTIM_COSINE, .nesterov = 1};
+    enum { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
+           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
+    static const struct option lo[] = {
+        {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
+        {"batch", 1, 0, O_BATCH},       {"lr", 1, 0, O_LR},
+        {"schedule", 1, 0, O_SCHED},    {"warmup", 1, 0, O_WARMUP},
+        {"momentum", 1, 0, O_MOM},      {"nesterov", 0, 0, O_NEST},
+        {"no-nesterov", 0, 0, O_NONEST}, {"weight-decay", 1, 0, O_WD},
+        {"seed", 1, 0, O_SEED},         {"fraction", 1, 0, O_FRAC},
+        {"test-fraction", 1, 0, O_TFRAC}, {"threads", 1, 0, O_THREADS},
+        {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
+        {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
+        {0, 0, 0, 0}};
+    rec_policy_t pol = {0, 0, 0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case O_DATA: o.data_dir = optarg, o.data_given = 1; break;
+        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
+        case O_BATCH: bad = util_parse_long(optarg, 1, 65536, &o.batch); break;
+        case O_LR: bad = util_parse_double(optarg, &o.lr) || !(o.lr > 0); break;
+        case O_SCHED: bad = (o.schedule = optim_kind_parse(optarg)) < 0; break;
+        case O_WARMUP: bad = util_parse_long(optarg, 0, 1L << 40, &o.warmup); break;
+        case O_MOM: bad = util_parse_double(optarg, &o.momentum) || o.momentum < 0 || o.momentum >= 1; break;
+        case O_NEST: o.nesterov = 1; break;
+        case O_NONEST: o.nesterov = 0; break;
+        case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || o.weight_decay < 0; break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
+        case O_FRAC: bad = util_parse_double(optarg, &o.fraction) || !(o.fraction > 0 && o.fraction <= 1); break;
+        case O_TFRAC: bad = util_parse_double(optarg, &o.test_fraction) || !(o.test_fraction > 0 && o.test_fraction <= 1); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
+        case O_PROGRESS: o.progress = 1; break;
+        case 'q': o.progress = -1; break;
+        case O_KEEP: pol.keep_going = 1; break;
+        case O_OKBAD: pol.ok_if_bad = 1; break;
+        case 'f': o.force = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad) {
+            util_err("invalid value for --%s: '%s'", lo[ch - O_DATA].name, optarg);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    lay_set_threads((int)o.threads);
+
+    dataset_t train = {0}, test = {0};
+    int rc = EXIT_OK, loaded = 0;
+    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
+    if (!rd || !wr) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    msgpack_object in;
+    int r;
+    char err[1024];
+    while ((r = rec_read(rd, &in)) == 1) {
+        long n = rec_reader_count(rd);
+        result_t res;
+        rec_t e;
+        if (!loaded) {
+            /* The data kind (and for clicks the hash rows) come from the first record. */
+            const space_t *sp;
+            arch_t a;
+            space_cfg_t c;
+            if (space_read_record(&in, &sp, &a, &c, err, sizeof err)) {
+                util_err("%s (record %ld)", err, n);
+                rc = EXIT_BAD_INPUT;
+                break;
+            }
+            o.kind = sp->data_kind;
+            o.rows = c.extra[SPACE_CFG_ROWS];
+            if (o.kind == SPACE_DATA_CLICKS && !o.data_given) o.data_dir = CRITEO_DEFAULT_FILE;
+            if ((rc = load_data(&o, &train, &test))) break;
+            loaded = 1;
+            if (lay_blas_room(err, sizeof err)) {
+                util_err("%s", err);
+                rc = EXIT_IO;
+                break;
+            }
+        }
+        if (train_record(&o, &in, &train, &test, n, &res, err, sizeof err)) {
+            if (rec_policy_bad(&pol, n, "%s", err)) continue;
+            rc = EXIT_BAD_INPUT;
+            break;
+        }
+        if (rec_edit_begin(&e, &in) || add_truth(&e, &o, &res, train.fingerprint)) {
+            util_err("out of memory (record %ld)", n);
+            rc = EXIT_IO;
+            break;
+        }
+        if ((o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO))) && o.kind == SPACE_DATA_CLICKS)
+            util_msg("record %ld: auc %.4f logloss %.4f train_loss %.4f in %.1f s", n, res.auc,
+                     res.test_loss, res.train_loss, res.seconds);
+        else if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO)))
+            util_msg("record %ld: test_acc %.4f test_loss %.4f train_loss %.4f in %.1f s "
+                     "(%.0f img/s)", n, res.test_acc, res.test_loss, res.train_loss, res.seconds,
+                     res.images_per_s);
+        int w = rec_write(wr, &e.root);
+        rec_edit_end(&e);
+        if (w) {
+            util_err("writing record %ld: %s", n, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+    }
+    if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
+    rc = rec_policy_exit(&pol, rc);
+    rec_reader_free(rd);
+    rec_writer_free(wr);
+    data_free(&train);
+    data_free(&test);
+    return rc;
+}

@@ -1,0 +1,405 @@
+/* warmup-supernet — the "sub-one-shot" warm-up: train the weight-sharing supernet of a
+ * space briefly on a share of the training set (single-path one-shot: each step samples
+ * one path uniformly and updates only what it uses) and write a checkpoint
+ * (docs/warmup.md). --fraction 0 writes the initialized, untrained supernet.
+ *
+ *   warmup-supernet --fraction 0.1 -o supernet.ckpt
+ *   ck=cache/$(warmup-supernet --cache-name); [ -f "$ck" ] || warmup-supernet -o "$ck" */
+#include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/ckpt.h"
+#include "data/criteo.h"
+#include "data/data.h"
+#include "engine/layers.h"
+#include "engine/layers_rec.h"
+#include "engine/net.h"
+#include "spaces/space.h"
+#include "base/util.h"
+
+/* Curve points kept in the checkpoint: each is the mean loss of a run of steps. */
+#define CURVE_POINTS 256
+
+typedef struct {
+    const char *out, *data_dir, *space, *input;
+    long epochs, batch, seed, threads, channels, cells, classes;
+    double fraction, lr, momentum, weight_decay;
+    int progress; /* -1 quiet, 0 auto (tty), 1 forced */
+    int cache_name;
+} opts_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: warmup-supernet [options] -o FILE\n"
+            "Trains the weight-sharing supernet of a space on a share of the training set,\n"
+            "one uniformly sampled path per step, and writes a checkpoint (msgpack) to FILE.\n"
+            "  -o, --output FILE    checkpoint to write (required), atomically\n"
+            "  -s, --space NAME     search space [nb201]\n"
+            "      --channels INT   stem channels C [8]\n"
+            "      --cells INT      cells per stage N [1]\n"
+            "      --input CxHxW    input shape [1x28x28]\n"
+            "      --classes INT    output classes [10]\n"
+            "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
+            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
+            "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
+            "                       supernet and reads no data [0.1]\n"
+            "      --epochs INT     passes over that share [1]\n"
+            "      --batch INT      batch size [64]\n"
+            "      --lr X           constant SGD learning rate [0.1]\n"
+            "      --momentum X     SGD momentum [0.9]\n"
+            "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
+            "      --seed INT       initialization, subset, data order, paths [1]\n"
+            "      --threads INT    engine threads (results depend on it) [1]\n"
+            "      --cache-name     print a file name derived from all options and exit\n"
+            "      --progress       progress on stderr even when it is not a terminal\n"
+            "  -q, --quiet          no progress, even on a terminal\n"
+            "  -h, --help           this text\n");
+}
+
+/* A file name that changes whenever an option that changes the checkpoint does: the
+ * readable part names the usual knobs, an 8-hex digest covers everything. */
+static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, char *buf,
+                       size_t n)
+{
+    char all[1024];
+    snprintf(all, sizeof all,
+             "v1 %s C%d N%d %dx%dx%d k%d data=%s f%.17g e%ld b%ld lr%.17g m%.17g wd%.17g s%ld t%ld",
+             S->name, c->C, c->N, c->in_ch, c->H, c->W, c->classes,
+             o->fraction > 0 ? o->data_dir : "-", o->fraction, o->epochs, o->batch, o->lr,
+             o->momentum, o->weight_decay, o->seed, o->threads);
+    sha256_t s;
+    uint8_t d[32];
+    char hex[65];
+    sha256_init(&s);
+    sha256_update(&s, all, strlen(all));
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld-%.8s.ckpt", S->name, c->C, c->N,
+             o->fraction, o->epochs, o->seed, hex);
+}
+
+/* Training data: the fraction's subset, normalized with the full split's per-channel
+ * statistics (as train-arch does). EXIT_OK or EXIT_BAD_INPUT. */
+static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, char *fp)
+{
+    char err[1024];
+    if (space_find(o->space)->data_kind == SPACE_DATA_CLICKS) {
+        /* click data: the training split's fraction, read as a stream, not normalized */
+        criteo_opts_t co;
+        criteo_opts_default(&co);
+        co.rows = c->extra[SPACE_CFG_ROWS];
+        co.fraction = o->fraction;
+        co.want_test = 0;
+        int crc = criteo_load(train, NULL, o->data_dir, &co, err, sizeof err);
+        if (crc) {
+            util_err("%s", err);
+            return util_load_exit(crc);
+        }
+        if (train->n < o->batch) {
+            util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
+                     o->data_dir, train->n, o->fraction, o->batch);
+            data_free(train);
+            return EXIT_BAD_INPUT;
+        }
+        memcpy(fp, train->fingerprint, 65);
+        return EXIT_OK;
+    }
+    dataset_t full;
+    int drc = data_load(&full, o->data_dir, 1, err, sizeof err);
+    if (drc) {
+        util_err("%s", err);
+        return util_load_exit(drc);
+    }
+    int rc = EXIT_BAD_INPUT;
+    if (full.c != c->in_ch || full.h != c->H || full.w != c->W || full.classes > c->classes) {
+        util_err("%s: images are %dx%dx%d with %d classes; the supernet takes %dx%dx%d with %d "
+                 "(see --input, --classes)",
+                 o->data_dir, full.c, full.h, full.w, full.classes, c->in_ch, c->H, c->W,
+                 c->classes);
+        goto out;
+    }
+    float mean[64], sd[64];
+    data_channel_stats(&full, mean, sd);
+    if (data_subset(train, &full, o->fraction, (uint64_t)o->seed ^ 0xbb67ae8584caa73bull)) {
+        util_err("out of memory taking a data subset");
+        goto out;
+    }
+    if (train->n < o->batch) {
+        util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
+                 o->data_dir, train->n, o->fraction, o->batch);
+        data_free(train);
+        goto out;
+    }
+    data_normalize(train, mean, sd);
+    memcpy(fp, full.fingerprint, 65);
+    rc = EXIT_OK;
+out:
+    data_free(&full);
+    return rc;
+}
+
+static void progress_line(long step, long steps, double loss, double ips, int final)
+{
+    int tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "%swarmup-supernet: step %ld/%ld loss %.4f %.0f img/s%s", tty ? "\r" : "",
+            step, steps, loss, ips, tty && !final ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
+/* Single-path one-shot training of c->P on d. 0, or -1 with err set. */
+static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, size_t n_err)
+{
+    const space_t *S = c->space;
+    params_t *P = &c->P;
+    int B = (int)o->batch;
+    size_t img = (size_t)d->c * d->h * d->w;
+    long per_epoch = d->n / B; /* the last partial batch is dropped */
+    long steps = per_epoch * o->epochs;
+    long every = (steps + CURVE_POINTS - 1) / CURVE_POINTS;
+    float *x = malloc((size_t)B * img * sizeof(float));
+    int *y = malloc((size_t)B * sizeof(int));
+    int *perm = malloc((size_t)d->n * sizeof(int));
+    unsigned char *used = malloc((size_t)P->n + 1);
+    int rc = -1;
+    if (!x || !y || !perm || !used) {
+        snprintf(err, n_err, "out of memory");
+        goto out;
+    }
+    /* Separate streams for data order and paths, so neither shifts the other. */
+    rng_t rd, rp;
+    rng_seed(&rd, (uint64_t)o->seed ^ 0x6a09e667f3bcc908ull);
+    rng_seed(&rp, (uint64_t)o->seed ^ 0x510e527fade682d1ull);
+    sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, 0};
+    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
+    double t0 = util_now(), t_last = t0, gap = isatty(STDERR_FILENO) ? 0.5 : 5.0;
+    double run = 0, since = 0;
+    long n_run = 0, n_since = 0;
+    for (int i = 0; i < d->n; i++) perm[i] = i;
+    c->n_curve = 0;
+    /* One net rebuilt per step: net_reset keeps its activation arena, so a step pays for
+     * the graph, not for allocating and faulting in ~85 MB (docs/warmup.md). */
+    net_t net;
+    net_init(&net, P, B);
+    for (long ep = 0, t = 0; ep < o->epochs; ep++) {
+        for (int i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
+            int j = (int)rng_below(&rd, (uint64_t)i + 1), tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        for (long s = 0; s < per_epoch; s++, t++) {
+            arch_t a;
+            space_sample_path(S, &rp, &c->cfg, &a);
+            /* The path's net, rebuilt per step (15625 cached nets would not fit). */
+            net_reset(&net);
+            if (S->build(&net, &c->cfg, &a) || (net.share_dy = net.no_input_dy = 1, net_finalize(&net, NULL))) {
+                net_free(&net);
+                snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
+                goto out;
+            }
+            net.bn_mode = BN_TRAIN;
+            data_batch(d, perm + s * B, B, x, y);
+            params_zero_grad(P);
+            float loss = net_forward(&net, x, y);
+            if (!isfinite(loss)) {
+                net_free(&net);
+                snprintf(err, n_err, "training diverged: loss is not finite at step %ld "
+                         "(try a lower --lr)", t + 1);
+                goto out;
+            }
+            net_backward(&net);
+            memset(used, 0, (size_t)P->n + 1);
+            net_used_params(&net, used);
+            if (S->data_kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
+            else sgd_step(&sgd, P, used);
+
+            run += loss, n_run++;
+            since += loss, n_since++;
+            if (n_run == every || t == steps - 1) {
+                c->curve[c->n_curve++] = (float)(run / (double)n_run);
+                run = 0, n_run = 0;
+            }
+            double now = util_now();
+            if (show && (now - t_last >= gap || t == steps - 1)) {
+                progress_line(t + 1, steps, since / (double)n_since,
+                              (double)(t + 1) * B / (now - t0), t == steps - 1);
+                t_last = now, since = 0, n_since = 0;
+            }
+        }
+    }
+    net_free(&net);
+    c->steps = steps;
+    c->seconds = util_now() - t0;
+    rc = 0;
+out:
+    free(x), free(y), free(perm), free(used);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("warmup-supernet");
+    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
+                .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
+                .fraction = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+    enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
+           O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS };
+    static const struct option lo[] = {
+        {"output", 1, 0, 'o'},       {"space", 1, 0, 's'},       {"channels", 1, 0, O_CHANNELS},
+        {"cells", 1, 0, O_CELLS},    {"input", 1, 0, O_INPUT},   {"classes", 1, 0, O_CLASSES},
+        {"data", 1, 0, O_DATA},      {"fraction", 1, 0, O_FRAC}, {"epochs", 1, 0, O_EPOCHS},
+        {"batch", 1, 0, O_BATCH},    {"lr", 1, 0, O_LR},         {"momentum", 1, 0, O_MOM},
+        {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
+        {"cache-name", 0, 0, O_CACHE}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+    int ch, data_given = 0;
+    while ((ch = getopt_long(argc, argv, "o:s:qh", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'o': o.out = optarg; break;
+        case 's': o.space = optarg; break;
+        case O_CHANNELS: bad = util_parse_long(optarg, 1, 4096, &o.channels); break;
+        case O_CELLS: bad = util_parse_long(optarg, 1, 64, &o.cells); break;
+        case O_CLASSES: bad = util_parse_long(optarg, 2, 100000, &o.classes); break;
+        case O_INPUT: o.input = optarg; break;
+        case O_DATA: o.data_dir = optarg, data_given = 1; break;
+        case O_FRAC:
+            bad = util_parse_double(optarg, &o.fraction) || !(o.fraction >= 0 && o.fraction <= 1);
+            break;
+        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 65536, &o.batch); break;
+        case O_LR: bad = util_parse_double(optarg, &o.lr) || !(o.lr > 0); break;
+        case O_MOM:
+            bad = util_parse_double(optarg, &o.momentum) || !(o.momentum >= 0 && o.momentum < 1);
+            break;
+        case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || !(o.weight_decay >= 0); break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
+        case O_CACHE: o.cache_name = 1; break;
+        case O_PROGRESS: o.progress = 1; break;
+        case 'q': o.progress = -1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad) {
+            util_err("invalid value for %s: '%s'", argv[optind - 1], optarg);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        util_err("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    const space_t *S = space_find(o.space);
+    if (!S) {
+        util_err("unknown space '%s'", o.space);
+        return EXIT_USAGE;
+    }
+    if (S->data_kind == SPACE_DATA_CLICKS && !data_given) o.data_dir = CRITEO_DEFAULT_FILE;
+    ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
+    if (!c) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    S->cfg_default(&c->cfg);
+    if (o.channels > 0) c->cfg.C = (int)o.channels;
+    if (o.cells > 0) c->cfg.N = (int)o.cells;
+    if (o.classes > 0) c->cfg.classes = (int)o.classes;
+    if (o.input) {
+        int ci, h, w;
+        char tail;
+        if (sscanf(o.input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 ||
+            h < 4 || h > 4096 || w < 4 || w > 4096) {
+            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o.input);
+            free(c);
+            return EXIT_USAGE;
+        }
+        c->cfg.in_ch = ci, c->cfg.H = h, c->cfg.W = w;
+    }
+    if (o.cache_name) {
+        char name[256];
+        cache_name(&o, S, &c->cfg, name, sizeof name);
+        printf("%s\n", name);
+        free(c);
+        return fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
+    }
+    if (!o.out) {
+        char name[256];
+        cache_name(&o, S, &c->cfg, name, sizeof name);
+        util_err("no output file: give -o FILE (for example -o cache/%s)", name);
+        free(c);
+        return EXIT_USAGE;
+    }
+    lay_set_threads((int)o.threads);
+#ifdef __GLIBC__
+    /* Each step builds and frees a net of a few MB; keep that memory in the heap instead
+     * of mmap/munmap so the pages are not faulted in and zeroed by the kernel every step. */
+    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+#endif
+
+    c->space = S;
+    c->fraction = o.fraction;
+    c->epochs = (int)o.epochs;
+    c->batch = (int)o.batch;
+    c->lr = o.lr;
+    c->momentum = o.momentum;
+    c->weight_decay = o.weight_decay;
+    c->seed = (uint64_t)o.seed;
+    c->threads = (int)o.threads;
+    /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
+     * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
+    memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
+
+    dataset_t train = {0};
+    if (o.fraction > 0) {
+        if (strlen(o.data_dir) >= sizeof c->data_dir) {
+            util_err("--data path longer than %zu bytes", sizeof c->data_dir - 1);
+            free(c);
+            return EXIT_USAGE;
+        }
+        int lrc = load_data(&o, &c->cfg, &train, c->data_fingerprint);
+        if (lrc) {
+            free(c);
+            return lrc;
+        }
+        strcpy(c->data_dir, o.data_dir);
+    }
+
+    params_init(&c->P);
+    rng_t ri;
+    rng_seed(&ri, (uint64_t)o.seed);
+    char err[1024];
+    int rc = EXIT_OK;
+    if (S->declare_supernet(&c->P, &c->cfg) || params_alloc(&c->P)) {
+        util_err("cannot declare the %s supernet for C=%d N=%d", S->name, c->cfg.C, c->cfg.N);
+        rc = EXIT_USAGE;
+    } else {
+        params_init_default(&c->P, &ri);
+        if (o.fraction > 0 && lay_blas_room(err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_IO;
+        } else if (o.fraction > 0 && warmup(&o, c, &train, err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_BAD_INPUT;
+        } else if (ckpt_save(o.out, c, err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_IO;
+        } else if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO))) {
+            util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s",
+                     o.out, c->P.n_floats, (long long)c->steps, c->seconds,
+                     c->n_curve ? c->curve[c->n_curve - 1] : NAN, c->hash);
+        }
+    }
+    data_free(&train);
+    ckpt_free(c);
+    free(c);
+    return rc;
+}
