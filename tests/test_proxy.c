@@ -251,7 +251,7 @@ static void test_sigeo_zico(void)
           get(&z2, "zico"), get(&z, "zico"));
 
     /* Order independence and the supernet left alone. */
-    for (int i = 0; proxy_table[i].name; i++) run(&f, proxy_table[i].name);
+    for (int i = 0; proxy_table[i]; i++) run(&f, proxy_table[i]->name);
     proxy_out_t o2 = run(&f, "sigeo");
     check(get(&o2, "sigeo") == get(&o, "sigeo"), "sigeo identical after every other proxy ran",
           get(&o2, "sigeo"), get(&o, "sigeo"));
@@ -622,6 +622,76 @@ static void test_fisher_rec(void)
     fix_free(&f);
 }
 
+static int same_out(const proxy_out_t *a, const proxy_out_t *b)
+{
+    if (a->n != b->n || strcmp(a->err, b->err)) return 0;
+    for (int k = 0; k < a->n; k++)
+        if (strcmp(a->key[k], b->key[k]) || memcmp(&a->v[k], &b->v[k], sizeof a->v[k])) return 0;
+    return 1;
+}
+
+/* The flags are what score-sigeo plans from (proxy_plan), so they must be true: a proxy
+ * without PROXY_NODE_DY scores bit-identically with dy buffers shared between nodes, every
+ * proxy with the input gradient skipped in the shared passes (PROXY_INPUT_DY readers take
+ * it in their own pass), and a PROXY_BATCH0 proxy with batch 0 left cached by another. */
+static void test_flags(void)
+{
+    static const char *arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+"
+                              "|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
+    fix_t f;
+    if (fix_init(&f, build_nb201, (void *)arch, 4, 2, 1, 1, 21)) {
+        printf("NOT OK flags fixture\n");
+        n_fail++;
+        return;
+    }
+    int n = proxy_count();
+    proxy_out_t ref[PROXY_MAX], o;
+    for (int i = 0; i < n; i++) {
+        proxy_ctx_reset(&f.c);
+        ref[i] = run(&f, proxy_table[i]->name);
+    }
+    const proxy_t *g = proxy_find("grad_norm");
+    for (int i = 0; i < n; i++) {
+        if (!(proxy_table[i]->flags & PROXY_BATCH0)) continue;
+        proxy_ctx_reset(&f.c);
+        run(&f, g == proxy_table[i] ? "snip" : "grad_norm");
+        int cached = f.c.have_batch0;
+        o = run(&f, proxy_table[i]->name);
+        char what[96];
+        snprintf(what, sizeof what, "%s (PROXY_BATCH0) identical with batch 0 cached by another",
+                 proxy_table[i]->name);
+        check(same_out(&o, &ref[i]) && cached, what, o.n ? o.v[0] : 0, ref[i].n ? ref[i].v[0] : 0);
+    }
+    unsigned char on[PROXY_MAX];
+    memset(on, 1, sizeof on);
+    proxy_plan_t plan;
+    proxy_plan(on, &plan);
+    check(!plan.share_dy && plan.no_input_dy && plan.n_live_only > 0,
+          "plan for every proxy: no shared dy (fisher reads nodes' dy), no shared input dy",
+          plan.share_dy, 0);
+    net_reset(&f.net);
+    f.net.share_dy = 1;
+    f.net.no_input_dy = 1;
+    if (build_nb201(&f.net, (void *)arch) || net_finalize(&f.net, NULL)) {
+        printf("NOT OK lean rebuild\n");
+        n_fail++;
+        fix_free(&f);
+        return;
+    }
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        if (proxy_table[i]->flags & PROXY_NODE_DY) continue;
+        proxy_ctx_reset(&f.c);
+        o = run(&f, proxy_table[i]->name);
+        if (!same_out(&o, &ref[i])) {
+            printf("# %s differs with share_dy and no_input_dy\n", proxy_table[i]->name);
+            ok = 0;
+        }
+    }
+    check(ok, "proxies without PROXY_NODE_DY identical with shared dy and no input dy", ok, 1);
+    fix_free(&f);
+}
+
 int main(void)
 {
     test_sigeo_zico();
@@ -632,9 +702,12 @@ int main(void)
     test_oneshot();
     test_oneshot_binary();
     test_fisher_rec();
-    int n = 0;
-    for (const proxy_t *p = proxy_table; p->name; p++) n++;
+    test_flags();
+    int n = proxy_count();
     check(n == 12 && proxy_find("sigeo") && !proxy_find("nope"), "table lists 12 proxies", n, 12);
+    check(n < PROXY_MAX, "the table fits the callers' PROXY_MAX arrays", n, PROXY_MAX);
+    check(proxy_index("fisher") == 4 && proxy_table[4] == proxy_find("fisher"),
+          "proxy_index and proxy_find agree", proxy_index("fisher"), 4);
     printf("%s\n", n_fail ? "FAILED" : "all ok");
     return n_fail ? 1 : 0;
 }

@@ -57,24 +57,58 @@ typedef struct {
     char err[160];
 } proxy_out_t;
 
+/* What a proxy needs, declared in its row; score-sigeo plans each candidate's network
+ * from these flags (proxy_plan) instead of knowing proxies by name. */
+enum {
+    PROXY_DEFAULT = 1 << 0,   /* scored when --proxies is not given */
+    /* Reads only the nodes that reach the loss: operations whose output never does
+     * (space.h live_key) change nothing, so score-sigeo may reuse the outputs of a
+     * candidate with the same live key. Not so for params, flops (they count those
+     * operations) and naswot (it reads every ReLU). */
+    PROXY_LIVE_ONLY = 1 << 1,
+    /* Reads nodes' dy after a backward pass (not only the input's and the parameter
+     * gradients), so the dy buffers may not be shared between nodes (net.h share_dy). */
+    PROXY_NODE_DY = 1 << 2,
+    /* Reads the input's gradient: it turns net->no_input_dy off for its own Jacobian
+     * pass, so the shared passes may skip the input gradient. */
+    PROXY_INPUT_DY = 1 << 3,
+    /* Reads the shared batch-0 forward/backward at the inherited weights (proxy_ctx_t
+     * have_batch0), computed once per candidate for every proxy that has this flag. */
+    PROXY_BATCH0 = 1 << 4,
+};
+
 typedef struct {
     const char *name;     /* name for --proxies, and the main key */
-    int default_on;       /* scored when --proxies is not given */
+    unsigned flags;       /* PROXY_* */
     const char *doc;      /* one line: definition and sign convention */
     /* Fills out. Returns 0, or -1 on an internal failure (out of memory). A score that
      * is not finite is not a failure: its value is NaN and out->err says why. A proxy that
      * is not defined for the network's operations returns 0 with no keys. */
     int (*fn)(proxy_ctx_t *c, proxy_out_t *out);
-    /* Reads only the nodes that reach the loss: operations whose output never does
-     * (space.h live_key) change nothing, so score-sigeo may reuse the outputs of a
-     * candidate with the same live key. Not so for params, flops (they count those
-     * operations) and naswot (it reads every ReLU). */
-    int live_only;
 } proxy_t;
 
-/* The table, in the order proxies run; NULL-terminated by a zero entry (name NULL). */
-extern const proxy_t proxy_table[];
+/* Upper bound on the rows of the table (per-proxy arrays in callers are this long) and
+ * on the score keys one candidate gets. */
+#define PROXY_MAX 64
+#define PROXY_MAX_SCORES 64
+
+/* The table (src/proxies/table.c), in the order proxies run, NULL-terminated. A proxy is
+ * one file defining its proxy_t plus one row here. */
+extern const proxy_t *const proxy_table[];
+/* Number of rows, and the row of a name (-1 if none). */
+int proxy_count(void);
+int proxy_index(const char *name);
 const proxy_t *proxy_find(const char *name);
+
+/* How a caller runs the selected proxies (on[i] != 0: row i selected): derived from
+ * their flags. */
+typedef struct {
+    int share_dy;    /* no selected proxy reads a node's dy: net.h share_dy may be on */
+    int no_input_dy; /* shared passes skip the input gradient (PROXY_INPUT_DY readers turn
+                      * it on for their own pass) */
+    int n_live_only; /* selected PROXY_LIVE_ONLY proxies */
+} proxy_plan_t;
+void proxy_plan(const unsigned char *on, proxy_plan_t *plan);
 
 /* Start scoring a new candidate (the net was rebuilt): drops cached state. */
 void proxy_ctx_reset(proxy_ctx_t *c);

@@ -47,8 +47,10 @@ static void usage(FILE *f)
             DATA_DEFAULT_DIR "]\n"
             "  --proxies LIST       comma list of proxies, or 'all' [every default-on proxy]:\n"
             "                       ");
-    for (const proxy_t *p = proxy_table; p->name; p++)
-        fprintf(f, "%s%s%s", p->name, p->default_on ? "" : "(off)", p[1].name ? "," : "\n");
+    for (int i = 0; proxy_table[i]; i++)
+        fprintf(f, "%s%s%s", proxy_table[i]->name,
+                proxy_table[i]->flags & PROXY_DEFAULT ? "" : "(off)",
+                proxy_table[i + 1] ? "," : "\n");
     fprintf(f,
             "  --seed INT           which training examples form the batches [1]\n"
             "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
@@ -77,8 +79,8 @@ static void usage(FILE *f)
 /* Parse "a,b,c" / "all" into on[] (one flag per table entry). 0 or -1. */
 static int parse_proxies(const char *list, unsigned char *on)
 {
-    int n = 0;
-    for (const proxy_t *p = proxy_table; p->name; p++) on[n++] = list ? 0 : (unsigned char)p->default_on;
+    int n = proxy_count();
+    for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
     if (!list) return 0;
     if (strcmp(list, "all") == 0) {
         memset(on, 1, (size_t)n);
@@ -88,12 +90,12 @@ static int parse_proxies(const char *list, unsigned char *on)
     snprintf(buf, sizeof buf, "%s", list);
     int any = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        const proxy_t *p = proxy_find(t);
-        if (!p) {
+        int i = proxy_index(t);
+        if (i < 0) {
             util_err("unknown proxy '%s' (see --help)", t);
             return -1;
         }
-        on[p - proxy_table] = 1;
+        on[i] = 1;
         any = 1;
     }
     if (!any) util_err("--proxies: empty list");
@@ -297,7 +299,7 @@ typedef struct {
 typedef struct {
     int64_t n_slots; /* 0: no memo */
     int n_px;        /* stored proxies per slot */
-    int px_of[64];   /* proxy table index -> position in a slot, or -1 */
+    int px_of[PROXY_MAX]; /* proxy table index -> position in a slot, or -1 */
     int64_t *key1;   /* per slot: the key + 1 once all n_px outputs are stored, else 0 */
     memo_out_t *out; /* n_slots * n_px */
 } memo_t;
@@ -312,9 +314,9 @@ static void memo_free(memo_t *m) {
  * enabled). */
 static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int enable) {
     memset(m, 0, sizeof *m);
-    for (int i = 0; proxy_table[i].name; i++) {
+    for (int i = 0; proxy_table[i]; i++) {
         m->px_of[i] = -1;
-        if (on[i] && proxy_table[i].live_only) m->px_of[i] = m->n_px++;
+        if (on[i] && proxy_table[i]->flags & PROXY_LIVE_ONLY) m->px_of[i] = m->n_px++;
     }
     if (!enable || !sp->live_key || !m->n_px) return 0;
     m->n_slots = sp->n_arch > 0 && sp->n_arch < MEMO_MAX_SLOTS ? sp->n_arch : MEMO_MAX_SLOTS;
@@ -355,15 +357,17 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
     /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
     int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
     int hit = slot >= 0 && memo->key1[slot] == key + 1, need_net = 0;
-    for (int i = 0; proxy_table[i].name; i++)
+    for (int i = 0; proxy_table[i]; i++)
         if (on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
     if (hit) ++*n_memo;
     net_reset(net);
-    /* only fisher reads a node's dy after the backward pass; without it the dy buffers
-     * can be shared between nodes (net.h share_dy: smaller, cache-warm arena) */
-    const proxy_t *fisher = proxy_find("fisher");
-    net->share_dy = !(fisher && on[fisher - proxy_table]);
-    net->no_input_dy = 1; /* jacov, the one reader of the image's gradient, asks for it */
+    /* from the selected proxies' flags: without a reader of nodes' dy the dy buffers are
+     * shared between nodes (net.h share_dy: smaller, cache-warm arena); the input's
+     * gradient only in the readers' own passes */
+    proxy_plan_t plan;
+    proxy_plan(on, &plan);
+    net->share_dy = plan.share_dy;
+    net->no_input_dy = plan.no_input_dy;
     unsigned char *used = calloc((size_t)W->n + 1, 1);
     int rc = 0;
     if (!used) {
@@ -385,11 +389,11 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
     ctx->used = used;
     proxy_ctx_reset(ctx);
     /* Scores are collected here and added to the record after the proxies are done. */
-    const char *keys[64];
-    double vals[64];
+    const char *keys[PROXY_MAX_SCORES];
+    double vals[PROXY_MAX_SCORES];
     int n_keys = 0;
     char why[512] = "";
-    for (int i = 0; proxy_table[i].name && rc == 0; i++) {
+    for (int i = 0; proxy_table[i] && rc == 0; i++) {
         if (!on[i]) continue;
         proxy_out_t out;
         memset(&out, 0, sizeof out);
@@ -400,7 +404,7 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
             memcpy(out.key, mo->key, sizeof out.key);
             memcpy(out.v, mo->v, sizeof out.v);
             if (mo->err) snprintf(out.err, sizeof out.err, "%s", mo->err);
-        } else if (proxy_table[i].fn(ctx, &out) < 0) {
+        } else if (proxy_table[i]->fn(ctx, &out) < 0) {
             rc = -2;
             break;
         } else if (mo) {
@@ -414,12 +418,12 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
             memcpy(mo->key, out.key, sizeof mo->key);
             memcpy(mo->v, out.v, sizeof mo->v);
         }
-        static unsigned char warned[64];
+        static unsigned char warned[PROXY_MAX];
         if (out.n == 0 && !warned[i]) {
-            util_msg("%s is not defined for space '%s'; not scored", proxy_table[i].name, sp->name);
+            util_msg("%s is not defined for space '%s'; not scored", proxy_table[i]->name, sp->name);
             warned[i] = 1;
         }
-        for (int k = 0; k < out.n && n_keys < 64; k++) {
+        for (int k = 0; k < out.n && n_keys < PROXY_MAX_SCORES; k++) {
             keys[n_keys] = out.key[k];
             vals[n_keys++] = isfinite(out.v[k]) ? out.v[k] : NAN;
         }
@@ -531,7 +535,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    unsigned char on[64];
+    unsigned char on[PROXY_MAX];
     if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
