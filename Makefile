@@ -29,8 +29,8 @@ build/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# The engine's elementwise loops (ReLU, BN, pooling) need the loop vectorizer.
-build/engine/layers.o build/engine/net.o build/engine/conv_direct.o build/engine/conv_cl.o: CFLAGS += -O3
+# The engine's loops (ReLU, BN, pooling, im2col, the conv paths) need the loop vectorizer.
+$(filter build/engine/%,$(LIB_OBJ)): CFLAGS += -O3
 
 build/libsigeo.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

@@ -69,7 +69,7 @@ void bce_backward(float *dz, const float *z, const int *labels, float dloss, int
  * with P->m as the accumulator. */
 void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps);
 
-/* ---- graph nodes (ops OP_EMBED..OP_BCE of net.h) ---------------------------------------- */
+/* ---- graph nodes (the recommender ops of net.h) ---------------------------------------------- */
 
 /* Embedding lookup of F ids at columns [col0, col0+F) of the (B,F_in) input node x, into
  * one table "<name>.w" of shape (F*rows, E) (PK_EMB). Output (B,F,E) as C=F, H=E. */
@@ -96,12 +96,6 @@ int net_concat(net_t *net, int n, const int *in, int row);
 /* Binary cross-entropy loss node over (B,1) logits; sets net->logits and net->loss. */
 int net_bce(net_t *net, int logits);
 
-/* Dispatch from net.c: forward of a node with one of these ops (returns 1 if it is the loss
- * node, its mean loss in d->y[0]), backward, and multiply-accumulates per example. */
-int rec_node_forward(net_t *net, node_t *d);
-void rec_node_backward(net_t *net, node_t *d);
-double rec_node_flops(const net_t *net, const node_t *d);
-/* Trainable floats the node really uses (the sliced block of each view), or 0. */
-size_t rec_node_params(const net_t *net, const node_t *d);
+/* Their rows of the op table (net.h net_ops) are defined in layers_rec.c. */
 
 #endif

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/util.h"
+#include "engine/layers.h" /* BN modes */
 
 /* Kind of a parameter view: proxies and initialization key off it. */
 enum {
@@ -62,8 +63,10 @@ int params_alloc(params_t *P);
 void params_init_default(params_t *P, rng_t *r);
 void params_zero_grad(params_t *P);
 
-/* Node operations. */
+/* Node operations: the ids index net_ops (each op's definition, below). Ids are grouped
+ * by the family that defines them; nothing depends on their order. */
 enum {
+    /* the image ops (ops_cnn.c) */
     OP_INPUT = 0, /* (B,C,H,W) input image batch, or (B,F) dense features with H=W=1 */
     OP_ZERO,      /* all-zero tensor of a given shape (a cell node with no incoming edge) */
     OP_CONV,      /* no bias; any kernel, stride, padding */
@@ -75,18 +78,10 @@ enum {
     OP_GAP,       /* global average pool to (B,C,1,1) */
     OP_LINEAR,    /* (B,IN) -> (B,OUT), optional bias */
     OP_XENT,      /* softmax cross-entropy over (B,K) logits, mean over batch, scalar out */
-    /* recommender ops, layers_rec.h (constructors and forward/backward live there) */
+    /* the recommender ops (layers_rec.c) */
     OP_EMBED, OP_SLICE, OP_RLINEAR, OP_EFC, OP_DOT, OP_LN, OP_SIGMOID, OP_MUL, OP_CONCAT,
     OP_BCE,
-    OP_N_BUILTIN
-};
-
-/* How BN behaves in a forward pass. */
-enum {
-    BN_TRAIN = 0, /* batch statistics, running statistics updated */
-    BN_BATCH,     /* batch statistics, running statistics left alone */
-    BN_EVAL,      /* running statistics */
-    BN_OFF        /* identity (used by synflow) */
+    OP_N
 };
 
 #define NET_MAX_IN 8
@@ -121,6 +116,7 @@ typedef struct net {
     int bn_mode;
     float bn_momentum; /* running = (1-m)*running + m*batch, PyTorch convention, 0.1 */
     float bn_eps;      /* 1e-5 */
+    const float *x;    /* set by net_forward: the input batch */
     const int *labels; /* set by net_forward, length batch */
     float *arena;      /* all activations and gradients */
     size_t n_arena;
@@ -143,6 +139,63 @@ typedef struct net {
     int no_input_dy, no_param_grad;
 } net_t;
 
+/* For op definitions: a parameter view's weights, its gradient (NULL under
+ * no_param_grad), a state view's values; NULL for view -1. */
+static inline float *net_pw(const net_t *net, int v) {
+    return v >= 0 ? net->P->w + net->P->v[v].off : NULL;
+}
+static inline float *net_pg(const net_t *net, int v) {
+    return v >= 0 && !net->no_param_grad ? net->P->g + net->P->v[v].off : NULL;
+}
+static inline float *net_ps(const net_t *net, int v) {
+    return v >= 0 ? net->P->s + net->P->sv[v].off : NULL;
+}
+
+/* ---- op definitions ------------------------------------------------------------------
+ * What the graph does with a node is its op's row in net_ops: net.c's forward, backward,
+ * counts and allocation only call through it. An op family (ops_cnn.c, layers_rec.c) is
+ * one file defining its rows and node constructors; adding one takes ids in the enum
+ * above and its rows in ops.c, and no change to net.c. */
+enum {
+    OPF_LOSS = 1 << 0,     /* a loss node: scalar mean loss in y[0], read by no node */
+    OPF_SCALAR = 1 << 1,   /* its y is one float, not (B,C,H,W) */
+    OPF_CONST = 1 << 2,    /* y is all zeros, set once by net_finalize; no gradient into it */
+    OPF_PASS_DY = 1 << 3,  /* the gradient reaches every input unchanged (a sum): an input
+                            * read by this node only shares its dy buffer */
+    OPF_SETS_DX = 1 << 4,  /* as its input's only reader, backward writes the input's dy
+                            * whole (the buffer needs no clearing) */
+};
+
+typedef struct {
+    const char *name;
+    unsigned flags; /* OPF_* */
+    /* y (and aux) of node d from its inputs' y (the input node from net->x). Returns 1 for
+     * a loss node, whose mean loss is then in d->y[0], else 0. */
+    int (*forward)(net_t *net, node_t *d);
+    /* Accumulates d->dy into the inputs' dy (net_in_dy says which an op may skip) and the
+     * parameters' gradients (net_pg). */
+    void (*backward)(net_t *net, node_t *d);
+    /* Multiply-accumulates per example; NULL: none counted. */
+    double (*flops)(const net_t *net, const node_t *d);
+    /* Trainable floats the node really uses, for ops that use the leading block of their
+     * views (NULL: each view it references counts whole, once per net). */
+    size_t (*params)(const net_t *net, const node_t *d);
+    /* aux floats the node needs (NULL: what its constructor set in d->n_aux). */
+    size_t (*aux)(const net_t *net, const node_t *d);
+    /* Workspace floats shared by all nodes (NULL: none). */
+    size_t (*workspace)(const net_t *net, const node_t *d);
+} op_def_t;
+
+/* The op table (ops.c), indexed by op id; every id below OP_N has a row. */
+extern const op_def_t *const net_ops[OP_N];
+
+/* For op definitions (also net_pw, net_pg, net_ps above): the dy buffer of input X that
+ * conv and linear backward write, NULL where nobody reads it (a constant node, or the
+ * input node under no_input_dy). */
+float *net_in_dy(const net_t *net, const node_t *X);
+/* Floats of a node's y (and dy): B*C*H*W, or 1 for OPF_SCALAR ops. */
+size_t net_node_size(const node_t *d);
+
 /* An empty network for batch size B over parameters P (not owned). */
 void net_init(net_t *net, params_t *P, int batch);
 void net_free(net_t *net);
@@ -152,11 +205,14 @@ void net_free(net_t *net);
  * the new graph needs more. The net still owns its buffers; net_free releases them. */
 void net_reset(net_t *net);
 
-/* Append a bare node of shape (batch,C,H,W) for constructors outside net.c (layers_rec.c);
- * NULL when finalized or out of memory. The pointer dies with the next append. */
+/* For node constructors (ops_cnn.c, layers_rec.c): append a bare node of shape
+ * (batch,C,H,W), NULL for an op without a row, when finalized or out of memory (the
+ * pointer dies with the next append); and whether node x may be an input (it exists and
+ * is not a loss). */
 node_t *net_node_new(net_t *net, int op, int C, int H, int W);
+int net_node_ok(const net_t *net, int x);
 
-/* Node constructors. Each returns the new node id or -1 (bad shape, parameter clash).
+/* Node constructors of the image ops (ops_cnn.c). Each returns the new node id or -1 (bad shape, parameter clash).
  * name prefixes the parameters the node declares: "<name>.w", "<name>.b", "<name>.gamma",
  * "<name>.beta", "<name>.mean", "<name>.var". */
 int net_input(net_t *net, int C, int H, int W);

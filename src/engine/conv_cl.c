@@ -21,7 +21,7 @@
  * zero borders and write nowhere. Summation orders are fixed: results are deterministic
  * and differ from the other paths in the last bits (Winograd's own rounding, ~1e-5
  * relative at 8-64 channels). */
-#include "engine/layers.h"
+#include "engine/conv.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * the same bordered copies: dy read at offset Wp+1 (so junk positions read zero borders)
  * times x shifted by the tap. Summation orders are fixed: results are deterministic, and
  * differ from the im2col path in the last bits. */
-#include "engine/layers.h"
+#include "engine/conv.h"
 
 #include <stdlib.h>
 #include <string.h>

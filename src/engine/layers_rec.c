@@ -204,10 +204,6 @@ void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps) {
 
 /* ---- graph nodes ---------------------------------------------------------------------------- */
 
-static int ok_in(const net_t *net, int x) {
-    return x >= 0 && x < net->n && net->nodes[x].op != OP_XENT && net->nodes[x].op != OP_BCE;
-}
-
 static size_t per_ex(const node_t *d) { return (size_t)d->C * d->H * d->W; }
 
 /* A view of at least (r,c) (c = 0: 1-D of at least r) named "<name>.<sfx>": the existing one
@@ -227,7 +223,7 @@ static int bind(params_t *P, const char *name, const char *sfx, int kind, int r,
 }
 
 int net_embed(net_t *net, int x, const char *name, int col0, int F, int rows, int E) {
-    if (!ok_in(net, x) || F < 1 || rows < 1 || E < 1 || col0 < 0 ||
+    if (!net_node_ok(net, x) || F < 1 || rows < 1 || E < 1 || col0 < 0 ||
         (size_t)col0 + F > per_ex(&net->nodes[x]))
         return -1;
     char full[sizeof net->P->v[0].name];
@@ -241,7 +237,7 @@ int net_embed(net_t *net, int x, const char *name, int col0, int F, int rows, in
 }
 
 int net_slice(net_t *net, int x, int col0, int n) {
-    if (!ok_in(net, x) || col0 < 0 || n < 1 || (size_t)col0 + n > per_ex(&net->nodes[x])) return -1;
+    if (!net_node_ok(net, x) || col0 < 0 || n < 1 || (size_t)col0 + n > per_ex(&net->nodes[x])) return -1;
     node_t *d = net_node_new(net, OP_SLICE, n, 1, 1);
     if (!d) return -1;
     d->n_in = 1, d->in[0] = x, d->k = col0;
@@ -249,7 +245,7 @@ int net_slice(net_t *net, int x, int col0, int n) {
 }
 
 int net_rlinear(net_t *net, int x, const char *name, int out, int bias) {
-    if (!ok_in(net, x) || out < 1) return -1;
+    if (!net_node_ok(net, x) || out < 1) return -1;
     int in = (int)per_ex(&net->nodes[x]);
     int w = bind(net->P, name, "w", PK_LINEAR_W, out, in);
     int b = bias ? bind(net->P, name, "b", PK_BIAS, out, 0) : -1;
@@ -261,7 +257,7 @@ int net_rlinear(net_t *net, int x, const char *name, int out, int bias) {
 }
 
 int net_efc(net_t *net, int x, const char *name, int so) {
-    if (!ok_in(net, x) || so < 1) return -1;
+    if (!net_node_ok(net, x) || so < 1) return -1;
     const node_t *X = &net->nodes[x];
     int si = X->C, E = X->H * X->W;
     int w = bind(net->P, name, "w", PK_LINEAR_W, so, si);
@@ -273,7 +269,7 @@ int net_efc(net_t *net, int x, const char *name, int so) {
 }
 
 int net_dot(net_t *net, int x) {
-    if (!ok_in(net, x) || net->nodes[x].C < 2) return -1;
+    if (!net_node_ok(net, x) || net->nodes[x].C < 2) return -1;
     int n = net->nodes[x].C;
     node_t *d = net_node_new(net, OP_DOT, n * (n - 1) / 2, 1, 1);
     if (!d) return -1;
@@ -285,7 +281,7 @@ int net_dot(net_t *net, int x) {
 static int last_axis(const node_t *X) { return X->H * X->W > 1 ? X->H * X->W : X->C; }
 
 int net_layernorm(net_t *net, int x, const char *name) {
-    if (!ok_in(net, x)) return -1;
+    if (!net_node_ok(net, x)) return -1;
     node_t X = net->nodes[x];
     int G = last_axis(&X);
     int g = bind(net->P, name, "gamma", PK_BN_GAMMA, G, 0);
@@ -298,7 +294,7 @@ int net_layernorm(net_t *net, int x, const char *name) {
 }
 
 int net_sigmoid(net_t *net, int x) {
-    if (!ok_in(net, x)) return -1;
+    if (!net_node_ok(net, x)) return -1;
     node_t X = net->nodes[x];
     node_t *d = net_node_new(net, OP_SIGMOID, X.C, X.H, X.W);
     if (!d) return -1;
@@ -307,7 +303,7 @@ int net_sigmoid(net_t *net, int x) {
 }
 
 int net_mul(net_t *net, int a, int b) {
-    if (!ok_in(net, a) || !ok_in(net, b) || per_ex(&net->nodes[a]) != per_ex(&net->nodes[b]))
+    if (!net_node_ok(net, a) || !net_node_ok(net, b) || per_ex(&net->nodes[a]) != per_ex(&net->nodes[b]))
         return -1;
     node_t X = net->nodes[a];
     node_t *d = net_node_new(net, OP_MUL, X.C, X.H, X.W);
@@ -320,7 +316,7 @@ int net_concat(net_t *net, int n, const int *in, int row) {
     if (n < 1 || n > NET_MAX_IN || row < 1) return -1;
     size_t tot = 0;
     for (int i = 0; i < n; i++) {
-        if (!ok_in(net, in[i]) || per_ex(&net->nodes[in[i]]) % (size_t)row) return -1;
+        if (!net_node_ok(net, in[i]) || per_ex(&net->nodes[in[i]]) % (size_t)row) return -1;
         tot += per_ex(&net->nodes[in[i]]);
     }
     node_t *d = net_node_new(net, OP_CONCAT, (int)(tot / (size_t)row), row, 1);
@@ -331,7 +327,7 @@ int net_concat(net_t *net, int n, const int *in, int row) {
 }
 
 int net_bce(net_t *net, int logits) {
-    if (!ok_in(net, logits) || net->loss >= 0 || per_ex(&net->nodes[logits]) != 1) return -1;
+    if (!net_node_ok(net, logits) || net->loss >= 0 || per_ex(&net->nodes[logits]) != 1) return -1;
     node_t *d = net_node_new(net, OP_BCE, 1, 1, 1);
     if (!d) return -1;
     d->n_in = 1, d->in[0] = logits;
@@ -339,147 +335,191 @@ int net_bce(net_t *net, int logits) {
     return net->loss = net->n - 1;
 }
 
-/* ---- dispatch -------------------------------------------------------------------------------- */
+/* ---- the ops' definitions (rows of net.h's op table) -------------------------------------- */
 
 static float *vw(const net_t *net, int v) { return v >= 0 ? net->P->w + net->P->v[v].off : NULL; }
 static float *vg(const net_t *net, int v) { return v >= 0 ? net->P->g + net->P->v[v].off : NULL; }
+static node_t *in0(const net_t *net, const node_t *d) { return &net->nodes[d->in[0]]; }
+static size_t all(const node_t *d) { return (size_t)d->B * per_ex(d); }
 
-int rec_node_forward(net_t *net, node_t *d) {
-    const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-    size_t n = (size_t)d->B * per_ex(d);
-    switch (d->op) {
-    case OP_EMBED:
-        embed_forward(d->y, X->y, vw(net, d->p[0]), d->B, (int)per_ex(X), d->k, d->C, d->stride,
-                      d->H);
-        break;
-    case OP_SLICE:
+static int embed_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    embed_forward(d->y, X->y, vw(net, d->p[0]), d->B, (int)per_ex(X), d->k, d->C, d->stride,
+                  d->H);
+    return 0;
+}
+
+static void embed_bwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    embed_backward(vg(net, d->p[0]), d->dy, X->y, d->B, (int)per_ex(X), d->k, d->C, d->stride,
+                   d->H);
+}
+
+static size_t embed_params(const net_t *net, const node_t *d) { return net->P->v[d->p[0]].n; }
+
+static int slice_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    for (int b = 0; b < d->B; b++)
+        memcpy(d->y + (size_t)b * d->C, X->y + (size_t)b * per_ex(X) + d->k, sizeof(float) * d->C);
+    return 0;
+}
+
+static void slice_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    for (int b = 0; b < d->B; b++) {
+        float *dx = X->dy + (size_t)b * per_ex(X) + d->k;
+        const float *g = d->dy + (size_t)b * d->C;
+        for (int c = 0; c < d->C; c++) dx[c] += g[c];
+    }
+}
+
+static int rlinear_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    rlinear_forward(d->y, X->y, vw(net, d->p[0]), vw(net, d->p[1]), d->B, (int)per_ex(X), d->C,
+                    d->k);
+    return 0;
+}
+
+static void rlinear_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    rlinear_backward(X->dy, vg(net, d->p[0]), vg(net, d->p[1]), d->dy, X->y, vw(net, d->p[0]),
+                     d->B, (int)per_ex(X), d->C, d->k);
+}
+
+static double rlinear_flops(const net_t *net, const node_t *d) {
+    return (double)d->C * per_ex(in0(net, d));
+}
+
+static size_t rlinear_params(const net_t *net, const node_t *d) {
+    return (size_t)d->C * per_ex(in0(net, d)) + (d->p[1] >= 0 ? (size_t)d->C : 0);
+}
+
+static int efc_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    efc_forward(d->y, X->y, vw(net, d->p[0]), d->B, X->C, d->C, d->H, d->k);
+    return 0;
+}
+
+static void efc_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    efc_backward(X->dy, vg(net, d->p[0]), d->dy, X->y, vw(net, d->p[0]), d->B, X->C, d->C, d->H,
+                 d->k);
+}
+
+static double efc_flops(const net_t *net, const node_t *d) {
+    return (double)d->C * in0(net, d)->C * d->H;
+}
+
+static size_t efc_params(const net_t *net, const node_t *d) {
+    return (size_t)d->C * in0(net, d)->C;
+}
+
+static int dot_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    dot_forward(d->y, X->y, d->B, X->C, X->H * X->W);
+    return 0;
+}
+
+static void dot_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    dot_backward(X->dy, d->dy, X->y, d->B, X->C, X->H * X->W);
+}
+
+static double dot_flops(const net_t *net, const node_t *d) {
+    const node_t *X = in0(net, d);
+    return (double)d->C * X->H * X->W;
+}
+
+static int ln_fwd(net_t *net, node_t *d) {
+    int G = last_axis(d);
+    layernorm_forward(d->y, d->aux, in0(net, d)->y, vw(net, d->p[0]), vw(net, d->p[1]),
+                      (int)(all(d) / (size_t)G), G, 1e-5f);
+    return 0;
+}
+
+static void ln_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    int G = last_axis(d);
+    layernorm_backward(X->dy, vg(net, d->p[0]), vg(net, d->p[1]), d->dy, X->y, vw(net, d->p[0]),
+                       d->aux, (int)(all(d) / (size_t)G), G);
+}
+
+static size_t ln_params(const net_t *net, const node_t *d) {
+    (void)net;
+    return 2 * (size_t)last_axis(d);
+}
+
+static int sigmoid_fwd(net_t *net, node_t *d) {
+    sigmoid_forward(d->y, in0(net, d)->y, all(d));
+    return 0;
+}
+
+static void sigmoid_bwd(net_t *net, node_t *d) {
+    sigmoid_backward(in0(net, d)->dy, d->dy, d->y, all(d));
+}
+
+static int mul_fwd(net_t *net, node_t *d) {
+    const float *a = in0(net, d)->y, *b = net->nodes[d->in[1]].y;
+    size_t n = all(d);
+    for (size_t i = 0; i < n; i++) d->y[i] = a[i] * b[i];
+    return 0;
+}
+
+static void mul_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d), *Y = &net->nodes[d->in[1]];
+    size_t n = all(d);
+    for (size_t i = 0; i < n; i++) {
+        X->dy[i] += d->dy[i] * Y->y[i];
+        Y->dy[i] += d->dy[i] * X->y[i];
+    }
+}
+
+static int concat_fwd(net_t *net, node_t *d) {
+    size_t at = 0, row = per_ex(d);
+    for (int j = 0; j < d->n_in; j++) {
+        const node_t *I = &net->nodes[d->in[j]];
+        size_t m = per_ex(I);
         for (int b = 0; b < d->B; b++)
-            memcpy(d->y + (size_t)b * d->C, X->y + (size_t)b * per_ex(X) + d->k,
-                   sizeof(float) * d->C);
-        break;
-    case OP_RLINEAR:
-        rlinear_forward(d->y, X->y, vw(net, d->p[0]), vw(net, d->p[1]), d->B, (int)per_ex(X),
-                        d->C, d->k);
-        break;
-    case OP_EFC:
-        efc_forward(d->y, X->y, vw(net, d->p[0]), d->B, X->C, d->C, d->H, d->k);
-        break;
-    case OP_DOT:
-        dot_forward(d->y, X->y, d->B, X->C, X->H * X->W);
-        break;
-    case OP_LN: {
-        int G = last_axis(d);
-        layernorm_forward(d->y, d->aux, X->y, vw(net, d->p[0]), vw(net, d->p[1]),
-                          (int)(n / (size_t)G), G, 1e-5f);
-        break;
-    }
-    case OP_SIGMOID:
-        sigmoid_forward(d->y, X->y, n);
-        break;
-    case OP_MUL: {
-        const float *b = net->nodes[d->in[1]].y;
-        for (size_t i = 0; i < n; i++) d->y[i] = X->y[i] * b[i];
-        break;
-    }
-    case OP_CONCAT: {
-        size_t at = 0, row = per_ex(d);
-        for (int j = 0; j < d->n_in; j++) {
-            const node_t *I = &net->nodes[d->in[j]];
-            size_t m = per_ex(I);
-            for (int b = 0; b < d->B; b++)
-                memcpy(d->y + (size_t)b * row + at, I->y + (size_t)b * m, sizeof(float) * m);
-            at += m;
-        }
-        break;
-    }
-    case OP_BCE:
-        /* without labels the forward pass stops at the logits */
-        d->y[0] = net->labels ? bce_forward(X->y, net->labels, d->B) : 0.0f;
-        return 1;
+            memcpy(d->y + (size_t)b * row + at, I->y + (size_t)b * m, sizeof(float) * m);
+        at += m;
     }
     return 0;
 }
 
-void rec_node_backward(net_t *net, node_t *d) {
-    node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-    size_t n = (size_t)d->B * per_ex(d);
-    switch (d->op) {
-    case OP_EMBED:
-        embed_backward(vg(net, d->p[0]), d->dy, X->y, d->B, (int)per_ex(X), d->k, d->C,
-                       d->stride, d->H);
-        break;
-    case OP_SLICE:
+static void concat_bwd(net_t *net, node_t *d) {
+    size_t at = 0, row = per_ex(d);
+    for (int j = 0; j < d->n_in; j++) {
+        node_t *I = &net->nodes[d->in[j]];
+        size_t m = per_ex(I);
         for (int b = 0; b < d->B; b++) {
-            float *dx = X->dy + (size_t)b * per_ex(X) + d->k;
-            const float *g = d->dy + (size_t)b * d->C;
-            for (int c = 0; c < d->C; c++) dx[c] += g[c];
+            float *dx = I->dy + (size_t)b * m;
+            const float *g = d->dy + (size_t)b * row + at;
+            for (size_t k = 0; k < m; k++) dx[k] += g[k];
         }
-        break;
-    case OP_RLINEAR:
-        rlinear_backward(X->dy, vg(net, d->p[0]), vg(net, d->p[1]), d->dy, X->y,
-                         vw(net, d->p[0]), d->B, (int)per_ex(X), d->C, d->k);
-        break;
-    case OP_EFC:
-        efc_backward(X->dy, vg(net, d->p[0]), d->dy, X->y, vw(net, d->p[0]), d->B, X->C, d->C,
-                     d->H, d->k);
-        break;
-    case OP_DOT:
-        dot_backward(X->dy, d->dy, X->y, d->B, X->C, X->H * X->W);
-        break;
-    case OP_LN: {
-        int G = last_axis(d);
-        layernorm_backward(X->dy, vg(net, d->p[0]), vg(net, d->p[1]), d->dy, X->y,
-                           vw(net, d->p[0]), d->aux, (int)(n / (size_t)G), G);
-        break;
-    }
-    case OP_SIGMOID:
-        sigmoid_backward(X->dy, d->dy, d->y, n);
-        break;
-    case OP_MUL: {
-        node_t *Y = &net->nodes[d->in[1]];
-        for (size_t i = 0; i < n; i++) {
-            X->dy[i] += d->dy[i] * Y->y[i];
-            Y->dy[i] += d->dy[i] * X->y[i];
-        }
-        break;
-    }
-    case OP_CONCAT: {
-        size_t at = 0, row = per_ex(d);
-        for (int j = 0; j < d->n_in; j++) {
-            node_t *I = &net->nodes[d->in[j]];
-            size_t m = per_ex(I);
-            for (int b = 0; b < d->B; b++) {
-                float *dx = I->dy + (size_t)b * m;
-                const float *g = d->dy + (size_t)b * row + at;
-                for (size_t k = 0; k < m; k++) dx[k] += g[k];
-            }
-            at += m;
-        }
-        break;
-    }
-    case OP_BCE:
-        if (net->labels) bce_backward(X->dy, X->y, net->labels, d->dy[0], d->B);
-        break;
+        at += m;
     }
 }
 
-double rec_node_flops(const net_t *net, const node_t *d) {
-    const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-    switch (d->op) {
-    case OP_RLINEAR: return (double)d->C * per_ex(X);
-    case OP_EFC: return (double)d->C * X->C * d->H;
-    case OP_DOT: return (double)d->C * X->H * X->W;
-    default: return 0.0;
-    }
+/* without labels the forward pass stops at the logits */
+static int bce_fwd(net_t *net, node_t *d) {
+    d->y[0] = net->labels ? bce_forward(in0(net, d)->y, net->labels, d->B) : 0.0f;
+    return 1;
 }
 
-size_t rec_node_params(const net_t *net, const node_t *d) {
-    const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-    switch (d->op) {
-    case OP_EMBED: return net->P->v[d->p[0]].n;
-    case OP_RLINEAR: return (size_t)d->C * per_ex(X) + (d->p[1] >= 0 ? (size_t)d->C : 0);
-    case OP_EFC: return (size_t)d->C * X->C;
-    case OP_LN: return 2 * (size_t)last_axis(d);
-    default: return 0;
-    }
+static void bce_bwd(net_t *net, node_t *d) {
+    node_t *X = in0(net, d);
+    if (net->labels) bce_backward(X->dy, X->y, net->labels, d->dy[0], d->B);
 }
+
+/* name, flags, forward, backward, flops, params, aux (LN: set by net_layernorm), workspace */
+const op_def_t op_embed = {"embed", 0, embed_fwd, embed_bwd, NULL, embed_params, NULL, NULL};
+const op_def_t op_slice = {"slice", 0, slice_fwd, slice_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_rlinear = {"rlinear", 0, rlinear_fwd, rlinear_bwd, rlinear_flops,
+                             rlinear_params, NULL, NULL};
+const op_def_t op_efc = {"efc", 0, efc_fwd, efc_bwd, efc_flops, efc_params, NULL, NULL};
+const op_def_t op_dot = {"dot", 0, dot_fwd, dot_bwd, dot_flops, NULL, NULL, NULL};
+const op_def_t op_ln = {"layernorm", 0, ln_fwd, ln_bwd, NULL, ln_params, NULL, NULL};
+const op_def_t op_sigmoid = {"sigmoid", 0, sigmoid_fwd, sigmoid_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_mul = {"mul", 0, mul_fwd, mul_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_concat = {"concat", 0, concat_fwd, concat_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_bce = {"bce", OPF_LOSS, bce_fwd, bce_bwd, NULL, NULL, NULL, NULL};

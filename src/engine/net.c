@@ -1,5 +1,6 @@
-/* net.c — parameters in one flat buffer with named views, the layer graph (forward,
- * backward, counts) and SGD. See include/net.h. */
+/* net.c — parameters in one flat buffer with named views, the layer graph (allocation,
+ * forward, backward, counts through the op table net_ops) and SGD. See include/net.h;
+ * the ops themselves are defined by their families (ops_cnn.c, layers_rec.c). */
 #include "engine/net.h"
 
 #include <math.h>
@@ -8,12 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/layers.h"
-#include "engine/layers_rec.h"
-
-/* im2col chunk cap in floats (256 KB): the chunk stays in L2 while its GEMMs read it;
- * measured faster than whole-batch im2col (bench/engine.sh). */
-#define NET_WS_CAP ((size_t)1 << 16)
 #define NET_ALIGN 16 /* floats: every tensor starts on a 64-byte boundary */
 
 /* ---- parameters ------------------------------------------------------------------------ */
@@ -237,171 +232,19 @@ static node_t *new_node(net_t *net, int op, int C, int H, int W) {
 }
 
 node_t *net_node_new(net_t *net, int op, int C, int H, int W) {
+    if (op < 0 || op >= OP_N || !net_ops[op]) return NULL;
     return new_node(net, op, C, H, W);
 }
 
-static int ok_in(const net_t *net, int x) {
-    return x >= 0 && x < net->n && net->nodes[x].op != OP_XENT;
+int net_node_ok(const net_t *net, int x) {
+    return x >= 0 && x < net->n && !(net_ops[net->nodes[x].op]->flags & OPF_LOSS);
 }
 
-static int declare(params_t *P, const char *name, const char *suffix, int kind, int n_dim,
-                   const int *shape) {
-    char full[sizeof P->v[0].name];
-    if (snprintf(full, sizeof full, "%s.%s", name, suffix) >= (int)sizeof full) return -1;
-    return params_declare(P, full, kind, n_dim, shape);
-}
-
-int net_declare_conv(params_t *P, const char *name, int oc, int c, int k) {
-    int sh[4] = {oc, c, k, k};
-    return declare(P, name, "w", PK_CONV, 4, sh) < 0 ? -1 : 0;
-}
-
-int net_declare_bn(params_t *P, const char *name, int C, int affine) {
-    if (affine && (declare(P, name, "gamma", PK_BN_GAMMA, 1, &C) < 0 ||
-                   declare(P, name, "beta", PK_BN_BETA, 1, &C) < 0))
-        return -1;
-    if (declare(P, name, "mean", PK_STATE_MEAN, 1, &C) < 0 ||
-        declare(P, name, "var", PK_STATE_VAR, 1, &C) < 0)
-        return -1;
-    return 0;
-}
-
-int net_declare_linear(params_t *P, const char *name, int out, int in, int bias) {
-    int sh[2] = {out, in};
-    if (declare(P, name, "w", PK_LINEAR_W, 2, sh) < 0) return -1;
-    if (bias && declare(P, name, "b", PK_BIAS, 1, &out) < 0) return -1;
-    return 0;
-}
-
-int net_input(net_t *net, int C, int H, int W) {
-    if (net->input >= 0) return -1;
-    node_t *d = new_node(net, OP_INPUT, C, H, W);
-    if (!d) return -1;
-    return net->input = net->n - 1;
-}
-
-int net_zero(net_t *net, int C, int H, int W) {
-    return new_node(net, OP_ZERO, C, H, W) ? net->n - 1 : -1;
-}
-
-int net_conv(net_t *net, int x, const char *name, int oc, int k, int stride, int pad) {
-    if (!ok_in(net, x) || oc < 1 || k < 1 || stride < 1 || pad < 0) return -1;
-    node_t X = net->nodes[x];
-    int OH = conv2d_out(X.H, k, stride, pad), OW = conv2d_out(X.W, k, stride, pad);
-    if (OH < 1 || OW < 1 || net_declare_conv(net->P, name, oc, X.C, k) < 0) return -1;
-    node_t *d = new_node(net, OP_CONV, oc, OH, OW);
-    if (!d) return -1;
-    char full[sizeof net->P->v[0].name];
-    snprintf(full, sizeof full, "%s.w", name);
-    d->p[0] = params_find(net->P, full, 0);
-    d->n_in = 1;
-    d->in[0] = x;
-    d->k = k;
-    d->stride = stride;
-    d->pad = pad;
-    return net->n - 1;
-}
-
-int net_bn(net_t *net, int x, const char *name, int affine) {
-    if (!ok_in(net, x)) return -1;
-    node_t X = net->nodes[x];
-    if (net_declare_bn(net->P, name, X.C, affine) < 0) return -1;
-    node_t *d = new_node(net, OP_BN, X.C, X.H, X.W);
-    if (!d) return -1;
-    char full[sizeof net->P->v[0].name];
-    static const char *const sfx[4] = {"gamma", "beta", "mean", "var"};
-    for (int i = 0; i < 4; i++) {
-        if (i < 2 && !affine) continue;
-        snprintf(full, sizeof full, "%s.%s", name, sfx[i]);
-        if (i < 2)
-            d->p[i] = params_find(net->P, full, 0);
-        else
-            d->st[i - 2] = params_find(net->P, full, 1);
-    }
-    d->n_in = 1;
-    d->in[0] = x;
-    return net->n - 1;
-}
-
-/* A one-input node with the input's shape, or the given shape. */
-static int unary(net_t *net, int op, int x, int C, int H, int W) {
-    if (!ok_in(net, x)) return -1;
-    node_t *d = new_node(net, op, C, H, W);
-    if (!d) return -1;
-    d->n_in = 1;
-    d->in[0] = x;
-    return net->n - 1;
-}
-
-int net_relu(net_t *net, int x) {
-    if (!ok_in(net, x)) return -1;
-    node_t X = net->nodes[x];
-    return unary(net, OP_RELU, x, X.C, X.H, X.W);
-}
-
-int net_add(net_t *net, int n_in, const int *in) {
-    if (n_in < 1 || n_in > NET_MAX_IN) return -1;
-    for (int i = 0; i < n_in; i++) {
-        if (!ok_in(net, in[i])) return -1;
-        const node_t *a = &net->nodes[in[i]], *b = &net->nodes[in[0]];
-        if (a->C != b->C || a->H != b->H || a->W != b->W) return -1;
-    }
-    node_t X = net->nodes[in[0]];
-    node_t *d = new_node(net, OP_ADD, X.C, X.H, X.W);
-    if (!d) return -1;
-    d->n_in = n_in;
-    memcpy(d->in, in, sizeof(int) * n_in);
-    return net->n - 1;
-}
-
-int net_avgpool3(net_t *net, int x) {
-    if (!ok_in(net, x)) return -1;
-    node_t X = net->nodes[x];
-    return unary(net, OP_AVGPOOL3, x, X.C, X.H, X.W);
-}
-
-int net_avgpool2(net_t *net, int x) {
-    if (!ok_in(net, x)) return -1;
-    node_t X = net->nodes[x];
-    return unary(net, OP_AVGPOOL2, x, X.C, X.H / 2, X.W / 2);
-}
-
-int net_gap(net_t *net, int x) {
-    if (!ok_in(net, x)) return -1;
-    return unary(net, OP_GAP, x, net->nodes[x].C, 1, 1);
-}
-
-int net_linear(net_t *net, int x, const char *name, int out, int bias) {
-    if (!ok_in(net, x) || out < 1) return -1;
-    node_t X = net->nodes[x];
-    int in = X.C * X.H * X.W;
-    if (net_declare_linear(net->P, name, out, in, bias) < 0) return -1;
-    int id = unary(net, OP_LINEAR, x, out, 1, 1);
-    if (id < 0) return -1;
-    char full[sizeof net->P->v[0].name];
-    snprintf(full, sizeof full, "%s.w", name);
-    net->nodes[id].p[0] = params_find(net->P, full, 0);
-    if (bias) {
-        snprintf(full, sizeof full, "%s.b", name);
-        net->nodes[id].p[1] = params_find(net->P, full, 0);
-    }
-    return id;
-}
-
-int net_xent(net_t *net, int logits) {
-    if (!ok_in(net, logits) || net->loss >= 0) return -1;
-    const node_t *L = &net->nodes[logits];
-    if (L->H != 1 || L->W != 1) return -1;
-    int id = unary(net, OP_XENT, logits, 1, 1, 1);
-    if (id < 0) return -1;
-    net->logits = logits;
-    return net->loss = id;
-}
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
-static size_t node_size(const node_t *d) {
-    return d->op == OP_XENT ? 1 : (size_t)d->B * d->C * d->H * d->W;
+size_t net_node_size(const node_t *d) {
+    return net_ops[d->op]->flags & OPF_SCALAR ? 1 : (size_t)d->B * d->C * d->H * d->W;
 }
 
 static size_t round_up(size_t n) { return (n + NET_ALIGN - 1) / NET_ALIGN * NET_ALIGN; }
@@ -424,7 +267,7 @@ static size_t plan_dy(const net_t *net, const int *root, const int *hi, const in
         for (int i = 0; i < n; i++)
             if (root[i] == i) {
                 off[i] = tot;
-                tot += round_up(node_size(&net->nodes[i]));
+                tot += round_up(net_node_size(&net->nodes[i]));
             }
         free(s_off), free(s_sz), free(s_own), free(slot_of);
         return tot;
@@ -432,7 +275,7 @@ static size_t plan_dy(const net_t *net, const int *root, const int *hi, const in
     for (int t = n; t >= 0; t--) {
         for (int r = 0; r < n; r++) {
             if (root[r] != r || hi[r] != t) continue;
-            size_t need = round_up(node_size(&net->nodes[r]));
+            size_t need = round_up(net_node_size(&net->nodes[r]));
             int best = -1;
             if (net->share_dy)
                 for (int k = 0; k < n_slot; k++)
@@ -471,22 +314,15 @@ int net_finalize(net_t *net, rng_t *r) {
     size_t n_y = 0, n_aux = 0, n_ws = 0;
     for (int i = 0; i < net->n; i++) {
         node_t *d = &net->nodes[i];
-        n_y += round_up(node_size(d));
-        if (d->op == OP_BN) d->n_aux = 2 * (size_t)d->C;
-        if (d->op == OP_XENT) d->n_aux = (size_t)d->B * net->nodes[d->in[0]].C;
+        const op_def_t *od = net_ops[d->op];
+        n_y += round_up(net_node_size(d));
+        if (od->aux) d->n_aux = od->aux(net, d);
         n_aux += round_up(d->n_aux);
-        if (d->op == OP_CONV) {
-            const node_t *X = &net->nodes[d->in[0]];
-            size_t lo = conv2d_ws_floats(1, X->C, X->H, X->W, d->C, d->k, d->stride, d->pad);
-            size_t hi = conv2d_ws_floats(d->B, X->C, X->H, X->W, d->C, d->k, d->stride, d->pad);
-            size_t want = hi < NET_WS_CAP ? hi : NET_WS_CAP;
-            if (want < lo) want = lo;
-            want = conv2d_ws_threads(want, X->C, d->C, d->k);
-            if (want > n_ws) n_ws = want;
-        }
+        size_t want = od->workspace ? od->workspace(net, d) : 0;
+        if (want > n_ws) n_ws = want;
     }
-    /* An input whose only consumer is an add shares the add's dy (reverse order, so
-     * chains of adds resolve to the last one): no storage, no copy in the backward. The
+    /* An input whose only consumer is an add (OPF_PASS_DY) shares the add's dy (reverse
+     * order, so chains of adds resolve to the last one): no storage, no copy in the backward. The
      * last add of a chain is the group's root, which owns the buffer. */
     int n = net->n;
     int *tmp = calloc((unsigned)n * 4, sizeof(int));
@@ -508,7 +344,7 @@ int net_finalize(net_t *net, rng_t *r) {
     for (int i = n - 1; i >= 0; i--) {
         const node_t *d = &net->nodes[i];
         if (root[i] == 0) root[i] = i + 1; /* stored +1 so 0 means "not set" */
-        if (d->op == OP_ADD)
+        if (net_ops[d->op]->flags & OPF_PASS_DY)
             for (int j = 0; j < d->n_in; j++)
                 if (cons[d->in[j]] == 1) root[d->in[j]] = root[i];
     }
@@ -516,7 +352,7 @@ int net_finalize(net_t *net, rng_t *r) {
     for (int i = n - 1; i >= 0; i--) lo[root[i]] = i; /* the group's first node reads last */
     size_t n_dy = plan_dy(net, root, hi, lo, off);
     /* not zeroed: forward overwrites every y and aux before reading it, backward zeroes
-     * dy; only OP_ZERO outputs (never written) are cleared below. Zeroing ~85 MB here
+     * dy; only constant (OPF_CONST) outputs, never written, are cleared below. Zeroing ~85 MB here
      * per build cost a warm-up step ~10 ms. */
     net->n_arena = n_y + n_dy + n_aux;
     net->n_ws = n_ws;
@@ -532,19 +368,19 @@ int net_finalize(net_t *net, rng_t *r) {
     net->n_dy = n_dy;
     for (int i = 0; i < n; i++) {
         node_t *d = &net->nodes[i];
-        size_t sz = round_up(node_size(d));
+        size_t sz = round_up(net_node_size(d));
         int r = root[i];
         d->y = y;
         d->aux = d->n_aux ? aux : NULL;
-        if (d->op == OP_ZERO) memset(d->y, 0, sizeof(float) * sz);
+        if (net_ops[d->op]->flags & OPF_CONST) memset(d->y, 0, sizeof(float) * sz);
         if (d->n_aux) memset(d->aux, 0, sizeof(float) * d->n_aux);
         y += sz;
         aux += round_up(d->n_aux);
         d->dy = net->dy0 + off[r];
         d->n_cons = cons[i];
         d->dy_live = hi[r];
-        /* written whole by its one consumer, a BN (batchnorm_backward_set) */
-        d->dy_set = cons[r] == 1 && hi[r] < n && net->nodes[hi[r]].op == OP_BN;
+        /* written whole by its one consumer (OPF_SETS_DX: a BN, batchnorm_backward_set) */
+        d->dy_set = cons[r] == 1 && hi[r] < n && net_ops[net->nodes[hi[r]].op]->flags & OPF_SETS_DX;
     }
     free(tmp);
     free(off);
@@ -554,11 +390,10 @@ int net_finalize(net_t *net, rng_t *r) {
 
 /* ---- forward and backward -------------------------------------------------------------- */
 
-static float *pw(const net_t *net, int v) { return v >= 0 ? net->P->w + net->P->v[v].off : NULL; }
-static float *pg(const net_t *net, int v) {
-    return v >= 0 && !net->no_param_grad ? net->P->g + net->P->v[v].off : NULL;
+float *net_in_dy(const net_t *net, const node_t *X) {
+    int input = X == &net->nodes[net->input];
+    return net_ops[X->op]->flags & OPF_CONST || (input && net->no_input_dy) ? NULL : X->dy;
 }
-static float *ps(const net_t *net, int v) { return v >= 0 ? net->P->s + net->P->sv[v].off : NULL; }
 
 #ifdef NET_PROFILE
 /* Per-op CPU seconds, forward [0] and backward [1] (index 63: zeroing dy): build with
@@ -578,64 +413,14 @@ static double prof_now(void) {
 
 float net_forward(net_t *net, const float *x, const int *labels) {
     if (!net->finalized) return NAN;
+    net->x = x;
     net->labels = labels;
     float loss = 0.0f;
     for (int i = 0; i < net->n; i++) {
         node_t *d = &net->nodes[i];
-        const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-        size_t n = node_size(d);
+        const op_def_t *od = net_ops[d->op];
         PROF_BEGIN;
-        switch (d->op) {
-        case OP_INPUT:
-            memcpy(d->y, x, sizeof(float) * n);
-            break;
-        case OP_ZERO: /* zeroed once by net_finalize, never written */
-            break;
-        case OP_CONV:
-            conv2d_forward(d->y, X->y, pw(net, d->p[0]), net->ws, net->n_ws, d->B, X->C, X->H,
-                           X->W, d->C, d->k, d->stride, d->pad);
-            break;
-        case OP_BN:
-            batchnorm_forward(d->y, d->aux, X->y, pw(net, d->p[0]), pw(net, d->p[1]),
-                              ps(net, d->st[0]), ps(net, d->st[1]), net->bn_mode,
-                              net->bn_momentum, net->bn_eps, d->B, d->C, d->H * d->W);
-            break;
-        case OP_RELU:
-            relu_forward(d->y, X->y, n);
-            break;
-        case OP_ADD:
-            if (d->n_in == 1) {
-                memcpy(d->y, X->y, sizeof(float) * n);
-                break;
-            }
-            add_forward(d->y, X->y, net->nodes[d->in[1]].y, n);
-            for (int j = 2; j < d->n_in; j++) {
-                const float *a = net->nodes[d->in[j]].y;
-                add_into(d->y, a, n);
-            }
-            break;
-        case OP_AVGPOOL3:
-            avgpool3_forward(d->y, X->y, d->B * d->C, d->H, d->W);
-            break;
-        case OP_AVGPOOL2:
-            avgpool2_forward(d->y, X->y, d->B * d->C, X->H, X->W);
-            break;
-        case OP_GAP:
-            gap_forward(d->y, X->y, d->B * d->C, X->H * X->W);
-            break;
-        case OP_LINEAR:
-            linear_forward(d->y, X->y, pw(net, d->p[0]), pw(net, d->p[1]), d->B,
-                           X->C * X->H * X->W, d->C);
-            break;
-        case OP_XENT:
-            /* without labels the forward pass stops at the logits */
-            loss = labels ? xent_forward(d->aux, X->y, labels, d->B, X->C) : 0.0f;
-            d->y[0] = loss;
-            break;
-        default: /* recommender ops (layers_rec.c) */
-            if (rec_node_forward(net, d)) loss = d->y[0];
-            break;
-        }
+        if (od->forward && od->forward(net, d)) loss = d->y[0];
         PROF_END(d->op, 0);
     }
     return isfinite(loss) ? loss : NAN;
@@ -655,60 +440,13 @@ void net_backward_from(net_t *net, int from) {
         if (net->share_dy) /* an input's buffer becomes live here: clear it (reached or not) */
             for (int j = 0; j < d->n_in; j++) {
                 node_t *I = &net->nodes[d->in[j]];
-                if (I->dy_live == i && !I->dy_set) zero_floats(I->dy, node_size(I));
+                if (I->dy_live == i && !I->dy_set) zero_floats(I->dy, net_node_size(I));
             }
         if (!d->reached) continue; /* nothing flows back through it */
         for (int j = 0; j < d->n_in; j++) net->nodes[d->in[j]].reached = 1;
-        node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-        size_t n = node_size(d);
-        /* the input gradient of a conv or linear layer, NULL where nobody reads it */
-        float *xdy = !X || X->op == OP_ZERO || (X->op == OP_INPUT && net->no_input_dy) ? NULL
-                                                                                      : X->dy;
+        const op_def_t *od = net_ops[d->op];
         PROF_BEGIN;
-        switch (d->op) {
-        case OP_INPUT:
-        case OP_ZERO:
-            break;
-        case OP_CONV:
-            conv2d_backward(xdy, pg(net, d->p[0]), d->dy, X->y,
-                            pw(net, d->p[0]), net->ws, net->n_ws, d->B, X->C, X->H, X->W, d->C,
-                            d->k, d->stride, d->pad);
-            break;
-        case OP_BN: /* the only reader of X (a conv's output, typically) sets its dy */
-            (X->n_cons == 1 ? batchnorm_backward_set : batchnorm_backward)(
-                X->dy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y, pw(net, d->p[0]),
-                d->aux, net->bn_mode, d->B, d->C, d->H * d->W);
-            break;
-        case OP_RELU:
-            relu_backward(X->dy, d->dy, X->y, n);
-            break;
-        case OP_ADD:
-            for (int j = 0; j < d->n_in; j++) {
-                float *a = net->nodes[d->in[j]].dy;
-                if (a == d->dy) continue; /* shares this dy (net_finalize) */
-                add_into(a, d->dy, n);
-            }
-            break;
-        case OP_AVGPOOL3:
-            avgpool3_backward(X->dy, d->dy, d->B * d->C, d->H, d->W);
-            break;
-        case OP_AVGPOOL2:
-            avgpool2_backward(X->dy, d->dy, d->B * d->C, X->H, X->W);
-            break;
-        case OP_GAP:
-            gap_backward(X->dy, d->dy, d->B * d->C, X->H * X->W);
-            break;
-        case OP_LINEAR:
-            linear_backward(xdy, pg(net, d->p[0]), pg(net, d->p[1]), d->dy, X->y,
-                            pw(net, d->p[0]), d->B, X->C * X->H * X->W, d->C);
-            break;
-        case OP_XENT:
-            if (net->labels) xent_backward(X->dy, d->aux, net->labels, d->dy[0], d->B, X->C);
-            break;
-        default:
-            rec_node_backward(net, d);
-            break;
-        }
+        if (od->backward) od->backward(net, d);
         PROF_END(d->op, 1);
     }
 }
@@ -721,7 +459,7 @@ void net_backward(net_t *net) {
         for (int i = 0; i < net->n; i++) {
             node_t *d = &net->nodes[i];
             d->reached = 0;
-            if (d->dy_live > net->loss) zero_floats(d->dy, node_size(d));
+            if (d->dy_live > net->loss) zero_floats(d->dy, net_node_size(d));
         }
     } else {
         net_zero_dy(net);
@@ -746,8 +484,8 @@ size_t net_param_count(const net_t *net) {
     if (!used) return 0;
     net_used_params(net, used);
     for (int i = 0; i < net->n; i++) /* sliced views count only the block they use */
-        if (net->nodes[i].op > OP_XENT) {
-            tot += rec_node_params(net, &net->nodes[i]);
+        if (net_ops[net->nodes[i].op]->params) {
+            tot += net_ops[net->nodes[i].op]->params(net, &net->nodes[i]);
             for (int j = 0; j < 3; j++)
                 if (net->nodes[i].p[j] >= 0) used[net->nodes[i].p[j]] = 0;
         }
@@ -761,13 +499,7 @@ double net_flops(const net_t *net) {
     double macs = 0.0;
     for (int i = 0; i < net->n; i++) {
         const node_t *d = &net->nodes[i];
-        const node_t *X = d->n_in ? &net->nodes[d->in[0]] : NULL;
-        if (d->op == OP_CONV)
-            macs += (double)d->C * d->H * d->W * X->C * d->k * d->k;
-        else if (d->op == OP_LINEAR)
-            macs += (double)d->C * X->C * X->H * X->W;
-        else if (d->op > OP_XENT)
-            macs += rec_node_flops(net, d);
+        if (net_ops[d->op]->flops) macs += net_ops[d->op]->flops(net, d);
     }
     return macs;
 }
