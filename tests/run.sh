@@ -8,6 +8,8 @@ bindir=${SIGEO_BIN:-bin}
 case "$bindir" in /*) ;; *) bindir="$PWD/$bindir" ;; esac
 [ -n "${SIGEO_BIN:-}" ] && export SIGEO_BIN="$bindir" # pipelines/ take the tools from it
 export PATH="$bindir:$PATH"
+# Engine threads sleep rather than spin when several test runs share the cores (no effect on results).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 mkdir -p tests/tmp
 for t in "${SIGEO_TESTS:-build/tests}"/test_* tests/t_*.sh; do
     [ -e "$t" ] || continue
