@@ -12,7 +12,7 @@ PY=/usr/bin/python3
 idx_blobs "$T/data" 480 5 || exit 1
 
 SP="--channels 4 --cells 1 --input 1x8x8 --classes 3"
-TR="$SP --data $T/data --fraction 1 --epochs 4 --batch 16 --lr 0.05 --seed 3"
+TR="$SP --data $T/data --holdout 0 --fraction 1 --epochs 4 --batch 16 --lr 0.05 --seed 3"
 
 # Python reader: prints a summary, verifies the hash by slicing the file bytes.
 cat >"$T/read.py" <<'EOF'

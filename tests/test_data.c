@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "data/data.h"
+#include "data/feed.h"
 #include "base/util.h"
 
 static int fails;
@@ -91,6 +92,38 @@ static void expect_err(int rc, const char *err, const char *n1, const char *n2, 
     else printf("#   %s\n", err);
 }
 
+/* A directory's split through the format table: train (1) or its test split (0). */
+static int data_load(dataset_t *d, const char *dir, int train, char *err, size_t n_err)
+{
+    data_spec_t s = {.path = dir, .kind = DATA_IMAGES, .want_test = 1};
+    dataset_t other = {0};
+    int has_test = 0;
+    memset(d, 0, sizeof *d);
+    const data_format_t *f = data_find_format(&s, err, n_err);
+    if (!f) return -1;
+    int rc = train ? f->load(&s, d, &other, &has_test, err, n_err)
+                   : f->load(&s, &other, d, &has_test, err, n_err);
+    if (rc) return rc;
+    data_free(&other);
+    if (!train && !has_test) {
+        snprintf(err, n_err, "%s: no test split", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every example of a feed split as floats. */
+static float *feed_all(const feed_t *f, int split, int *y)
+{
+    int n = f->n[split];
+    float *x = malloc(sizeof(float) * (size_t)n * f->c * f->h * f->w + 1);
+    int *pos = malloc(sizeof(int) * (size_t)n + 1);
+    for (int i = 0; i < n; i++) pos[i] = i;
+    feed_batch(f, split, pos, n, x, y);
+    free(pos);
+    return x;
+}
+
 static void test_idx(void)
 {
     static unsigned char ib[16 + NI * H * W + 64], lb[8 + NI + 8];
@@ -118,14 +151,14 @@ static void test_idx(void)
     for (int i = 0; i < NI; i++) {
         px_ok &= a.y[i] == i % 3;
         for (int j = 0; j < H * W; j++)
-            px_ok &= a.x[i * H * W + j] == (float)((i * 7 + j * 3) % 256) / 255.0f;
+            px_ok &= a.u8[i * H * W + j] == (i * 7 + j * 3) % 256;
     }
     check(px_ok, "raw IDX pixels scaled to [0,1] and labels");
     sha_hex2(ib, ni, lb, nl, want);
     check(!strcmp(a.fingerprint, want), "fingerprint is sha256 of images then labels");
 
     rc = data_load(&b, DIR "/gz", 1, err, sizeof err);
-    check(rc == 0 && b.n == NI && !memcmp(a.x, b.x, sizeof(float) * NI * H * W) &&
+    check(rc == 0 && b.n == NI && !memcmp(a.u8, b.u8, NI * H * W) &&
               !memcmp(a.y, b.y, sizeof(int) * NI),
           "gzip IDX loads the same data");
     check(rc == 0 && !strcmp(a.fingerprint, b.fingerprint), "gzip and raw fingerprints agree");
@@ -138,50 +171,92 @@ static void test_idx(void)
     int idx[3] = {7, 0, 19}, y[3];
     float x[3 * H * W];
     data_batch(&a, idx, 3, x, y);
-    check(!memcmp(x, a.x + 7 * H * W, sizeof(float) * H * W) &&
-              !memcmp(x + 2 * H * W, a.x + 19 * H * W, sizeof(float) * H * W) && y[0] == 1 &&
-              y[1] == 0 && y[2] == 1,
-          "data_batch gathers rows and labels");
+    check(x[0] == a.u8[7 * H * W] / 255.0f && x[2 * H * W + 3] == a.u8[19 * H * W + 3] / 255.0f &&
+              y[0] == 1 && y[1] == 0 && y[2] == 1,
+          "data_batch gathers rows and labels, 8-bit values / 255");
 
     /* stats against a plain one-pass loop */
     float mean, sd;
-    data_channel_stats(&a, &mean, &sd);
+    int all[NI];
+    for (int i = 0; i < NI; i++) all[i] = i;
+    data_channel_stats(&a, all, NI, &mean, &sd);
     double s = 0, ss = 0;
-    for (int i = 0; i < NI * H * W; i++) s += a.x[i], ss += (double)a.x[i] * a.x[i];
+    for (int i = 0; i < NI * H * W; i++) {
+        double v = a.u8[i] / 255.0;
+        s += v, ss += v * v;
+    }
     double m = s / (NI * H * W), v = ss / (NI * H * W) - m * m;
     check(fabs(mean - m) < 1e-6 && fabs(sd - sqrt(v)) < 1e-5, "channel mean and population std");
-    data_normalize(&a, &mean, &sd);
-    float m2, s2;
-    data_channel_stats(&a, &m2, &s2);
-    check(fabs(m2) < 1e-5 && fabs(s2 - 1) < 1e-5, "normalized channel has mean 0, std 1");
+    data_free(&a);
 
-    /* subsets */
-    dataset_t s1, s1b, s3, full;
-    int r1 = data_subset(&s1, &a, 0.5, 1), r2 = data_subset(&s1b, &a, 0.5, 1),
-        r3 = data_subset(&s3, &a, 0.5, 3), r4 = data_subset(&full, &a, 1.0, 9);
-    check(r1 == 0 && r2 == 0 && r3 == 0 && r4 == 0 && s1.n == 10 && s3.n == 10 && full.n == NI,
-          "subset sizes round(fraction*n)");
-    check(r1 == 0 && r2 == 0 && !memcmp(s1.x, s1b.x, sizeof(float) * 10 * H * W) &&
-              !memcmp(s1.y, s1b.y, sizeof(int) * 10),
-          "subset is reproducible for a seed");
-    check(r1 == 0 && r3 == 0 && memcmp(s1.x, s3.x, sizeof(float) * 10 * H * W) != 0,
-          "another seed gives another subset");
-    check(r4 == 0 && !memcmp(full.x, a.x, sizeof(float) * NI * H * W), "fraction 1 is the identity");
-    /* every subset row is a distinct row of a with its own label, in original order */
-    int rows_ok = r1 == 0, last = -1;
-    for (int i = 0; rows_ok && i < s1.n; i++) {
+    /* the feed: normalized batches, reproducible subsets */
+    feed_opts_t fo;
+    feed_opts_default(&fo, DATA_IMAGES);
+    fo.data.path = DIR "/raw";
+    feed_t f, g;
+    rc = feed_open(&f, &fo, err, sizeof err);
+    int n_held = 0;
+    for (int i = 0; i < NI; i++) n_held += data_held_out((uint64_t)i + 1, 0.1);
+    check(rc == 0 && n_held > 0 && f.n[FEED_TRAIN] == NI - n_held && f.n[FEED_TEST] == 0 && !f.has_test,
+          "feed: data without a test split; the held-out examples are not in training");
+    if (rc) { printf("#   %s\n", err); return; }
+    fo.want_test = 1;
+    rc = feed_open(&g, &fo, err, sizeof err);
+    check(rc == 0 && g.n[FEED_TRAIN] == NI - n_held && g.n[FEED_TEST] == n_held &&
+              g.mean[0] == f.mean[0] && g.std[0] == f.std[0],
+          "feed: the same training split and statistics when the test split is asked for");
+    feed_close(&g);
+    fo.want_test = 0;
+    int yy[NI];
+    float *fx = feed_all(&f, FEED_TRAIN, yy);
+    s = 0, ss = 0;
+    int nx = f.n[FEED_TRAIN] * H * W;
+    for (int i = 0; i < nx; i++) s += fx[i], ss += (double)fx[i] * fx[i];
+    check(fabs(s / nx) < 1e-5 && fabs(ss / nx - 1) < 1e-4, "normalized training split has mean 0, std 1");
+    free(fx);
+    feed_close(&f);
+
+    fo.data.path = DIR "/gz";
+    fo.want_test = 1;
+    fo.fraction = 0.5;
+    int y1[NI], y2[NI], y3[NI], yf[NI];
+    float *x1 = NULL, *x2 = NULL, *x3 = NULL, *xf = NULL;
+    int ok = feed_open(&f, &fo, err, sizeof err) == 0 && f.has_test && f.n[FEED_TEST] == 6 &&
+             f.n[FEED_TRAIN] == NI / 2;
+    check(ok, "feed: the data's own test split; fraction 0.5 keeps round(n/2)");
+    if (ok) x1 = feed_all(&f, FEED_TRAIN, y1);
+    feed_close(&f);
+    ok = feed_open(&f, &fo, err, sizeof err) == 0;
+    if (ok) x2 = feed_all(&f, FEED_TRAIN, y2);
+    feed_close(&f);
+    check(ok && x1 && !memcmp(x1, x2, sizeof(float) * NI / 2 * H * W) && !memcmp(y1, y2, sizeof y1[0] * NI / 2),
+          "feed subset is reproducible for a seed");
+    fo.seed = 3;
+    ok = feed_open(&g, &fo, err, sizeof err) == 0;
+    if (ok) x3 = feed_all(&g, FEED_TRAIN, y3);
+    check(ok && x1 && memcmp(x1, x3, sizeof(float) * NI / 2 * H * W) != 0, "another seed, another subset");
+    feed_close(&g);
+    fo.fraction = 1;
+    ok = feed_open(&g, &fo, err, sizeof err) == 0;
+    if (ok) xf = feed_all(&g, FEED_TRAIN, yf);
+    /* every subset row is a distinct row of the full split with its label, in order */
+    int rows_ok = ok && x1, last = -1;
+    for (int i = 0; rows_ok && i < NI / 2; i++) {
         int found = -1;
         for (int k = 0; k < NI; k++)
-            if (!memcmp(s1.x + i * H * W, a.x + k * H * W, sizeof(float) * H * W)) found = k;
-        rows_ok = found > last && s1.y[i] == a.y[found];
+            if (!memcmp(x1 + i * H * W, xf + k * H * W, sizeof(float) * H * W)) found = k;
+        rows_ok = found > last && y1[i] == yf[found];
         last = found;
     }
     check(rows_ok, "subset rows are distinct originals with their labels, in order");
-    dataset_t bad;
-    check(data_subset(&bad, &a, 0.0, 1) == -1 && data_subset(&bad, &a, 1.5, 1) == -1,
-          "subset rejects fraction outside (0,1]");
-    data_free(&s1), data_free(&s1b), data_free(&s3), data_free(&full);
-    data_free(&a);
+    feed_close(&g);
+    free(x1), free(x2), free(x3), free(xf);
+    fo.fraction = 0;
+    check(feed_open(&g, &fo, err, sizeof err) == -1 && strstr(err, "fraction"), "feed rejects fraction 0");
+    feed_close(&g);
+    fo.fraction = 1.5;
+    check(feed_open(&g, &fo, err, sizeof err) == -1, "feed rejects fraction 1.5");
+    feed_close(&g);
 }
 
 static void test_idx_errors(void)
@@ -241,8 +316,9 @@ static void test_idx_errors(void)
     put(path("/half", "train-images-idx3-ubyte"), ib, ni, 0);
     expect_err(data_load(&d, DIR "/half", 1, err, sizeof err), err, "train-labels-idx1-ubyte",
                "missing", "missing label file named");
-    expect_err(data_load(&d, DIR "/half", 0, err, sizeof err), err, "no data set", NULL,
-               "directory without the split says what it expected");
+    mkdir(DIR "/empty", 0777);
+    expect_err(data_load(&d, DIR "/empty", 1, err, sizeof err), err, "no data set", NULL,
+               "directory without data says what it expected");
 }
 
 static void test_cifar(void)
@@ -268,7 +344,7 @@ static void test_cifar(void)
           "CIFAR-10 train batches load, 3x32x32");
     if (rc) { printf("#   %s\n", err); return; }
     /* image 7 = batch 3 (f=2), record 1: channel 1 (G) pixel 5 is byte 1 + 1024 + 5 */
-    check(d.y[7] == 7 && d.x[7 * 3072 + 1024 + 5] == (float)((2 * 31 + 17 + 1029) % 256) / 255.0f,
+    check(d.y[7] == 7 && d.u8[7 * 3072 + 1024 + 5] == (2 * 31 + 17 + 1029) % 256,
           "CIFAR-10 labels and channel-major pixels");
     data_free(&d);
     rc = data_load(&d, DIR "/cifar", 0, err, sizeof err);
@@ -283,6 +359,7 @@ static void test_cifar(void)
     }
     expect_err(data_load(&d, DIR "/cifar-bad", 1, err, sizeof err), err, "data_batch_5.bin",
                "missing", "missing CIFAR batch named");
+    put(path("/cifar-bad", "data_batch_5.bin"), b, sizeof b, 0);
     put(path("/cifar-bad", "test_batch.bin"), b, 3073 + 100, 0);
     expect_err(data_load(&d, DIR "/cifar-bad", 0, err, sizeof err), err, "test_batch.bin",
                "truncated", "truncated CIFAR batch named");
@@ -300,7 +377,7 @@ int main(void)
     test_idx_errors();
     test_cifar();
     for (int i = n_made - 1; i >= 0; i--) remove(made[i]);
-    static const char *const dirs[] = {"/raw", "/gz", "/half", "/cifar", "/cifar-bad", ""};
+    static const char *const dirs[] = {"/raw", "/gz", "/half", "/empty", "/cifar", "/cifar-bad", ""};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         char p[256];
         snprintf(p, sizeof p, DIR "%s", dirs[i]);

@@ -49,6 +49,20 @@ uint64_t rng_below(rng_t *r, uint64_t n);
 double rng_uniform(rng_t *r);
 /* Standard normal (Box-Muller; deterministic sequence for a seed). */
 double rng_normal(rng_t *r);
+/* Fisher-Yates shuffle of a[0..n) in place (from the end). */
+void rng_shuffle(rng_t *r, int *a, int n);
+/* Partial Fisher-Yates: after it, a[0..k) is a uniform sample without replacement of
+ * a[0..n), in draw order. */
+void rng_pick(rng_t *r, int *a, int n, long k);
+/* Named seed salts: each use of a tool's --seed xors its own constant, so the streams
+ * (initialization uses the seed itself) do not shift each other. */
+#define SEED_SALT_SUBSET 0xbb67ae8584caa73bull  /* training subset (--fraction) */
+#define SEED_SALT_TEST 0x3c6ef372fe94f82bull    /* test subset (--test-fraction) */
+#define SEED_SALT_ORDER 0x6a09e667f3bcc908ull   /* training order, reshuffled each epoch */
+#define SEED_SALT_PATHS 0x510e527fade682d1ull   /* warm-up path sampling */
+#define SEED_SALT_BATCHES 0x510e527fade682d1ull /* score-sigeo's examples (= PATHS, kept) */
+/* The splitmix64 finalizer: a stateless 64-bit hash (seeds, hold-out splits). */
+uint64_t util_mix64(uint64_t x);
 
 /* SHA-256 of a byte range, used for checkpoint content hashes. */
 typedef struct {

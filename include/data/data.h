@@ -1,4 +1,9 @@
-/* data.h — image data sets (IDX, CIFAR-10 binary) in memory as normalized float NCHW. */
+/* data.h — data sets in memory and the table of data formats.
+ *
+ * A format is one file (src/data/fmt_*.c) and one row in data_formats[]: it says whether
+ * it reads a path (probe) and decodes it into one or two stores (load). A store keeps one
+ * decoded copy of the data, 8-bit where the source is 8-bit; feed.h turns stores into the
+ * normalized batches a tool needs. */
 #ifndef SIGEO_DATA_H
 #define SIGEO_DATA_H
 
@@ -6,32 +11,80 @@
 #include <stdint.h>
 
 #define DATA_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+#define DATA_MAX_CH 64 /* channels of an image store (and of the statistics kept) */
+/* Hard cap on one decompressed file: catches a gzip bomb or a wrong file before we try to
+ * allocate for it (CIFAR-10 train batch 30 MB, MNIST train images 47 MB). */
+#define DATA_MAX_FILE ((size_t)1 << 31)
 
+/* What a space's networks read (space.h keeps the same values). */
+enum { DATA_IMAGES = 0, DATA_CLICKS };
+
+/* One split in memory: n examples of c*h*w values with integer labels. */
 typedef struct {
     int n, c, h, w, classes;
-    float *x;   /* (n,c,h,w), normalized */
-    int *y;     /* (n) */
-    char fingerprint[65]; /* sha256 hex of the raw file bytes (images then labels) */
+    uint8_t *u8;   /* (n,c,h,w) 8-bit values when the source is 8-bit, else NULL */
+    float *x;      /* (n,c,h,w) values when u8 is NULL */
+    int *y;        /* (n) labels 0..classes-1 */
+    char fingerprint[65]; /* sha256 hex of the bytes the data came from */
 } dataset_t;
 
-/* Load the train (train=1) or test split from dir: IDX files
- * (train-images-idx3-ubyte[.gz], ...; MNIST and Fashion-MNIST) or CIFAR-10 binary
- * (data_batch_[1-5].bin, test_batch.bin). Pixels scaled to [0,1]; not yet normalized.
- * 0, or -1 with a message in err naming the file and what is wrong; -2 when memory ran
- * out (err says so). */
-int data_load(dataset_t *d, const char *dir, int train, char *err, size_t n_err);
-int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err);
+/* Where the data is and how to read it; shared by every format. */
+typedef struct {
+    const char *path;  /* --data: a directory or a file */
+    int kind;          /* DATA_IMAGES or DATA_CLICKS: what the caller can use */
+    int want_test;     /* 0: a format may skip decoding its test split */
+    /* Formats that split and subset while streaming (DATA_FMT_SPLITS) apply these: */
+    double holdout, fraction, test_fraction;
+    int rows;          /* clicks: hash buckets per categorical feature */
+} data_spec_t;
+
+/* Format flags. */
+#define DATA_FMT_SPLITS 1u /* load applies holdout, fraction and test_fraction itself */
+
+typedef struct {
+    const char *name;
+    int kind;       /* DATA_IMAGES or DATA_CLICKS */
+    unsigned flags; /* DATA_FMT_* */
+    /* Non-zero if the format reads s->path (a cheap look at names or magic bytes). */
+    int (*probe)(const data_spec_t *s);
+    /* Decode the training split into tr and, when the data has a test split of its own
+     * (*has_test = 1) and s->want_test, the test split into te. tr and te own their
+     * arrays (data_free). 0, -1 with err naming the file and what is wrong, or -2 when
+     * memory ran out. */
+    int (*load)(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
+                size_t n_err);
+} data_format_t;
+
+/* NULL-terminated table of every format, in probing order. */
+extern const data_format_t *const data_formats[];
+
+/* The first format of s->kind whose probe accepts s->path; NULL with err saying what was
+ * looked for. */
+const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_err);
+
 void data_free(dataset_t *d);
 
-/* Per-channel mean and std (population) of d, into mean[c], std[c]. */
-void data_channel_stats(const dataset_t *d, float *mean, float *std);
-void data_normalize(dataset_t *d, const float *mean, const float *std);
+/* One IDX pair (ubyte images n x h x w, ubyte labels n), gzip or plain (fmt_idx.c). */
+int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err);
 
-/* A reproducible subset: round(fraction*n) examples chosen without replacement by seed,
- * copied into out (which owns them). fraction in (0,1]. 0 or -1. */
-int data_subset(dataset_t *out, const dataset_t *in, double fraction, uint64_t seed);
+/* Gather examples rows[0..b) into x (b,c,h,w) as floats (8-bit values / 255) and y (b). */
+void data_batch(const dataset_t *d, const int *rows, int b, float *x, int *y);
 
-/* Gather examples idx[0..b) into x (b,c,h,w) and y (b). */
-void data_batch(const dataset_t *d, const int *idx, int b, float *x, int *y);
+/* Per-channel mean and population std over examples rows[0..n) of d, in double, two
+ * passes over the float values. */
+void data_channel_stats(const dataset_t *d, const int *rows, int n, float *mean, float *std);
+
+/* Non-zero if example i (1-based: line number or example number) is in the held-out
+ * split for share holdout: a hash of i alone, so every tool and every --fraction agree. */
+int data_held_out(uint64_t i, double holdout);
+
+/* Read a whole file, gzip-compressed or plain, into *buf (malloc'd, caller frees).
+ * 0, or -1 (-2: out of memory) with a message naming the file. */
+int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err);
+int data_is_file(const char *path);
+int data_is_dir(const char *path);
+uint32_t data_be32(const unsigned char *p);
+/* sha256 hex of a and then b (b may be NULL) into out[65]. */
+void data_sha2(const void *a, size_t na, const void *b, size_t nb, char out[65]);
 
 #endif

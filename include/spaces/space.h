@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "data/data.h"
 #include "engine/net.h"
 #include "io/rec.h"
 #include "base/util.h"
@@ -32,8 +33,8 @@ typedef struct {
 
 /* What data a space's networks read (the tools load it accordingly). */
 enum {
-    SPACE_DATA_IMAGES = 0, /* data.h: IDX / CIFAR-10 images, integer class labels */
-    SPACE_DATA_CLICKS      /* criteo.h: Criteo-format TSV, dense + categorical rows, 0/1 labels */
+    SPACE_DATA_IMAGES = DATA_IMAGES, /* images, integer class labels */
+    SPACE_DATA_CLICKS = DATA_CLICKS  /* click rows: dense + categorical columns, 0/1 labels */
 };
 
 typedef struct space {

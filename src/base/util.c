@@ -88,12 +88,19 @@ int util_check_binary_stdout(int force)
 
 /* ---- RNG: xoshiro256** seeded through splitmix64 ---- */
 
-static uint64_t splitmix64(uint64_t *x)
+uint64_t util_mix64(uint64_t x)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    uint64_t z = x + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = util_mix64(*x);
+    *x += 0x9e3779b97f4a7c15ull;
+    return z;
 }
 
 void rng_seed(rng_t *r, uint64_t seed)
@@ -116,6 +123,25 @@ uint64_t rng_u64(rng_t *r)
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
     return out;
+}
+
+void rng_shuffle(rng_t *r, int *a, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(r, (uint64_t)i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+void rng_pick(rng_t *r, int *a, int n, long k)
+{
+    for (long i = 0; i < k; i++) {
+        long j = i + (long)rng_below(r, (uint64_t)(n - i));
+        int t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
 }
 
 uint64_t rng_below(rng_t *r, uint64_t n)

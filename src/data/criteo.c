@@ -20,12 +20,7 @@ void criteo_opts_default(criteo_opts_t *o) {
     o->want_test = 1;
 }
 
-static uint64_t splitmix(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+#define splitmix util_mix64
 
 static double unit(uint64_t h) { return (double)(h >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -215,6 +210,24 @@ out:
     gzclose(f);
     return rc;
 }
+
+/* The format row: any regular file, read with the spec's split and subset shares. */
+static int probe(const data_spec_t *s) { return data_is_file(s->path); }
+
+static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
+                size_t n_err) {
+    criteo_opts_t co;
+    criteo_opts_default(&co);
+    co.rows = s->rows;
+    co.holdout = s->holdout;
+    co.fraction = s->fraction;
+    co.test_fraction = s->test_fraction;
+    co.want_test = s->want_test;
+    *has_test = 1;
+    return criteo_load(tr, s->want_test ? te : NULL, s->path, &co, err, n_err);
+}
+
+const data_format_t data_fmt_criteo = {"criteo", DATA_CLICKS, DATA_FMT_SPLITS, probe, load};
 
 /* ---- metrics ----------------------------------------------------------------------------- */
 

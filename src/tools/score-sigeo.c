@@ -15,11 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "io/ckpt.h"
-#include "data/criteo.h"
-#include "data/data.h"
+#include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/net.h"
 #include "proxies/proxy.h"
@@ -30,7 +28,7 @@
 typedef struct {
     const char *supernet, *data_dir, *proxies;
     long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
-    double step_lr, lambda[4];
+    double step_lr, holdout, lambda[4];
     int have_lambda[4];
     int paper;
     int progress, force, no_memo;
@@ -53,6 +51,8 @@ static void usage(FILE *f)
                 proxy_table[i + 1] ? "," : "\n");
     fprintf(f,
             "  --seed INT           which training examples form the batches [1]\n"
+            "  --holdout F          share held out of the training split when the data has\n"
+            "                       no test split, [0,1) [0.1]\n"
             "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
             "  --batch INT          examples per mini-batch [64]\n"
             "  --step-lr X          plain-SGD step after each SiGeo batch [1.0]\n"
@@ -102,185 +102,57 @@ static int parse_proxies(const char *list, unsigned char *on)
     return any ? 0 : -1;
 }
 
-/* The scoring, BN and evaluation batches: distinct training examples drawn by seed
- * (partial Fisher-Yates), normalized with the full training split's channel statistics,
- * as warmup-supernet and train-arch normalize. Only these examples are kept. */
+/* The scoring, BN and evaluation batches: distinct examples of the training split drawn
+ * by seed, normalized as warmup-supernet and train-arch normalize (data/feed.h). Only
+ * these examples are kept. */
 typedef struct {
     int n, c, h, w, classes;
     float *x;
     int *y;
 } batches_t;
 
-/* Positions of the need examples among n: a partial Fisher-Yates from the seed. perm
- * (n entries) is the caller's; perm[0..need) are the chosen indices in batch order. */
-static void choose(long seed, int n, long need, int *perm)
-{
-    for (int i = 0; i < n; i++) perm[i] = i;
-    rng_t r;
-    rng_seed(&r, (uint64_t)seed ^ 0x510e527fade682d1ull);
-    for (long i = 0; i < need; i++) {
-        long j = i + (long)rng_below(&r, (uint64_t)(n - i));
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static gzFile open_idx(const char *dir, const char *kind, int dims)
-{
-    static const char *const fmt[] = {"%s/train-%s-idx%d-ubyte.gz", "%s/train-%s-idx%d-ubyte",
-                                      "%s/train-%s.idx%d-ubyte.gz", "%s/train-%s.idx%d-ubyte"};
-    char path[4096];
-    for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
-        snprintf(path, sizeof path, fmt[i], dir, kind, dims);
-        if (access(path, R_OK) == 0) return gzopen(path, "rb");
-    }
-    return NULL;
-}
-
-/* IDX training data read as a stream: only the chosen examples are kept, and the channel
- * statistics are exact integer sums over every pixel, so the full split (188 MB as floats
- * for Fashion-MNIST) is never in memory. Returns 0, or 1 when the directory is not plain
- * well-formed IDX (the caller then uses data_load, which also says what is wrong). */
-static int stream_idx(const opts_t *o, const char *dir, long need, batches_t *bt)
-{
-    gzFile gi = open_idx(dir, "images", 3), gl = open_idx(dir, "labels", 1);
-    unsigned char h[16], *lab = NULL, *img = NULL;
-    int *perm = NULL, *slot = NULL, rc = 1;
-    if (!gi || !gl || gzread(gi, h, 16) != 16 || be32(h) != 0x803) goto out;
-    uint32_t n = be32(h + 4), H = be32(h + 8), W = be32(h + 12);
-    unsigned char hl[8];
-    if (n == 0 || n > (1u << 26) || H == 0 || W == 0 || H > 4096 || W > 4096 || (long)n < need ||
-        gzread(gl, hl, 8) != 8 || be32(hl) != 0x801 || be32(hl + 4) != n)
-        goto out;
-    size_t px = (size_t)H * W;
-    lab = malloc(n);
-    img = malloc(px);
-    perm = malloc((size_t)n * sizeof(int));
-    slot = malloc((size_t)n * sizeof(int));
-    bt->x = malloc((size_t)need * px * sizeof(float));
-    bt->y = malloc((size_t)need * sizeof(int));
-    if (!lab || !img || !perm || !slot || !bt->x || !bt->y) goto out;
-    if (gzread(gl, lab, n) != (int)n) goto out;
-    choose(o->seed, (int)n, need, perm);
-    for (uint32_t i = 0; i < n; i++) slot[i] = -1;
-    for (long j = 0; j < need; j++) slot[perm[j]] = (int)j;
-    uint64_t s = 0, ss = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (gzread(gi, img, (unsigned)px) != (int)px) goto out;
-        for (size_t q = 0; q < px; q++) s += img[q], ss += (uint64_t)img[q] * img[q];
-        if (slot[i] >= 0) {
-            float *x = bt->x + (size_t)slot[i] * px;
-            for (size_t q = 0; q < px; q++) x[q] = img[q] / 255.0f;
-            bt->y[slot[i]] = lab[i];
-        }
-    }
-    if (gzread(gi, img, 1) != 0) goto out; /* trailing bytes: let data_load complain */
-    int maxy = 0;
-    for (uint32_t i = 0; i < n; i++) maxy = lab[i] > maxy ? lab[i] : maxy;
-    double cnt = (double)n * px, mean = s / cnt / 255.0;
-    double var = ss / cnt / (255.0 * 255.0) - mean * mean;
-    float sd = var > 0 ? (float)sqrt(var) : 0.0f, inv = sd > 0 ? 1.0f / sd : 1.0f, m = (float)mean;
-    for (size_t q = 0; q < (size_t)need * px; q++) bt->x[q] = (bt->x[q] - m) * inv;
-    bt->n = (int)need, bt->c = 1, bt->h = (int)H, bt->w = (int)W, bt->classes = maxy + 1;
-    rc = 0;
-out:
-    if (gi) gzclose(gi);
-    if (gl) gzclose(gl);
-    free(lab), free(img), free(perm), free(slot);
-    if (rc) {
-        free(bt->x), free(bt->y);
-        bt->x = NULL, bt->y = NULL;
-    }
-    return rc;
-}
-
-/* Click spaces: the batches from the training split of a Criteo-format file, hashed with
- * the supernet's rows and used as read (no normalization). */
-static int load_click_batches(const opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
+static int load_batches(const opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
 {
     long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
-    char err[1024];
-    dataset_t full;
-    criteo_opts_t co;
-    criteo_opts_default(&co);
-    co.rows = ck->cfg.extra[SPACE_CFG_ROWS];
-    co.want_test = 0;
     memset(bt, 0, sizeof *bt);
-    int crc = criteo_load(&full, NULL, path, &co, err, sizeof err);
-    if (crc) {
+    feed_opts_t fo;
+    feed_opts_default(&fo, ck->space->data_kind);
+    fo.data.path = path;
+    fo.data.rows = ck->cfg.extra[SPACE_CFG_ROWS];
+    fo.stats_int = 1;
+    fo.data.holdout = o->holdout;
+    feed_t f;
+    char err[1024];
+    int rc = feed_open(&f, &fo, err, sizeof err);
+    if (rc) {
         util_err("%s", err);
-        return util_load_exit(crc);
+        feed_close(&f);
+        return util_load_exit(rc);
     }
-    int *perm = malloc((size_t)full.n * sizeof(int));
-    bt->x = malloc((size_t)(need > 0 ? need : 1) * full.c * sizeof(float));
+    int n = f.n[FEED_TRAIN];
+    size_t img = (size_t)f.c * f.h * f.w;
+    int *perm = malloc((size_t)n * sizeof(int));
+    bt->x = malloc((size_t)(need > 0 ? need : 1) * img * sizeof(float));
     bt->y = malloc((size_t)(need > 0 ? need : 1) * sizeof(int));
-    int rc = EXIT_OK;
-    if (need > full.n) {
-        util_err("%s: %d training examples, fewer than the %ld the batches need", path, full.n, need);
+    rc = EXIT_OK;
+    if (need > n) {
+        util_err("%s: %d training examples, fewer than the %ld the batches need", path, n, need);
         rc = EXIT_BAD_INPUT;
     } else if (!perm || !bt->x || !bt->y) {
         util_err("out of memory for the batches");
         rc = EXIT_IO;
     } else {
-        choose(o->seed, full.n, need, perm);
-        data_batch(&full, perm, (int)need, bt->x, bt->y);
-        bt->n = (int)need, bt->c = full.c, bt->h = full.h, bt->w = full.w, bt->classes = full.classes;
+        rng_t r;
+        rng_seed(&r, (uint64_t)o->seed ^ SEED_SALT_BATCHES);
+        for (int i = 0; i < n; i++) perm[i] = i;
+        rng_pick(&r, perm, n, need);
+        feed_batch(&f, FEED_TRAIN, perm, (int)need, bt->x, bt->y);
+        bt->n = (int)need, bt->c = f.c, bt->h = f.h, bt->w = f.w, bt->classes = f.classes;
     }
     if (rc) free(bt->x), free(bt->y), bt->x = NULL, bt->y = NULL;
     free(perm);
-    data_free(&full);
+    feed_close(&f);
     return rc;
-}
-
-static int load_batches(const opts_t *o, const char *dir, batches_t *bt)
-{
-    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
-    memset(bt, 0, sizeof *bt);
-    if (stream_idx(o, dir, need, bt) == 0) return EXIT_OK;
-    char err[1024];
-    dataset_t full;
-    int drc = data_load(&full, dir, 1, err, sizeof err);
-    if (drc) {
-        util_err("%s", err);
-        return util_load_exit(drc);
-    }
-    if (need > full.n) {
-        util_err("%s: %d training examples, fewer than the %ld the batches need", dir, full.n,
-                 need);
-        data_free(&full);
-        return EXIT_BAD_INPUT;
-    }
-    if (full.c > 3) {
-        util_err("%s: %d channels, at most 3 supported", dir, full.c);
-        data_free(&full);
-        return EXIT_BAD_INPUT;
-    }
-    float mean[3], sd[3];
-    data_channel_stats(&full, mean, sd);
-    int *perm = malloc((size_t)full.n * sizeof(int));
-    dataset_t sel = full;
-    sel.n = (int)need;
-    sel.x = malloc((size_t)need * full.c * full.h * full.w * sizeof(float));
-    sel.y = malloc((size_t)need * sizeof(int));
-    if (!perm || !sel.x || !sel.y) {
-        util_err("out of memory for the batches");
-        free(perm), free(sel.x), free(sel.y), data_free(&full);
-        return EXIT_IO;
-    }
-    choose(o->seed, full.n, need, perm);
-    data_batch(&full, perm, (int)need, sel.x, sel.y);
-    data_normalize(&sel, mean, sd);
-    bt->n = sel.n, bt->c = sel.c, bt->h = sel.h, bt->w = sel.w, bt->classes = full.classes;
-    bt->x = sel.x, bt->y = sel.y;
-    free(perm);
-    data_free(&full);
-    return EXIT_OK;
 }
 
 /* Outputs of the live_only proxies for candidates with the same live key (space.h), one
@@ -465,10 +337,10 @@ int main(int argc, char **argv)
 {
     util_set_prog("score-sigeo");
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
-                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0, .holdout = 0.1};
     enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
            O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
-           O_OKBAD, O_NOMEMO };
+           O_OKBAD, O_NOMEMO, O_HOLDOUT };
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
@@ -481,7 +353,7 @@ int main(int argc, char **argv)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
-        {"no-memo", 0, 0, O_NOMEMO},
+        {"no-memo", 0, 0, O_NOMEMO},   {"holdout", 1, 0, O_HOLDOUT},
         {0, 0, 0, 0}};
     rec_policy_t pol = {0, 0, 0};
     int ch;
@@ -514,6 +386,7 @@ int main(int argc, char **argv)
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
         case O_NOMEMO: o.no_memo = 1; break;
+        case O_HOLDOUT: bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1); break;
         case 'q': o.progress = -1; break;
         case O_KEEP: pol.keep_going = 1; break;
         case O_OKBAD: pol.ok_if_bad = 1; break;
@@ -522,7 +395,9 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            util_err("invalid value for --%s: '%s'", lo[ch - O_SUPERNET].name, optarg);
+            const struct option *l = lo;
+            while (l->name && l->val != ch) l++;
+            util_err("invalid value for --%s: '%s'", l->name ? l->name : "?", optarg);
             return EXIT_USAGE;
         }
     }
@@ -553,11 +428,11 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 4; i++)
         if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
-    const char *dir = o.data_dir ? o.data_dir : ck.data_dir[0] ? ck.data_dir : DATA_DEFAULT_DIR;
+    const char *dir = o.data_dir                ? o.data_dir
+                      : ck.data_dir[0] ? ck.data_dir
+                                       : feed_default_path(ck.space->data_kind);
     batches_t bt;
-    int clicks = ck.space->data_kind == SPACE_DATA_CLICKS;
-    if (clicks && !o.data_dir && !ck.data_dir[0]) dir = CRITEO_DEFAULT_FILE;
-    int rc = clicks ? load_click_batches(&o, &ck, dir, &bt) : load_batches(&o, dir, &bt);
+    int rc = load_batches(&o, &ck, dir, &bt);
     if (rc) {
         ckpt_free(&ck);
         return rc;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "data/criteo.h"
-#include "data/data.h"
+#include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/layers_rec.h"
 #include "engine/net.h"
@@ -27,7 +27,7 @@ typedef struct {
     const char *data_dir;
     int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
     long epochs, batch, seed, warmup, threads;
-    double lr, momentum, weight_decay, fraction, test_fraction;
+    double lr, momentum, weight_decay, fraction, test_fraction, holdout;
     int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
     int force;
 } opts_t;
@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "  --seed INT           initialization, data order and subsets [1]\n"
             "  --fraction F         share of the training set, (0,1] [1]\n"
             "  --test-fraction F    share of the test set, (0,1] [1]\n"
+            "  --holdout F          share held out as the test split when the data has none,\n"
+            "                       [0,1) [0.1]\n"
             "  --threads INT        engine threads (results depend on it) [1]\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
@@ -96,43 +98,48 @@ static void score_logits(const float *logits, const int *y, int n, int k, double
 
 /* Held-out log loss, AUC and accuracy (logit > 0) of a click model, in batches padded with
  * copies of example 0. Fills res; 0 or -1 (out of memory). */
-static int eval_clicks(const opts_t *o, net_t *net, const dataset_t *test, float *x, int *y,
+static int eval_clicks(const opts_t *o, net_t *net, const feed_t *f, float *x, int *y,
                        int *idx, result_t *res)
 {
-    int B = (int)o->batch;
-    float *z = malloc(sizeof(float) * (size_t)(test->n ? test->n : 1));
-    if (!z) return -1;
+    int B = (int)o->batch, nt = f->n[FEED_TEST];
+    float *z = malloc(sizeof(float) * (size_t)(nt ? nt : 1));
+    int *yt = malloc(sizeof(int) * (size_t)(nt ? nt : 1));
+    if (!z || !yt) {
+        free(z), free(yt);
+        return -1;
+    }
     const node_t *lg = &net->nodes[net->logits];
     long correct = 0;
-    for (int at = 0; at < test->n; at += B) {
-        int n = test->n - at < B ? test->n - at : B;
+    for (int at = 0; at < nt; at += B) {
+        int n = nt - at < B ? nt - at : B;
         for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
-        data_batch(test, idx, B, x, y);
+        feed_batch(f, FEED_TEST, idx, B, x, y);
         net_forward(net, x, y);
         for (int i = 0; i < n; i++) {
             z[at + i] = lg->y[i];
-            correct += (lg->y[i] > 0) == (test->y[at + i] == 1);
+            yt[at + i] = y[i];
+            correct += (lg->y[i] > 0) == (y[i] == 1);
         }
     }
-    res->test_loss = criteo_logloss(z, test->y, test->n);
-    res->auc = criteo_auc(z, test->y, test->n);
-    res->test_acc = test->n ? (double)correct / test->n : NAN;
-    free(z);
+    res->test_loss = criteo_logloss(z, yt, nt);
+    res->auc = criteo_auc(z, yt, nt);
+    res->test_acc = nt ? (double)correct / nt : NAN;
+    free(z), free(yt);
     return 0;
 }
 
 /* Train a freshly built net (batch o->batch) on train, then evaluate on test.
  * 0, or -1 with err set. */
-static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const dataset_t *test,
-                      long recno, result_t *res, char *err, size_t n_err)
+static int train_eval(const opts_t *o, net_t *net, const feed_t *f, long recno, result_t *res,
+                      char *err, size_t n_err)
 {
-    int B = (int)o->batch;
-    size_t img = (size_t)train->c * train->h * train->w;
-    long steps = train->n / B; /* the last partial batch is dropped, as in drop_last */
+    int B = (int)o->batch, ntr = f->n[FEED_TRAIN], nte = f->n[FEED_TEST];
+    size_t img = (size_t)f->c * f->h * f->w;
+    long steps = ntr / B; /* the last partial batch is dropped, as in drop_last */
     params_t *P = net->P;
     float *x = malloc((size_t)B * img * sizeof(float));
     int *y = malloc((size_t)B * sizeof(int));
-    int *perm = malloc((size_t)train->n * sizeof(int));
+    int *perm = malloc((size_t)(ntr > B ? ntr : B) * sizeof(int));
     unsigned char *used = calloc((size_t)P->n + 1, 1);
     int rc = -1;
     if (!x || !y || !perm || !used) {
@@ -143,23 +150,19 @@ static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const
 
     /* Data order has its own stream so that it does not shift with the parameter count. */
     rng_t rd;
-    rng_seed(&rd, (uint64_t)o->seed ^ 0x6a09e667f3bcc908ull);
+    rng_seed(&rd, (uint64_t)o->seed ^ SEED_SALT_ORDER);
     optim_sched_t sch = {o->schedule, o->lr, 0.0, steps * o->epochs, o->warmup};
     sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, o->nesterov};
     int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0, every = isatty(STDERR_FILENO) ? 0.5 : 10.0;
     double ep_loss = 0;
-    for (int i = 0; i < train->n; i++) perm[i] = i;
+    for (int i = 0; i < ntr; i++) perm[i] = i;
     net->bn_mode = BN_TRAIN;
     for (long ep = 0; ep < o->epochs; ep++) {
-        for (int i = train->n - 1; i > 0; i--) { /* Fisher-Yates */
-            int j = (int)rng_below(&rd, (uint64_t)i + 1), t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
+        rng_shuffle(&rd, perm, ntr);
         ep_loss = 0;
         for (long s = 0; s < steps; s++) {
-            data_batch(train, perm + s * B, B, x, y);
+            feed_batch(f, FEED_TRAIN, perm + s * B, B, x, y);
             params_zero_grad(P);
             float loss = net_forward(net, x, y);
             if (!isfinite(loss)) {
@@ -193,21 +196,21 @@ static int train_eval(const opts_t *o, net_t *net, const dataset_t *train, const
     const node_t *lg = &net->nodes[net->logits];
     int k = lg->C * lg->H * lg->W;
     if (o->kind == SPACE_DATA_CLICKS) {
-        rc = eval_clicks(o, net, test, x, y, perm, res);
+        rc = eval_clicks(o, net, f, x, y, perm, res);
         if (rc) snprintf(err, n_err, "out of memory evaluating");
         res->seconds = util_now() - t0;
         res->params = net_param_count(net);
         goto out;
     }
-    for (int at = 0; at < test->n; at += B) {
-        int n = test->n - at < B ? test->n - at : B;
+    for (int at = 0; at < nte; at += B) {
+        int n = nte - at < B ? nte - at : B;
         for (int i = 0; i < B; i++) perm[i] = i < n ? at + i : 0;
-        data_batch(test, perm, B, x, y);
+        feed_batch(f, FEED_TEST, perm, B, x, y);
         net_forward(net, x, y);
         score_logits(lg->y, y, n, k, &loss, &correct);
     }
-    res->test_loss = loss / test->n;
-    res->test_acc = (double)correct / test->n;
+    res->test_loss = loss / nte;
+    res->test_acc = (double)correct / nte;
     if (!isfinite(res->test_loss)) {
         snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
         goto out;
@@ -221,8 +224,8 @@ out:
 }
 
 /* Build, train and evaluate the record's network; 0, or -1 with err set. */
-static int train_record(const opts_t *o, const msgpack_object *in, const dataset_t *train,
-                        const dataset_t *test, long recno, result_t *res, char *err, size_t n_err)
+static int train_record(const opts_t *o, const msgpack_object *in, const feed_t *f, long recno,
+                        result_t *res, char *err, size_t n_err)
 {
     const space_t *sp;
     arch_t a;
@@ -233,12 +236,11 @@ static int train_record(const opts_t *o, const msgpack_object *in, const dataset
                  "(one stream, one cfg)", c.extra[SPACE_CFG_ROWS], o->rows);
         return -1;
     }
-    if (c.in_ch != train->c || c.H != train->h || c.W != train->w || c.classes != train->classes) {
+    if (c.in_ch != f->c || c.H != f->h || c.W != f->w || c.classes != f->classes) {
         snprintf(err, n_err,
                  "record cfg wants %dx%dx%d input and %d classes, the data in %s has %dx%dx%d "
                  "and %d classes",
-                 c.in_ch, c.H, c.W, c.classes, o->data_dir, train->c, train->h, train->w,
-                 train->classes);
+                 c.in_ch, c.H, c.W, c.classes, o->data_dir, f->c, f->h, f->w, f->classes);
         return -1;
     }
     params_t P;
@@ -254,7 +256,7 @@ static int train_record(const opts_t *o, const msgpack_object *in, const dataset
         /* no node dy is read, the image's gradient neither */
         snprintf(err, n_err, "cannot allocate the network (out of memory?)");
     } else {
-        rc = train_eval(o, &net, train, test, recno, res, err, n_err);
+        rc = train_eval(o, &net, f, recno, res, err, n_err);
     }
     net_free(&net);
     params_free(&P);
@@ -292,75 +294,33 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
     return bad ? -1 : 0;
 }
 
-/* Load both splits, check they agree, take subsets and normalize with the statistics
- * of the full training set. EXIT_OK or EXIT_BAD_INPUT. */
-static int load_data(const opts_t *o, dataset_t *train, dataset_t *test)
+/* Both splits, subsets taken (data/feed.h). EXIT_OK, or the exit code after saying what
+ * is wrong. */
+static int load_data(const opts_t *o, feed_t *f)
 {
+    feed_opts_t fo;
+    feed_opts_default(&fo, o->kind);
+    fo.data.path = o->data_dir;
+    fo.data.rows = o->rows;
+    fo.seed = (uint64_t)o->seed;
+    fo.fraction = o->fraction;
+    fo.test_fraction = o->test_fraction;
+    fo.data.holdout = o->holdout;
+    fo.want_test = 1;
     char err[1024];
-    if (o->kind == SPACE_DATA_CLICKS) {
-        criteo_opts_t co;
-        criteo_opts_default(&co);
-        co.rows = o->rows;
-        co.fraction = o->fraction;
-        co.test_fraction = o->test_fraction;
-        int crc = criteo_load(train, test, o->data_dir, &co, err, sizeof err);
-        if (crc) {
-            util_err("%s", err);
-            return util_load_exit(crc);
-        }
-        if (train->n < o->batch || test->n == 0) {
-            util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
-                     o->data_dir, train->n, test->n, o->batch);
-            data_free(train), data_free(test);
-            return EXIT_BAD_INPUT;
-        }
-        return EXIT_OK;
-    }
-    dataset_t full_tr, full_te;
-    int drc = data_load(&full_tr, o->data_dir, 1, err, sizeof err);
-    if (drc) {
+    int frc = feed_open(f, &fo, err, sizeof err);
+    if (frc) {
         util_err("%s", err);
-        return util_load_exit(drc);
+        feed_close(f);
+        return util_load_exit(frc);
     }
-    if ((drc = data_load(&full_te, o->data_dir, 0, err, sizeof err))) {
-        util_err("%s", err);
-        data_free(&full_tr);
-        return util_load_exit(drc);
+    if (f->n[FEED_TRAIN] < o->batch || f->n[FEED_TEST] == 0) {
+        util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
+                 o->data_dir, f->n[FEED_TRAIN], f->n[FEED_TEST], o->batch);
+        feed_close(f);
+        return EXIT_BAD_INPUT;
     }
-    int rc = EXIT_BAD_INPUT;
-    if (full_te.c != full_tr.c || full_te.h != full_tr.h || full_te.w != full_tr.w ||
-        full_te.classes > full_tr.classes) {
-        util_err("%s: test split is %dx%dx%d with %d classes, training split %dx%dx%d with %d",
-                 o->data_dir, full_te.c, full_te.h, full_te.w, full_te.classes, full_tr.c,
-                 full_tr.h, full_tr.w, full_tr.classes);
-        goto out;
-    }
-    full_te.classes = full_tr.classes;
-    float mean[3] = {0}, sd[3] = {0};
-    if (full_tr.c > 3) {
-        util_err("%s: %d channels, at most 3 supported", o->data_dir, full_tr.c);
-        goto out;
-    }
-    data_channel_stats(&full_tr, mean, sd);
-    /* The subsets' seeds differ from each other and from initialization's. */
-    if (data_subset(train, &full_tr, o->fraction, (uint64_t)o->seed ^ 0xbb67ae8584caa73bull) ||
-        data_subset(test, &full_te, o->test_fraction, (uint64_t)o->seed ^ 0x3c6ef372fe94f82bull)) {
-        util_err("out of memory taking data subsets");
-        goto out;
-    }
-    if (train->n < o->batch) {
-        util_err("%s: %d training examples, fewer than one batch of %ld", o->data_dir, train->n,
-                 o->batch);
-        data_free(train), data_free(test);
-        goto out;
-    }
-    data_normalize(train, mean, sd);
-    data_normalize(test, mean, sd);
-    rc = EXIT_OK;
-out:
-    data_free(&full_tr);
-    data_free(&full_te);
-    return rc;
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -368,9 +328,9 @@ int main(int argc, char **argv)
     util_set_prog("train-arch");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
                 .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
-                .test_fraction = 1, .schedule = OPTIM_COSINE, .nesterov = 1};
+                .test_fraction = 1, .holdout = 0.1, .schedule = OPTIM_COSINE, .nesterov = 1};
     enum { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
-           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
+           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_HOLDOUT };
     static const struct option lo[] = {
         {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},       {"lr", 1, 0, O_LR},
@@ -382,7 +342,7 @@ int main(int argc, char **argv)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
-        {0, 0, 0, 0}};
+        {"holdout", 1, 0, O_HOLDOUT},   {0, 0, 0, 0}};
     rec_policy_t pol = {0, 0, 0};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
@@ -400,6 +360,7 @@ int main(int argc, char **argv)
         case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || o.weight_decay < 0; break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
         case O_FRAC: bad = util_parse_double(optarg, &o.fraction) || !(o.fraction > 0 && o.fraction <= 1); break;
+        case O_HOLDOUT: bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1); break;
         case O_TFRAC: bad = util_parse_double(optarg, &o.test_fraction) || !(o.test_fraction > 0 && o.test_fraction <= 1); break;
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
         case O_PROGRESS: o.progress = 1; break;
@@ -411,7 +372,9 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            util_err("invalid value for --%s: '%s'", lo[ch - O_DATA].name, optarg);
+            const struct option *l = lo;
+            while (l->name && l->val != ch) l++;
+            util_err("invalid value for --%s: '%s'", l->name ? l->name : "?", optarg);
             return EXIT_USAGE;
         }
     }
@@ -422,7 +385,7 @@ int main(int argc, char **argv)
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
 
-    dataset_t train = {0}, test = {0};
+    feed_t feed = {0};
     int rc = EXIT_OK, loaded = 0;
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
@@ -449,8 +412,8 @@ int main(int argc, char **argv)
             }
             o.kind = sp->data_kind;
             o.rows = c.extra[SPACE_CFG_ROWS];
-            if (o.kind == SPACE_DATA_CLICKS && !o.data_given) o.data_dir = CRITEO_DEFAULT_FILE;
-            if ((rc = load_data(&o, &train, &test))) break;
+            if (!o.data_given) o.data_dir = feed_default_path(o.kind);
+            if ((rc = load_data(&o, &feed))) break;
             loaded = 1;
             if (lay_blas_room(err, sizeof err)) {
                 util_err("%s", err);
@@ -458,12 +421,12 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        if (train_record(&o, &in, &train, &test, n, &res, err, sizeof err)) {
+        if (train_record(&o, &in, &feed, n, &res, err, sizeof err)) {
             if (rec_policy_bad(&pol, n, "%s", err)) continue;
             rc = EXIT_BAD_INPUT;
             break;
         }
-        if (rec_edit_begin(&e, &in) || add_truth(&e, &o, &res, train.fingerprint)) {
+        if (rec_edit_begin(&e, &in) || add_truth(&e, &o, &res, feed.fingerprint)) {
             util_err("out of memory (record %ld)", n);
             rc = EXIT_IO;
             break;
@@ -487,7 +450,6 @@ int main(int argc, char **argv)
     rc = rec_policy_exit(&pol, rc);
     rec_reader_free(rd);
     rec_writer_free(wr);
-    data_free(&train);
-    data_free(&test);
+    feed_close(&feed);
     return rc;
 }

@@ -17,7 +17,7 @@
 
 #include "io/ckpt.h"
 #include "data/criteo.h"
-#include "data/data.h"
+#include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/layers_rec.h"
 #include "engine/net.h"
@@ -30,7 +30,7 @@
 typedef struct {
     const char *out, *data_dir, *space, *input;
     long epochs, batch, seed, threads, channels, cells, classes;
-    double fraction, lr, momentum, weight_decay;
+    double fraction, holdout, lr, momentum, weight_decay;
     int progress; /* -1 quiet, 0 auto (tty), 1 forced */
     int cache_name;
 } opts_t;
@@ -51,6 +51,8 @@ static void usage(FILE *f)
             "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
             "                       supernet and reads no data [0.1]\n"
+            "      --holdout F      share held out as the test split when the data has none,\n"
+            "                       [0,1) [0.1]\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
             "      --lr X           constant SGD learning rate [0.1]\n"
@@ -75,6 +77,10 @@ static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, 
              S->name, c->C, c->N, c->in_ch, c->H, c->W, c->classes,
              o->fraction > 0 ? o->data_dir : "-", o->fraction, o->epochs, o->batch, o->lr,
              o->momentum, o->weight_decay, o->seed, o->threads);
+    if (o->holdout != 0.1) { /* names taken before --holdout existed stay */
+        size_t l = strlen(all);
+        snprintf(all + l, sizeof all - l, " h%.17g", o->holdout);
+    }
     sha256_t s;
     uint8_t d[32];
     char hex[65];
@@ -86,64 +92,38 @@ static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, 
              o->fraction, o->epochs, o->seed, hex);
 }
 
-/* Training data: the fraction's subset, normalized with the full split's per-channel
- * statistics (as train-arch does). EXIT_OK or EXIT_BAD_INPUT. */
-static int load_data(const opts_t *o, const space_cfg_t *c, dataset_t *train, char *fp)
+/* The training examples: the fraction's subset of the training split (data/feed.h).
+ * EXIT_OK, or the exit code after saying what is wrong. */
+static int load_data(const opts_t *o, const space_t *S, const space_cfg_t *c, feed_t *f)
 {
+    feed_opts_t fo;
+    feed_opts_default(&fo, S->data_kind);
+    fo.data.path = o->data_dir;
+    fo.data.rows = c->extra[SPACE_CFG_ROWS];
+    fo.seed = (uint64_t)o->seed;
+    fo.fraction = o->fraction;
+    fo.data.holdout = o->holdout;
     char err[1024];
-    if (space_find(o->space)->data_kind == SPACE_DATA_CLICKS) {
-        /* click data: the training split's fraction, read as a stream, not normalized */
-        criteo_opts_t co;
-        criteo_opts_default(&co);
-        co.rows = c->extra[SPACE_CFG_ROWS];
-        co.fraction = o->fraction;
-        co.want_test = 0;
-        int crc = criteo_load(train, NULL, o->data_dir, &co, err, sizeof err);
-        if (crc) {
-            util_err("%s", err);
-            return util_load_exit(crc);
-        }
-        if (train->n < o->batch) {
-            util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
-                     o->data_dir, train->n, o->fraction, o->batch);
-            data_free(train);
-            return EXIT_BAD_INPUT;
-        }
-        memcpy(fp, train->fingerprint, 65);
-        return EXIT_OK;
-    }
-    dataset_t full;
-    int drc = data_load(&full, o->data_dir, 1, err, sizeof err);
-    if (drc) {
+    int frc = feed_open(f, &fo, err, sizeof err);
+    if (frc) {
         util_err("%s", err);
-        return util_load_exit(drc);
+        feed_close(f);
+        return util_load_exit(frc);
     }
-    int rc = EXIT_BAD_INPUT;
-    if (full.c != c->in_ch || full.h != c->H || full.w != c->W || full.classes > c->classes) {
+    if (f->c != c->in_ch || f->h != c->H || f->w != c->W || f->classes > c->classes) {
         util_err("%s: images are %dx%dx%d with %d classes; the supernet takes %dx%dx%d with %d "
                  "(see --input, --classes)",
-                 o->data_dir, full.c, full.h, full.w, full.classes, c->in_ch, c->H, c->W,
-                 c->classes);
-        goto out;
+                 o->data_dir, f->c, f->h, f->w, f->classes, c->in_ch, c->H, c->W, c->classes);
+        feed_close(f);
+        return EXIT_BAD_INPUT;
     }
-    float mean[64], sd[64];
-    data_channel_stats(&full, mean, sd);
-    if (data_subset(train, &full, o->fraction, (uint64_t)o->seed ^ 0xbb67ae8584caa73bull)) {
-        util_err("out of memory taking a data subset");
-        goto out;
-    }
-    if (train->n < o->batch) {
+    if (f->n[FEED_TRAIN] < o->batch) {
         util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
-                 o->data_dir, train->n, o->fraction, o->batch);
-        data_free(train);
-        goto out;
+                 o->data_dir, f->n[FEED_TRAIN], o->fraction, o->batch);
+        feed_close(f);
+        return EXIT_BAD_INPUT;
     }
-    data_normalize(train, mean, sd);
-    memcpy(fp, full.fingerprint, 65);
-    rc = EXIT_OK;
-out:
-    data_free(&full);
-    return rc;
+    return EXIT_OK;
 }
 
 static void progress_line(long step, long steps, double loss, double ips, int final)
@@ -155,18 +135,19 @@ static void progress_line(long step, long steps, double loss, double ips, int fi
 }
 
 /* Single-path one-shot training of c->P on d. 0, or -1 with err set. */
-static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, size_t n_err)
+static int warmup(const opts_t *o, ckpt_t *c, const feed_t *d, char *err, size_t n_err)
 {
     const space_t *S = c->space;
     params_t *P = &c->P;
     int B = (int)o->batch;
     size_t img = (size_t)d->c * d->h * d->w;
-    long per_epoch = d->n / B; /* the last partial batch is dropped */
+    int n = d->n[FEED_TRAIN];
+    long per_epoch = n / B; /* the last partial batch is dropped */
     long steps = per_epoch * o->epochs;
     long every = (steps + CURVE_POINTS - 1) / CURVE_POINTS;
     float *x = malloc((size_t)B * img * sizeof(float));
     int *y = malloc((size_t)B * sizeof(int));
-    int *perm = malloc((size_t)d->n * sizeof(int));
+    int *perm = malloc((size_t)n * sizeof(int));
     unsigned char *used = malloc((size_t)P->n + 1);
     int rc = -1;
     if (!x || !y || !perm || !used) {
@@ -175,25 +156,21 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
     }
     /* Separate streams for data order and paths, so neither shifts the other. */
     rng_t rd, rp;
-    rng_seed(&rd, (uint64_t)o->seed ^ 0x6a09e667f3bcc908ull);
-    rng_seed(&rp, (uint64_t)o->seed ^ 0x510e527fade682d1ull);
+    rng_seed(&rd, (uint64_t)o->seed ^ SEED_SALT_ORDER);
+    rng_seed(&rp, (uint64_t)o->seed ^ SEED_SALT_PATHS);
     sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, 0};
     int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0, gap = isatty(STDERR_FILENO) ? 0.5 : 5.0;
     double run = 0, since = 0;
     long n_run = 0, n_since = 0;
-    for (int i = 0; i < d->n; i++) perm[i] = i;
+    for (int i = 0; i < n; i++) perm[i] = i;
     c->n_curve = 0;
     /* One net rebuilt per step: net_reset keeps its activation arena, so a step pays for
      * the graph, not for allocating and faulting in ~85 MB (docs/warmup.md). */
     net_t net;
     net_init(&net, P, B);
     for (long ep = 0, t = 0; ep < o->epochs; ep++) {
-        for (int i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
-            int j = (int)rng_below(&rd, (uint64_t)i + 1), tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
+        rng_shuffle(&rd, perm, n);
         for (long s = 0; s < per_epoch; s++, t++) {
             arch_t a;
             space_sample_path(S, &rp, &c->cfg, &a);
@@ -205,7 +182,7 @@ static int warmup(const opts_t *o, ckpt_t *c, const dataset_t *d, char *err, siz
                 goto out;
             }
             net.bn_mode = BN_TRAIN;
-            data_batch(d, perm + s * B, B, x, y);
+            feed_batch(d, FEED_TRAIN, perm + s * B, B, x, y);
             params_zero_grad(P);
             float loss = net_forward(&net, x, y);
             if (!isfinite(loss)) {
@@ -248,16 +225,16 @@ int main(int argc, char **argv)
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = 0.1, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
     enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
-           O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS };
+           O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_HOLDOUT };
     static const struct option lo[] = {
         {"output", 1, 0, 'o'},       {"space", 1, 0, 's'},       {"channels", 1, 0, O_CHANNELS},
         {"cells", 1, 0, O_CELLS},    {"input", 1, 0, O_INPUT},   {"classes", 1, 0, O_CLASSES},
         {"data", 1, 0, O_DATA},      {"fraction", 1, 0, O_FRAC}, {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},    {"lr", 1, 0, O_LR},         {"momentum", 1, 0, O_MOM},
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
-        {"cache-name", 0, 0, O_CACHE}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"cache-name", 0, 0, O_CACHE}, {"holdout", 1, 0, O_HOLDOUT}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int ch, data_given = 0;
     while ((ch = getopt_long(argc, argv, "o:s:qh", lo, NULL)) != -1) {
@@ -272,6 +249,9 @@ int main(int argc, char **argv)
         case O_DATA: o.data_dir = optarg, data_given = 1; break;
         case O_FRAC:
             bad = util_parse_double(optarg, &o.fraction) || !(o.fraction >= 0 && o.fraction <= 1);
+            break;
+        case O_HOLDOUT:
+            bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1);
             break;
         case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
         case O_BATCH: bad = util_parse_long(optarg, 2, 65536, &o.batch); break;
@@ -302,7 +282,7 @@ int main(int argc, char **argv)
         util_err("unknown space '%s'", o.space);
         return EXIT_USAGE;
     }
-    if (S->data_kind == SPACE_DATA_CLICKS && !data_given) o.data_dir = CRITEO_DEFAULT_FILE;
+    if (!data_given) o.data_dir = feed_default_path(S->data_kind);
     ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
     if (!c) {
         util_err("out of memory");
@@ -358,18 +338,19 @@ int main(int argc, char **argv)
      * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
     memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
 
-    dataset_t train = {0};
+    feed_t train = {0};
     if (o.fraction > 0) {
         if (strlen(o.data_dir) >= sizeof c->data_dir) {
             util_err("--data path longer than %zu bytes", sizeof c->data_dir - 1);
             free(c);
             return EXIT_USAGE;
         }
-        int lrc = load_data(&o, &c->cfg, &train, c->data_fingerprint);
+        int lrc = load_data(&o, S, &c->cfg, &train);
         if (lrc) {
             free(c);
             return lrc;
         }
+        memcpy(c->data_fingerprint, train.fingerprint, sizeof c->data_fingerprint);
         strcpy(c->data_dir, o.data_dir);
     }
 
@@ -398,7 +379,7 @@ int main(int argc, char **argv)
                      c->n_curve ? c->curve[c->n_curve - 1] : NAN, c->hash);
         }
     }
-    data_free(&train);
+    feed_close(&train);
     ckpt_free(c);
     free(c);
     return rc;

@@ -1,0 +1,177 @@
+/* feed.c — data sets to batches (feed.h): format lookup, hold-out split, --fraction
+ * subsets, normalization statistics. */
+#include "data/feed.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "data/criteo.h"
+
+const char *feed_default_path(int kind)
+{
+    return kind == DATA_CLICKS ? CRITEO_DEFAULT_FILE : DATA_DEFAULT_DIR;
+}
+
+void feed_opts_default(feed_opts_t *o, int kind)
+{
+    memset(o, 0, sizeof *o);
+    o->data.kind = kind;
+    o->data.path = feed_default_path(kind);
+    o->data.holdout = 0.1;
+    o->data.fraction = o->data.test_fraction = 1;
+    o->data.rows = CRITEO_ROWS_DEFAULT;
+    o->seed = 1;
+    o->fraction = o->test_fraction = 1;
+}
+
+void feed_close(feed_t *f)
+{
+    data_free(&f->store[0]);
+    data_free(&f->store[1]);
+    free(f->row[0]);
+    free(f->row[1]);
+    memset(f, 0, sizeof *f);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keep round(fraction*n) of the split's rows (at least 1), drawn by seed without
+ * replacement and kept in their original order, so fraction 1 keeps them all. */
+static int subset(feed_t *f, int split, double fraction, uint64_t seed)
+{
+    int n = f->n[split];
+    if (fraction >= 1 || n == 0) return 0;
+    long k = lround(fraction * n);
+    if (k < 1) k = 1;
+    int *pos = malloc((size_t)n * sizeof(int));
+    if (!pos) return -2;
+    for (int i = 0; i < n; i++) pos[i] = i;
+    rng_t r;
+    rng_seed(&r, seed);
+    rng_pick(&r, pos, n, k);
+    qsort(pos, (size_t)k, sizeof(int), cmp_int);
+    for (long i = 0; i < k; i++) pos[i] = f->row[split][pos[i]];
+    free(f->row[split]);
+    f->row[split] = pos;
+    f->n[split] = (int)k;
+    return 0;
+}
+
+/* Exact per-channel sums of 8-bit values: mean and population std, order-free. */
+static void stats_int(const dataset_t *d, const int *rows, int n, float *mean, float *std)
+{
+    size_t hw = (size_t)d->h * d->w, sz = (size_t)d->c * hw;
+    for (int c = 0; c < d->c; c++) {
+        uint64_t s = 0, ss = 0;
+        for (int i = 0; i < n; i++) {
+            const uint8_t *p = d->u8 + (size_t)rows[i] * sz + c * hw;
+            for (size_t q = 0; q < hw; q++) s += p[q], ss += (uint64_t)p[q] * p[q];
+        }
+        double cnt = (double)n * hw, m = cnt > 0 ? s / cnt / 255.0 : 0;
+        double var = cnt > 0 ? ss / cnt / (255.0 * 255.0) - m * m : 0;
+        mean[c] = (float)m;
+        std[c] = var > 0 ? (float)sqrt(var) : 0.0f;
+    }
+}
+
+/* The rows of each split: the data's own test split, or the held-out share of the
+ * training store. */
+static int split_rows(feed_t *f, const feed_opts_t *o)
+{
+    const dataset_t *tr = &f->store[0];
+    int splits_itself = (f->fmt->flags & DATA_FMT_SPLITS) || f->has_test;
+    f->src[FEED_TRAIN] = tr;
+    f->src[FEED_TEST] = splits_itself ? &f->store[1] : tr;
+    f->row[0] = malloc(((size_t)tr->n + 1) * sizeof(int));
+    f->row[1] = malloc(((size_t)(splits_itself ? f->store[1].n : tr->n) + 1) * sizeof(int));
+    if (!f->row[0] || !f->row[1]) return -2;
+    f->n[0] = f->n[1] = 0;
+    if (splits_itself) {
+        for (int i = 0; i < tr->n; i++) f->row[0][f->n[0]++] = i;
+        for (int i = 0; i < f->store[1].n; i++) f->row[1][f->n[1]++] = i;
+    } else {
+        for (int i = 0; i < tr->n; i++) {
+            int held = data_held_out((uint64_t)i + 1, o->data.holdout);
+            f->row[held][f->n[held]++] = i;
+        }
+        if (!o->want_test) f->n[1] = 0;
+    }
+    return 0;
+}
+
+int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
+{
+    memset(f, 0, sizeof *f);
+    if (strlen(o->data.path) >= sizeof f->path) {
+        snprintf(err, n_err, "data path longer than %zu bytes", sizeof f->path - 1);
+        return -1;
+    }
+    strcpy(f->path, o->data.path);
+    if (!(o->fraction > 0 && o->fraction <= 1) || !(o->test_fraction > 0 && o->test_fraction <= 1) ||
+        !(o->data.holdout >= 0 && o->data.holdout < 1)) {
+        snprintf(err, n_err, "%s: fraction %g, test fraction %g and hold-out %g: want (0,1], "
+                 "(0,1] and [0,1)", f->path, o->fraction, o->test_fraction, o->data.holdout);
+        return -1;
+    }
+    if (!(f->fmt = data_find_format(&o->data, err, n_err))) return -1;
+    data_spec_t s = o->data;
+    s.want_test = o->want_test;
+    s.fraction = o->fraction;
+    s.test_fraction = o->test_fraction;
+    int rc = f->fmt->load(&s, &f->store[0], &f->store[1], &f->has_test, err, n_err);
+    if (rc) return rc;
+    const dataset_t *tr = &f->store[0], *te = &f->store[1];
+    if (o->want_test && f->has_test && !(f->fmt->flags & DATA_FMT_SPLITS) &&
+        (te->c != tr->c || te->h != tr->h || te->w != tr->w || te->classes > tr->classes)) {
+        snprintf(err, n_err, "%s: test split is %dx%dx%d with %d classes, training split "
+                 "%dx%dx%d with %d", f->path, te->c, te->h, te->w, te->classes, tr->c, tr->h,
+                 tr->w, tr->classes);
+        return -1;
+    }
+    if (tr->c > DATA_MAX_CH) {
+        snprintf(err, n_err, "%s: %d channels, at most %d supported", f->path, tr->c, DATA_MAX_CH);
+        return -1;
+    }
+    f->kind = f->fmt->kind;
+    f->c = tr->c, f->h = tr->h, f->w = tr->w, f->classes = tr->classes;
+    memcpy(f->fingerprint, tr->fingerprint, sizeof f->fingerprint);
+    if ((rc = split_rows(f, o))) return rc;
+    f->n_train = f->n[FEED_TRAIN];
+    f->normalize = f->kind == DATA_IMAGES;
+    if (f->normalize) {
+        if (o->stats_int && tr->u8)
+            stats_int(tr, f->row[0], f->n[0], f->mean, f->std);
+        else
+            data_channel_stats(tr, f->row[0], f->n[0], f->mean, f->std);
+        /* A constant channel (std 0) is only centred. */
+        for (int c = 0; c < f->c; c++) f->inv[c] = f->std[c] > 0 ? 1.0f / f->std[c] : 1.0f;
+    }
+    if (!(f->fmt->flags & DATA_FMT_SPLITS) &&
+        ((rc = subset(f, FEED_TRAIN, o->fraction, o->seed ^ SEED_SALT_SUBSET)) ||
+         (rc = subset(f, FEED_TEST, o->test_fraction, o->seed ^ SEED_SALT_TEST))))
+        snprintf(err, n_err, "out of memory taking data subsets");
+    return rc;
+}
+
+void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int *y)
+{
+    const dataset_t *d = f->src[split];
+    const int *row = f->row[split];
+    size_t hw = (size_t)f->h * f->w, sz = (size_t)f->c * hw;
+    for (int i = 0; i < b; i++) {
+        int r = row[pos[i]];
+        data_batch(d, &r, 1, x + (size_t)i * sz, y + i);
+        if (!f->normalize) continue;
+        for (int c = 0; c < f->c; c++) {
+            float *p = x + (size_t)i * sz + c * hw, m = f->mean[c], inv = f->inv[c];
+            for (size_t j = 0; j < hw; j++) p[j] = (p[j] - m) * inv;
+        }
+    }
+}
