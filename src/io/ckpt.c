@@ -7,10 +7,10 @@
  * no re-packing, and any msgpack client can recompute it by slicing. */
 #include "io/ckpt.h"
 
-#include <dirent.h>
+#include "io/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,102 +171,6 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path so the rename itself is durable. */
-static int fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir) return -1;
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    /* Some file systems cannot fsync a directory; the rename happened all the same. */
-    if (rc != 0 && (errno == EINVAL || errno == EBADF)) rc = 0;
-    close(fd);
-    return rc;
-}
-
-/* The temp file of the save in progress, so SIGINT/SIGTERM/SIGHUP during the write
- * removes it before the default action ends the process (docs/reliability.md). */
-static char tmp_live[4200];
-static volatile sig_atomic_t tmp_armed;
-static const int tmp_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-static struct sigaction tmp_old[3];
-
-static void tmp_on_signal(int sig)
-{
-    if (tmp_armed) unlink(tmp_live);
-    raise(sig); /* SA_RESETHAND restored the default action */
-}
-
-static void tmp_guard(int on)
-{
-    for (int i = 0; i < 3; i++) {
-        if (on) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = tmp_on_signal;
-            sa.sa_flags = SA_RESETHAND;
-            sigemptyset(&sa.sa_mask);
-            sigaction(tmp_sigs[i], NULL, &tmp_old[i]);
-            if (tmp_old[i].sa_handler == SIG_DFL) sigaction(tmp_sigs[i], &sa, NULL);
-        } else {
-            sigaction(tmp_sigs[i], &tmp_old[i], NULL);
-        }
-    }
-    tmp_armed = on;
-}
-
-/* Removes path.tmp.PID files left by a writer that was killed (kill -9): their PID no
- * longer exists. A live writer's file is left alone. */
-static void remove_stale_tmp(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    if (n >= sizeof dir) return;
-    if (!slash) strcpy(dir, ".");
-    else if (n == 0) strcpy(dir, "/");
-    else memcpy(dir, path, n), dir[n] = 0;
-    DIR *d = opendir(dir);
-    if (!d) return;
-    size_t bl = strlen(base);
-    for (struct dirent *e; (e = readdir(d));) {
-        const char *name = e->d_name;
-        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) continue;
-        char *end;
-        long pid = strtol(name + bl + 5, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        char full[8400];
-        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, name) < sizeof full) unlink(full);
-    }
-    closedir(d);
-}
-
 int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
 {
     char msg[256];
@@ -282,46 +186,9 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
         return -1;
     }
 
-    char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        msgpack_sbuffer_destroy(&sb);
-        snprintf(err, n_err, "%s: path too long", path);
-        return -1;
-    }
-    remove_stale_tmp(path);
-    memcpy(tmp_live, tmp, sizeof tmp_live);
-    tmp_guard(1);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        tmp_guard(0);
-        snprintf(err, n_err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        msgpack_sbuffer_destroy(&sb);
-        return -1;
-    }
-    const char *what = NULL;
-    if (write_all(fd, sb.data, sb.size) != 0) what = "write";
-    else if (fsync(fd) != 0) what = "fsync";
-    int saved = errno;
-    if (close(fd) != 0 && !what) {
-        what = "close";
-        saved = errno;
-    }
-    if (!what && rename(tmp, path) != 0) {
-        what = "rename";
-        saved = errno;
-    }
+    int rc = io_save(path, sb.data, sb.size, err, n_err);
     msgpack_sbuffer_destroy(&sb);
-    if (what) unlink(tmp);
-    tmp_guard(0);
-    if (what) {
-        snprintf(err, n_err, "%s: %s failed: %s", path, what, strerror(saved));
-        return -1;
-    }
-    if (fsync_parent(path) != 0) {
-        snprintf(err, n_err, "%s: fsync of its directory failed: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- reading */

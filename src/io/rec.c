@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "io/file.h"
 
 #define REC_READ_CHUNK (64u << 10)
 
@@ -505,17 +506,7 @@ int rec_write(rec_writer_t *w, const msgpack_object *obj) {
         errno = ENOMEM;
         return -1;
     }
-    const char *p = w->sb.data;
-    size_t left = w->sb.size;
-    while (left > 0) {
-        ssize_t n = write(w->fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
+    if (io_write_all(w->fd, w->sb.data, w->sb.size) != 0) return -1;
     /* Keep memory constant after one unusually large record. */
     if (w->sb.alloc > (1u << 20)) {
         msgpack_sbuffer_destroy(&w->sb);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/file.h"
 #include "io/json.h"
 #include "io/rec.h"
 #include "base/stats.h"
@@ -165,18 +166,6 @@ static rstats_t correlate(const double *x, const double *y, size_t n, size_t k) 
     s.hit = stats_topk_hit(a, b, s.n, k);
     free(a), free(b);
     return s;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w, n -= (size_t)w;
-    }
-    return 0;
 }
 
 static void fmt_num(char *buf, size_t n, const msgpack_object *o, const char *key) {
@@ -367,7 +356,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_out; i++) {
         const item_t *it = &S.it[i];
         if (fmt == F_MSGPACK) {
-            if (write_all(STDOUT_FILENO, S.arena + it->off, it->len)) {
+            if (io_write_all(STDOUT_FILENO, S.arena + it->off, it->len)) {
                 util_err("write: %s", strerror(errno));
                 msgpack_unpacked_destroy(&u);
                 return EXIT_IO;

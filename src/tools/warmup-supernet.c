@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "io/ckpt.h"
+#include "io/file.h"
 #include "data/criteo.h"
 #include "data/feed.h"
 #include "engine/layers.h"
@@ -316,6 +317,12 @@ int main(int argc, char **argv)
         util_err("no output file: give -o FILE (for example -o cache/%s)", name);
         free(c);
         return EXIT_USAGE;
+    }
+    char oerr[IO_PATH_MAX + 256];
+    if (io_output_check(o.out, oerr, sizeof oerr) != 0) {
+        util_err("%s", oerr);
+        free(c);
+        return *o.out ? EXIT_IO : EXIT_USAGE;
     }
     lay_set_threads((int)o.threads);
 #ifdef __GLIBC__
