@@ -1,4 +1,4 @@
-/* nb201.h — NAS-Bench-201 cell encoding and network (encoding: docs/records.md; network: docs/engine.md).
+/* nb201.h — NAS-Bench-201 cell encoding and network (docs/records.md, docs/engine.md).
  * Edge order: 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2, the order of the canonical string
  * |op~0|+|op~0|op~1|+|op~0|op~1|op~2|. Op ids follow NB201's list. */
 #ifndef SIGEO_NB201_H
