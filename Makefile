@@ -52,6 +52,10 @@ test: all $(TEST_BIN)
 torch-check: build/tests/torch_dump
 	/usr/bin/python3 tests/torch_check.py build/tests/torch_dump
 
+# Whole DARTS networks against PyTorch (tests/darts_check.py; skips when torch is missing).
+darts-check: build/tests/darts_dump
+	/usr/bin/python3 tests/darts_check.py build/tests/darts_dump
+
 # Warm-up throughput against PyTorch and the time of a default warm-up (docs/warmup.md).
 bench-warmup: bin/warmup-supernet
 	bench/warmup.sh
@@ -81,7 +85,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean torch-check bench-engine bench-warmup bench-score
+.PHONY: all test install clean torch-check darts-check bench-engine bench-warmup bench-score
 .PRECIOUS: build/%.o
 # sanitize, valgrind, fuzz (docs/reliability.md)
 include mk/reliability.mk

@@ -11,6 +11,7 @@
 #define SIGEO_LAYERS_DARTS_H
 
 #include <stddef.h>
+#include "engine/net.h"
 
 /* Output size of a dilated window along one axis (PyTorch's formula). */
 static inline int dconv_out(int h, int k, int stride, int pad, int dil) {
@@ -53,5 +54,21 @@ void facred_backward(float *dx, float *dw1, float *dw2, const float *dy, const f
  * (B, c[i], HW). Backward: dx[i] += the matching block of dy (a NULL dx[i] is skipped). */
 void chcat_forward(float *y, const float *const *x, const int *c, int n, int B, int HW);
 void chcat_backward(float *const *dx, const float *dy, const int *c, int n, int B, int HW);
+
+/* ---- graph nodes (ops OP_DWCONV..OP_CHCAT of net.h; their rows in net_ops) ------------------ */
+
+/* Depthwise conv of x over "<name>.w" (C,1,K,K) (PK_CONV, PyTorch's grouped layout). */
+int net_dwconv(net_t *net, int x, const char *name, int k, int stride, int pad, int dil);
+/* 3x3 max or average (padding not counted) pooling, padding 1, stride 1 or 2. */
+int net_maxpool3s(net_t *net, int x, int stride);
+int net_avgpool3s(net_t *net, int x, int stride);
+/* Factorized reduce to oc channels (even) over "<name>.w1" and "<name>.w2" (oc/2,C,1,1);
+ * x's H and W even. */
+int net_facred(net_t *net, int x, const char *name, int oc);
+/* Channel concatenation of n (<= NET_MAX_IN) nodes of one batch and H, W. */
+int net_chcat(net_t *net, int n, const int *in);
+/* Declare what net_dwconv / net_facred would, for supernets. 0 or -1. */
+int net_declare_dwconv(params_t *P, const char *name, int C, int k);
+int net_declare_facred(params_t *P, const char *name, int oc, int c);
 
 #endif

@@ -81,6 +81,8 @@ enum {
     /* the recommender ops (layers_rec.c) */
     OP_EMBED, OP_SLICE, OP_RLINEAR, OP_EFC, OP_DOT, OP_LN, OP_SIGMOID, OP_MUL, OP_CONCAT,
     OP_BCE,
+    /* the DARTS ops (layers_darts.c) */
+    OP_DWCONV, OP_MAXPOOL3S, OP_AVGPOOL3S, OP_FACRED, OP_CHCAT,
     OP_N
 };
 
@@ -93,7 +95,7 @@ typedef struct {
     int B, C, H, W;  /* output shape; H=W=1 for vectors */
     int p[3];        /* parameter view ids (conv w | bn gamma,beta | linear w,b), -1 if none */
     int st[2];       /* state view ids (bn running mean, var), -1 if none */
-    int k, stride, pad;
+    int k, stride, pad, dil;
     float *y, *dy;   /* output and its gradient, owned by the net's arena; the dy of a
                       * node whose only consumer is an OP_ADD is that add's dy (the
                       * gradient passes through a sum unchanged), not a copy */

@@ -40,6 +40,7 @@ enum {
 typedef struct space {
     const char *name;
     int64_t n_arch; /* size of the space if enumerable, else -1 */
+    const char *no_enum; /* why it is not enumerable (sample-arch --all), or NULL */
     void (*cfg_default)(space_cfg_t *c);
     /* Read the record's "cfg" map (keys absent there take defaults). 0, or -1 with err. */
     int (*cfg_read)(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);

@@ -3,6 +3,7 @@
 #include "engine/layers_darts.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/layers.h"
@@ -321,3 +322,178 @@ void chcat_backward(float *const *dx, const float *dy, const int *c, int n, int 
             dy += m;
         }
 }
+
+/* ---- graph nodes -------------------------------------------------------------------------- */
+
+static int view(params_t *P, const char *name, const char *sfx, int oc, int c, int k) {
+    char full[sizeof P->v[0].name];
+    int sh[4] = {oc, c, k, k};
+    if (snprintf(full, sizeof full, "%s.%s", name, sfx) >= (int)sizeof full) return -1;
+    return params_declare(P, full, PK_CONV, 4, sh);
+}
+
+int net_declare_dwconv(params_t *P, const char *name, int C, int k) {
+    return view(P, name, "w", C, 1, k) < 0 ? -1 : 0;
+}
+
+int net_declare_facred(params_t *P, const char *name, int oc, int c) {
+    return view(P, name, "w1", oc / 2, c, 1) < 0 || view(P, name, "w2", oc / 2, c, 1) < 0 ? -1 : 0;
+}
+
+int net_dwconv(net_t *net, int x, const char *name, int k, int stride, int pad, int dil) {
+    if (!net_node_ok(net, x) || k < 1 || stride < 1 || pad < 0 || dil < 1) return -1;
+    node_t X = net->nodes[x];
+    int OH = dconv_out(X.H, k, stride, pad, dil), OW = dconv_out(X.W, k, stride, pad, dil);
+    int v = OH < 1 || OW < 1 ? -1 : view(net->P, name, "w", X.C, 1, k);
+    node_t *d = v < 0 ? NULL : net_node_new(net, OP_DWCONV, X.C, OH, OW);
+    if (!d) return -1;
+    d->p[0] = v;
+    d->n_in = 1, d->in[0] = x;
+    d->k = k, d->stride = stride, d->pad = pad, d->dil = dil;
+    return net->n - 1;
+}
+
+static int pool(net_t *net, int op, int x, int stride) {
+    if (!net_node_ok(net, x) || stride < 1 || stride > 2) return -1;
+    node_t X = net->nodes[x];
+    node_t *d = net_node_new(net, op, X.C, (X.H - 1) / stride + 1, (X.W - 1) / stride + 1);
+    if (!d) return -1;
+    d->n_in = 1, d->in[0] = x;
+    d->k = 3, d->stride = stride, d->pad = 1;
+    return net->n - 1;
+}
+
+int net_maxpool3s(net_t *net, int x, int stride) { return pool(net, OP_MAXPOOL3S, x, stride); }
+int net_avgpool3s(net_t *net, int x, int stride) { return pool(net, OP_AVGPOOL3S, x, stride); }
+
+int net_facred(net_t *net, int x, const char *name, int oc) {
+    if (!net_node_ok(net, x) || oc < 2 || oc % 2) return -1;
+    node_t X = net->nodes[x];
+    if (X.H % 2 || X.W % 2) return -1;
+    int v1 = view(net->P, name, "w1", oc / 2, X.C, 1), v2 = view(net->P, name, "w2", oc / 2, X.C, 1);
+    node_t *d = v1 < 0 || v2 < 0 ? NULL : net_node_new(net, OP_FACRED, oc, X.H / 2, X.W / 2);
+    if (!d) return -1;
+    d->p[0] = v1, d->p[1] = v2;
+    d->n_in = 1, d->in[0] = x;
+    return net->n - 1;
+}
+
+int net_chcat(net_t *net, int n, const int *in) {
+    if (n < 1 || n > NET_MAX_IN) return -1;
+    int C = 0;
+    for (int i = 0; i < n; i++) {
+        if (!net_node_ok(net, in[i])) return -1;
+        const node_t *a = &net->nodes[in[i]], *b = &net->nodes[in[0]];
+        if (a->H != b->H || a->W != b->W) return -1;
+        C += a->C;
+    }
+    node_t X = net->nodes[in[0]];
+    node_t *d = net_node_new(net, OP_CHCAT, C, X.H, X.W);
+    if (!d) return -1;
+    d->n_in = n;
+    memcpy(d->in, in, sizeof(int) * n);
+    return net->n - 1;
+}
+
+/* ---- op rows ------------------------------------------------------------------------------- */
+
+static const node_t *in0(const net_t *net, const node_t *d) { return &net->nodes[d->in[0]]; }
+
+/* The input's dy for ops without their own skip rule: NULL for a constant (all-zero) node
+ * and for the image under no_input_dy. */
+static float *dx_of(const net_t *net, const node_t *d) { return net_in_dy(net, in0(net, d)); }
+
+static int dwconv_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    dwconv_forward(d->y, X->y, net_pw(net, d->p[0]), d->B, X->C, X->H, X->W, d->k, d->stride,
+                   d->pad, d->dil);
+    return 0;
+}
+
+static void dwconv_bwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    dwconv_backward(dx_of(net, d), net_pg(net, d->p[0]), d->dy, X->y, net_pw(net, d->p[0]), d->B,
+                    X->C, X->H, X->W, d->k, d->stride, d->pad, d->dil);
+}
+
+static double dwconv_flops(const net_t *net, const node_t *d) {
+    (void)net;
+    return (double)d->C * d->H * d->W * d->k * d->k;
+}
+
+static int maxpool_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    maxpool3_forward(d->y, X->y, d->B * d->C, X->H, X->W, d->stride);
+    return 0;
+}
+
+static void maxpool_bwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    float *dx = dx_of(net, d);
+    if (dx) maxpool3_backward(dx, d->dy, X->y, d->B * d->C, X->H, X->W, d->stride);
+}
+
+/* Stride 1 takes layers.h's avgpool3 (the same numbers, vectorized). */
+static int avgpool_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    if (d->stride == 1) avgpool3_forward(d->y, X->y, d->B * d->C, X->H, X->W);
+    else avgpool3s_forward(d->y, X->y, d->B * d->C, X->H, X->W, d->stride);
+    return 0;
+}
+
+static void avgpool_bwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    float *dx = dx_of(net, d);
+    if (!dx) return;
+    if (d->stride == 1) avgpool3_backward(dx, d->dy, d->B * d->C, X->H, X->W);
+    else avgpool3s_backward(dx, d->dy, d->B * d->C, X->H, X->W, d->stride);
+}
+
+static int facred_fwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    facred_forward(d->y, X->y, net_pw(net, d->p[0]), net_pw(net, d->p[1]), net->ws, d->B, X->C,
+                   X->H, X->W, d->C);
+    return 0;
+}
+
+static void facred_bwd(net_t *net, node_t *d) {
+    const node_t *X = in0(net, d);
+    facred_backward(dx_of(net, d), net_pg(net, d->p[0]), net_pg(net, d->p[1]), d->dy, X->y,
+                    net_pw(net, d->p[0]), net_pw(net, d->p[1]), net->ws, d->B, X->C, X->H, X->W,
+                    d->C);
+}
+
+static double facred_flops(const net_t *net, const node_t *d) {
+    return (double)d->C * d->H * d->W * in0(net, d)->C / 2;
+}
+
+static size_t facred_ws(const net_t *net, const node_t *d) {
+    const node_t *X = in0(net, d);
+    return facred_ws_floats(X->C, X->H, X->W);
+}
+
+static int chcat_fwd(net_t *net, node_t *d) {
+    const float *x[NET_MAX_IN];
+    int c[NET_MAX_IN];
+    for (int i = 0; i < d->n_in; i++) x[i] = net->nodes[d->in[i]].y, c[i] = net->nodes[d->in[i]].C;
+    chcat_forward(d->y, x, c, d->n_in, d->B, d->H * d->W);
+    return 0;
+}
+
+static void chcat_bwd(net_t *net, node_t *d) {
+    float *g[NET_MAX_IN];
+    int c[NET_MAX_IN];
+    for (int i = 0; i < d->n_in; i++) {
+        const node_t *I = &net->nodes[d->in[i]];
+        g[i] = net_in_dy(net, I), c[i] = I->C;
+    }
+    chcat_backward(g, d->dy, c, d->n_in, d->B, d->H * d->W);
+}
+
+/* name, flags, forward, backward, flops, params, aux, workspace */
+const op_def_t op_dwconv = {"dwconv", 0, dwconv_fwd, dwconv_bwd, dwconv_flops, NULL, NULL, NULL};
+const op_def_t op_maxpool3s = {"maxpool3s", 0, maxpool_fwd, maxpool_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_avgpool3s = {"avgpool3s", 0, avgpool_fwd, avgpool_bwd, NULL, NULL, NULL, NULL};
+const op_def_t op_facred = {"facred", 0, facred_fwd, facred_bwd, facred_flops, NULL, NULL,
+                            facred_ws};
+const op_def_t op_chcat = {"chcat", 0, chcat_fwd, chcat_bwd, NULL, NULL, NULL, NULL};

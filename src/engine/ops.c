@@ -9,6 +9,8 @@ extern const op_def_t op_input, op_zero, op_conv, op_bn, op_relu, op_add, op_avg
 /* layers_rec.c */
 extern const op_def_t op_embed, op_slice, op_rlinear, op_efc, op_dot, op_ln, op_sigmoid, op_mul,
     op_concat, op_bce;
+/* layers_darts.c */
+extern const op_def_t op_dwconv, op_maxpool3s, op_avgpool3s, op_facred, op_chcat;
 
 const op_def_t *const net_ops[OP_N] = {
     [OP_INPUT] = &op_input,
@@ -32,4 +34,9 @@ const op_def_t *const net_ops[OP_N] = {
     [OP_MUL] = &op_mul,
     [OP_CONCAT] = &op_concat,
     [OP_BCE] = &op_bce,
+    [OP_DWCONV] = &op_dwconv,
+    [OP_MAXPOOL3S] = &op_maxpool3s,
+    [OP_AVGPOOL3S] = &op_avgpool3s,
+    [OP_FACRED] = &op_facred,
+    [OP_CHCAT] = &op_chcat,
 };

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "spaces/darts.h"
 #include "spaces/nasrec.h"
 #include "spaces/nb201.h"
 
-const space_t *const space_all[] = {&space_nb201, &space_nasrec, NULL};
+const space_t *const space_all[] = {&space_nb201, &space_nasrec, &space_darts, NULL};
 
 const space_t *space_find(const char *name) {
     for (int i = 0; space_all[i]; i++)
@@ -17,7 +18,7 @@ const space_t *space_find(const char *name) {
 
 int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a, space_cfg_t *c, char *err,
                       size_t n_err) {
-    char name[32], s[512];
+    char name[32], s[1024];
     if (rec->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, n_err, "record is not a map");
         return -1;

@@ -30,7 +30,7 @@ static void usage(FILE *f) {
 /* Child record k of parent e: 0, -1 bad input (err), -2 out of memory. */
 static int child(rec_t *e, const space_t *S, const space_cfg_t *c, const arch_t *a,
                  rng_t *r, char *err, size_t n_err) {
-    char ps[512], cs[512];
+    char ps[1024], cs[1024];
     arch_t ch;
     if (S->format(a, ps, sizeof ps)) {
         snprintf(err, n_err, "cannot format the parent arch");

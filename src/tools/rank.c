@@ -379,7 +379,7 @@ int main(int argc, char **argv) {
             }
             putchar('\n');
         } else {
-            char a[32], b[32], idx[32], arch[256];
+            char a[32], b[32], idx[32], arch[1024];
             fmt_num(a, sizeof a, &u.data, key);
             if (truth) fmt_num(b, sizeof b, &u.data, truth);
             else b[0] = 0;

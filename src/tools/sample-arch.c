@@ -52,7 +52,7 @@ static int seen_add(seen_t *s, const arch_t *a) {
 }
 
 static int emit(rec_writer_t *w, const space_t *S, const space_cfg_t *c, const arch_t *a) {
-    char s[512];
+    char s[1024];
     rec_t e;
     if (S->format(a, s, sizeof s) || rec_new(&e)) return -2;
     int bad = rec_set_str(&e, "kind", "arch") || rec_set_str(&e, "space", S->name) || rec_set_str(&e, "arch", s);
@@ -125,7 +125,8 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (all && S->n_arch < 0) {
-        util_err("space '%s' cannot be enumerated (--all)", S->name);
+        util_err("space '%s' cannot be enumerated (--all)%s%s", S->name, S->no_enum ? ": " : "",
+                 S->no_enum ? S->no_enum : "");
         return EXIT_USAGE;
     }
     if (!all && S->n_arch >= 0 && n > S->n_arch) {
