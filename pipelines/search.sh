@@ -7,7 +7,9 @@ set -eu
 usage() {
     cat <<'EOF'
 usage: pipelines/search.sh [options]
-  -n INT          candidates to sample (0 = all 15625 cells) [1000]
+  --space NAME    search space: nb201, darts (sample-arch, warmup-supernet) [nb201]
+  -n INT          candidates to sample (0 = every cell of an enumerable space: nb201's
+                  15625) [1000]
   -k INT          top candidates to train from scratch [3]
   -j INT          scoring processes [number of cores]
   --threads INT   engine threads of train-arch for the top-k (results depend on it)
@@ -34,10 +36,11 @@ bin="${SIGEO_BIN:-$here/bin}"
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
-threads=""
+threads="" space=nb201
 
 while [ $# -gt 0 ]; do
     case "$1" in
+    --space) space=$2; shift ;;
     -n) n=$2; shift ;;
     -k) k=$2; shift ;;
     -j) jobs=$2; shift ;;
@@ -71,25 +74,25 @@ dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # 1. Warm-up, cached under a name derived from every option that changes the weights.
 t0=$(now)
-ckpt="$cache/$("$bin/warmup-supernet" --fraction "$fraction" --data "$data" --seed "$seed" --cache-name)"
+ckpt="$cache/$("$bin/warmup-supernet" --space "$space" --fraction "$fraction" --data "$data" --seed "$seed" --cache-name)"
 if [ -f "$ckpt" ]; then
     say "reusing cached supernet $ckpt"
 else
     say "warming up the supernet on ${fraction} of the training data -> $ckpt"
-    "$bin/warmup-supernet" --fraction "$fraction" --data "$data" --seed "$seed" -o "$ckpt"
+    "$bin/warmup-supernet" --space "$space" --fraction "$fraction" --data "$data" --seed "$seed" -o "$ckpt"
 fi
 t1=$(now)
 
 # 2. Candidates.
 if [ "$n" -eq 0 ]; then
-    "$bin/sample-arch" --all > "$out/candidates.mp"
+    "$bin/sample-arch" --space "$space" --all > "$out/candidates.mp"
 else
-    "$bin/sample-arch" -n "$n" --seed "$seed" > "$out/candidates.mp"
+    "$bin/sample-arch" --space "$space" -n "$n" --seed "$seed" > "$out/candidates.mp"
 fi
 t2=$(now)
 
 # 3. Scoring, one shard per process (pipelines/score-parallel.sh); rank merges them.
-say "scoring $( [ "$n" -eq 0 ] && echo 15625 || echo "$n") candidates with $jobs processes ($runner)"
+say "scoring $( [ "$n" -eq 0 ] && echo all || echo "$n") candidates with $jobs processes ($runner)"
 SIGEO_BIN="$bin" "$here/pipelines/score-parallel.sh" --supernet "$ckpt" -j "$jobs" ${remote_flag:+"$remote_flag" "$remote_arg"} \
     --runner "$runner" -- --data "$data" --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
 t3=$(now)

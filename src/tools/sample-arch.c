@@ -20,7 +20,7 @@ static void usage(FILE *f) {
             "  -n, --count INT      distinct cells to sample uniformly [100]\n"
             "  -S, --seed INT       random seed [1]\n"
             "      --channels INT   stem channels C [8]\n"
-            "      --cells INT      cells per stage N [1]\n"
+            "      --cells INT      cells per stage N (nb201) or in all (darts) [nb201 1, darts 5]\n"
             "      --input CxHxW    input shape [1x28x28]\n"
             "      --classes INT    output classes [10]\n"
             "  -f, --force          write binary to a terminal anyway\n"

@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "  -o, --output FILE    checkpoint to write (required), atomically\n"
             "  -s, --space NAME     search space [nb201]\n"
             "      --channels INT   stem channels C [8]\n"
-            "      --cells INT      cells per stage N [1]\n"
+            "      --cells INT      cells per stage N (nb201) or in all (darts) [nb201 1, darts 5]\n"
             "      --input CxHxW    input shape [1x28x28]\n"
             "      --classes INT    output classes [10]\n"
             "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
