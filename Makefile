@@ -72,6 +72,13 @@ build/bench/bench_engine: bench/bench_engine.c build/libsigeo.a | build/bench
 build/bench/bench_conv: bench/bench_conv.c build/libsigeo.a | build/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
 
+# DARTS network steps for bench/darts.py (engine vs PyTorch, alternating).
+build/bench/bench_darts: bench/bench_darts.c build/libsigeo.a | build/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
+bench-darts: build/bench/bench_darts
+	/usr/bin/python3 bench/darts.py
+
 build/bench:
 	mkdir -p $@
 
@@ -85,7 +92,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all test install clean torch-check darts-check bench-engine bench-warmup bench-score
+.PHONY: all test install clean torch-check darts-check bench-darts bench-engine bench-warmup bench-score
 .PRECIOUS: build/%.o
 # sanitize, valgrind, fuzz (docs/reliability.md)
 include mk/reliability.mk

@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-bin}
 ngeno=${NGENO:-60} nseed2=${NSEED2:-20}
-recipe="--epochs 1 --fraction 0.05 --test-fraction 0.1 --batch 64 --lr 0.1 --schedule cosine --threads 1 --progress"
+recipe="--epochs 1 --fraction 0.02 --test-fraction 0.05 --batch 64 --lr 0.1 --schedule cosine --threads 1 --progress"
 out=bench/data tmp=bench/out/darts-gt
 mkdir -p "$out" "$tmp"
 "$bin/sample-arch" --space darts -n "$ngeno" --seed 2026 | "$bin/mp2json" > "$tmp/genos.jsonl"

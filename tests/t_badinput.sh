@@ -117,7 +117,7 @@ bad = [
     [1, 2, 3],                                                    # not a map
     {k: v for k, v in good[0].items() if k not in ("arch", "index")},  # missing arch
     dict(good[0], arch=17),                                        # wrong type
-    dict(good[0], space="darts"),                                  # unknown space
+    dict(good[0], space="nb301"),                                  # unknown space
     dict(good[0], arch=good[0]["arch"].replace("skip_connect", "sep_conv_9x9").replace("none", "sep_conv_9x9").replace("avg_pool_3x3", "sep_conv_9x9").replace("nor_conv_1x1", "sep_conv_9x9").replace("nor_conv_3x3", "sep_conv_9x9")),
     c4,                                                            # cfg C=4 vs supernet C=2
 ]
@@ -130,7 +130,7 @@ check "score-sigeo: stops at the first bad record (2) with exit 1, record 1 writ
 score-sigeo --supernet "$T/sn.ckpt" $SC --keep-going < "$T/mixed.mp" > "$T/out" 2> "$T/err"; rc=$?
 check "score-sigeo --keep-going: 6 bad records skipped, 2 scored, exit 1" \
     '[ $rc -eq 1 ] && grep -q "score-sigeo: 6 bad records skipped" $T/err && [ "$(count $T/out)" = 2 ]'
-for pat in "(record 2)" "missing key .arch. (record 3)" "(record 4)" "darts.*(record 5)" "sep_conv_9x9.*(record 6)" "differs from the supernet.*(record 7)"; do
+for pat in "(record 2)" "missing key .arch. (record 3)" "(record 4)" "nb301.*(record 5)" "sep_conv_9x9.*(record 6)" "differs from the supernet.*(record 7)"; do
     check "score-sigeo message: $pat" 'grep -q "$pat" $T/err'
 done
 score-sigeo --supernet "$T/sn.ckpt" $SC --keep-going --ok-if-bad < "$T/mixed.mp" > /dev/null 2>&1

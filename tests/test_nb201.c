@@ -136,7 +136,7 @@ static void test_record(void) {
     r = space_read_record(&e.root, &sp, &a, &d, err, sizeof err);
     check(r == -1 && strstr(err, "not a string"), "arch of wrong type");
     rec_set_str(&e, "arch", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|");
-    rec_set_str(&e, "space", "darts");
+    rec_set_str(&e, "space", "nb301");
     r = space_read_record(&e.root, &sp, &a, &d, err, sizeof err);
     check(r == -1 && strstr(err, "unknown space"), "unknown space");
     rec_set_str(&e, "space", "nb201");
