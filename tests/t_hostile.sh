@@ -48,4 +48,51 @@ warmup-supernet $SP --fraction 0 -q -o "" 2> "$T/err"; rc=$?
 check "output path empty: exit 2, 'empty output path'" \
     '[ $rc -eq 2 ] && grep -q "error: empty output path" $T/err'
 
+# mp FILE PYEXPR: msgpack records built by a python expression (a list), maps as given.
+mp() { $PY -c "import msgpack,sys
+sys.stdout.buffer.write(b''.join(msgpack.packb(o) for o in $2))" > "$1"; }
+# mpdup FILE: record 1 holds "arch" twice (two different cells, built by hand), records
+# 2 and 3 are good arch records.
+mpdup() { $PY -c "import msgpack,sys
+p = msgpack.packb
+recs = list(msgpack.Unpacker(open(sys.argv[1], 'rb'), raw=False))
+a, b = recs[0], recs[1]
+dup = bytes([0x80 | (len(a) + 1)]) + b''.join(p(k) + p(v) for k, v in a.items()) + p('arch') + p(b['arch'])
+sys.stdout.buffer.write(dup + p(recs[2]) + p(recs[3]))" "$T/a4.mp" > "$1"; }
+sample-arch $SP -n 4 --seed 2 > "$T/a4.mp"
+mkdir -p "$T/data"
+idx_blobs "$T/data" 60 1
+
+# --- JSON Lines: a bad line costs that line only; line numbers -----------------------
+printf '{"x":1}\n{"a":1\n{"b":2}\n{"c":3}\n' | json2mp --keep-going 2> "$T/err" | mp2json > "$T/out"
+check "json2mp --keep-going, unclosed object on line 2: lines 1, 3, 4 kept, one bad record" \
+    '[ "$(cat $T/out)" = "$(printf "{\"x\":1}\n{\"b\":2}\n{\"c\":3}")" ] && grep -q "1 bad record skipped" $T/err'
+printf '{"x":1}\n{"a":"\377"}\n{"c":3}\n' | json2mp --keep-going 2> "$T/err" > /dev/null
+check "json2mp: invalid UTF-8 on line 2 is reported at line 2" \
+    'grep -q "not valid UTF-8 at line 2 (record 2)" $T/err'
+
+# --- the JSON round trip holds for every record the record readers accept --------------
+$PY -c "import msgpack,sys; sys.stdout.buffer.write(msgpack.packb({'kind': 'x', 'b': bytes(13 << 20)}))" > "$T/big.mp"
+mp2json < "$T/big.mp" | json2mp > "$T/big2.mp" 2> "$T/err"
+check "a record with a 13 MiB bin: mp2json | json2mp gives the same bytes" 'cmp -s $T/big.mp $T/big2.mp'
+$PY -c "import msgpack,sys; sys.stdout.buffer.write(msgpack.packb({'kind': 'x', 'b': bytes(16 << 20)}))" > "$T/big.mp"
+$PY -c "import sys; sys.stdout.write('{\"b\":\"' + '\\\\u0001' * ((16 << 20) + 1) + '\"}\\n')" > "$T/big.json"
+json2mp < "$T/big.json" > /dev/null 2> "$T/err"; rc=$?
+check "json2mp: a value over the 16 MiB record limit (as msgpack) is refused, exit 1" \
+    '[ $rc -eq 1 ] && grep -q "larger than the record size limit" $T/err'
+
+# --- duplicate map keys are bad records in every reader --------------------------------
+mpdup "$T/dup.mp"
+SC="--data $T/data --batch 8 --batches 2 --bn-batches 1 --eval-batches 1 --proxies params"
+for tool in rank mp2json "score-sigeo --supernet $T/sn.ckpt $SC" mutate-arch "train-arch --data $T/data"; do
+    $tool < "$T/dup.mp" > /dev/null 2> "$T/err"; rc=$?
+    check "duplicate key, ${tool%% *}: exit 1, names the key and the record" \
+        '[ $rc -eq 1 ] && grep -q "duplicate map key \"arch\" (record 1)" $T/err'
+done
+rank --keep-going < "$T/dup.mp" 2> "$T/err" | mp2json > "$T/out"
+check "duplicate key, rank --keep-going: the record is skipped, the others kept" \
+    '[ $(wc -l < $T/out) -eq 2 ] && grep -q "1 bad record skipped" $T/err'
+printf '{"a":1,"b":{"c":1,"c":2}}\n' | json2mp > /dev/null 2> "$T/err"; rc=$?
+check "duplicate key, json2mp: exit 1, names the key" '[ $rc -eq 1 ] && grep -q "duplicate map key \"c\"" $T/err'
+
 finish

@@ -29,6 +29,16 @@ void util_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int util_parse_long(const char *s, long lo, long hi, long *out);
 int util_parse_double(const char *s, double *out);
 
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 if invalid: no overlongs, no
+ * surrogates, nothing above U+10FFFF. */
+size_t util_utf8_len(const unsigned char *p, size_t n);
+
+/* s[0..n) made safe for a terminal, into out (always NUL-terminated, cut with "..." when
+ * out is too small): printable ASCII and valid UTF-8 above U+009F are kept, a backslash
+ * and every other byte (ESC, other controls, DEL, C1 controls, invalid UTF-8) become
+ * \xNN. Returns out, so it can be an argument of a message. */
+char *util_escape(const char *s, size_t n, char *out, size_t n_out);
+
 /* Monotonic wall clock in seconds. */
 double util_now(void);
 

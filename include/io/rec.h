@@ -57,6 +57,8 @@ int rec_del(rec_t *e, const char *path);
 /* Getters. Return 0 on success, REC_MISSING if the path is absent, REC_WRONG_TYPE if
  * the value has another type. Numbers accept float32, float64 and integers. */
 enum { REC_OK = 0, REC_MISSING = -1, REC_WRONG_TYPE = -2 };
+/* m may be NULL (the result is NULL); a NULL path gives m itself, so the number and
+ * string getters also read a bare object: rec_get_num(&arr[i], NULL, &x). */
 const msgpack_object *rec_lookup(const msgpack_object *m, const char *path);
 int rec_get_num(const msgpack_object *m, const char *path, double *out);
 int rec_get_int(const msgpack_object *m, const char *path, int64_t *out);
@@ -72,16 +74,22 @@ rec_writer_t *rec_writer_new(int fd);
 void rec_writer_free(rec_writer_t *w);
 int rec_write(rec_writer_t *w, const msgpack_object *obj);
 
+/* Records whose maps hold a key twice are bad records (docs/reliability.md): with a
+ * policy set, rec_read reports each through rec_policy_bad and skips it under
+ * --keep-going, or stops with an empty rec_reader_error (already reported). */
+typedef struct rec_policy rec_policy_t;
+void rec_reader_policy(rec_reader_t *r, rec_policy_t *p);
+
 /* ---- What a filter does with a bad record (docs/reliability.md) ----
  * Default: stop at the first bad record, exit EXIT_BAD_INPUT, with everything before it
  * written. --keep-going: skip record-level errors (not a map, missing key, wrong type,
  * unknown space or op, cfg mismatch, NaN), count them, and exit EXIT_BAD_INPUT at the end
  * unless --ok-if-bad. A byte-level stream error (garbage, truncation, huge length) cannot
  * be resynchronized: it always stops the filter. */
-typedef struct {
+struct rec_policy {
     int keep_going, ok_if_bad;
     long n_bad;
-} rec_policy_t;
+};
 
 /* Usage lines for the two options, for a tool's -h text. */
 #define REC_POLICY_USAGE                                                                   \
@@ -92,7 +100,8 @@ typedef struct {
  * caller skips the record and goes on (--keep-going), 0 if it stops. */
 int rec_policy_bad(rec_policy_t *p, long rec_no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reports a stream error (what rec_read said) and returns EXIT_BAD_INPUT; under
- * --keep-going it adds that the rest of the stream is lost. */
+ * --keep-going it adds that the rest of the stream is lost. An empty what (a bad record
+ * rec_read has reported) prints nothing. */
 int rec_policy_stream_error(const rec_policy_t *p, const char *what, long rec_no);
 /* Final exit status from the status so far: prints "N bad records skipped" if any, and
  * turns success into EXIT_BAD_INPUT when records were skipped, unless ok_if_bad. */

@@ -69,6 +69,47 @@ int util_parse_double(const char *s, double *out)
     return 0;
 }
 
+size_t util_utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+char *util_escape(const char *s, size_t n, char *out, size_t n_out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k = 0;
+    if (n_out == 0) return out;
+    for (size_t i = 0; i < n;) {
+        size_t l = p[i] >= 0x80 ? util_utf8_len(p + i, n - i) : 1;
+        /* C1 controls (U+0080..U+009F, 0xc2 0x80..0x9f) act as escapes on some terminals */
+        int keep = l == 1 ? p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\'
+                          : l > 1 && !(p[i] == 0xc2 && p[i + 1] < 0xa0);
+        size_t need = keep ? l : 4;
+        if (k + need + 4 > n_out) { /* room for "..." and the NUL */
+            if (k + 4 <= n_out) memcpy(out + k, "...", 3), k += 3;
+            break;
+        }
+        if (keep) memcpy(out + k, p + i, l), k += l, i += l;
+        else k += (size_t)snprintf(out + k, n_out - k, "\\x%02x", p[i]), i++;
+    }
+    out[k < n_out ? k : n_out - 1] = 0;
+    return out;
+}
+
 double util_now(void)
 {
     struct timespec ts;

@@ -8,6 +8,7 @@
 #include "io/ckpt.h"
 
 #include "io/file.h"
+#include "io/mpwalk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,117 +194,6 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
 
 /* ---------------------------------------------------------------- reading */
 
-static uint64_t be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
-
-/* Walk the msgpack encoding without building anything: every declared length must fit
- * in the bytes that remain (each pending item needs at least one byte), and the first
- * object must end exactly at the end of the buffer. Keeps msgpack_unpack from
- * allocating for lengths a damaged header declares. 0, or -1 with err. */
-static int msgpack_check(const unsigned char *p, size_t n, char *err, size_t n_err)
-{
-    size_t pos = 0;
-    uint64_t pending = 1;
-    while (pending > 0) {
-        if (pos >= n) {
-            snprintf(err, n_err, "truncated (file ends inside the map, %zu bytes)", n);
-            return -1;
-        }
-        unsigned t = p[pos];
-        uint64_t head = 1, body = 0, kids = 0;
-        int lb = 0; /* bytes of a big-endian length following the type byte */
-        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
-        } else if (t <= 0x8f) {
-            kids = 2 * (uint64_t)(t & 0x0f);
-        } else if (t <= 0x9f) {
-            kids = t & 0x0f;
-        } else if (t <= 0xbf) {
-            body = t & 0x1f;
-        } else {
-            switch (t) {
-            case 0xc4: case 0xd9: lb = 1; break;
-            case 0xc5: case 0xda: lb = 2; break;
-            case 0xc6: case 0xdb: lb = 4; break;
-            case 0xc7: lb = 1; body = 1; break;
-            case 0xc8: lb = 2; body = 1; break;
-            case 0xc9: lb = 4; body = 1; break;
-            case 0xca: body = 4; break;
-            case 0xcb: body = 8; break;
-            case 0xcc: case 0xd0: body = 1; break;
-            case 0xcd: case 0xd1: body = 2; break;
-            case 0xce: case 0xd2: body = 4; break;
-            case 0xcf: case 0xd3: body = 8; break;
-            case 0xd4: body = 2; break;
-            case 0xd5: body = 3; break;
-            case 0xd6: body = 5; break;
-            case 0xd7: body = 9; break;
-            case 0xd8: body = 17; break;
-            case 0xdc: case 0xde: lb = -2; break;
-            case 0xdd: case 0xdf: lb = -4; break;
-            default:
-                snprintf(err, n_err, "malformed (invalid msgpack byte 0x%02x at offset %zu)",
-                         t, pos);
-                return -1;
-            }
-        }
-        if (lb != 0) {
-            int k = lb < 0 ? -lb : lb;
-            if (n - pos < 1 + (size_t)k) {
-                snprintf(err, n_err, "truncated (file ends inside the map, %zu bytes)", n);
-                return -1;
-            }
-            uint64_t len = be(p + pos + 1, k);
-            head += (uint64_t)k;
-            if (lb > 0) body += len;
-            else kids = (t == 0xde || t == 0xdf) ? 2 * len : len;
-        }
-        if (head + body > n - pos) {
-            snprintf(err, n_err, "truncated (an item at offset %zu declares %llu bytes, %zu remain)",
-                     pos, (unsigned long long)(head + body), n - pos);
-            return -1;
-        }
-        pos += head + body;
-        pending = pending - 1 + kids;
-        if (pending > n - pos) {
-            snprintf(err, n_err, "truncated or malformed (%llu items declared, %zu bytes remain)",
-                     (unsigned long long)pending, n - pos);
-            return -1;
-        }
-    }
-    if (pos != n) {
-        snprintf(err, n_err, "malformed (%zu bytes after the checkpoint map)", n - pos);
-        return -1;
-    }
-    return 0;
-}
-
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
-{
-    /* m may itself come from a map_get of an absent key (found by fuzz/fuzz_ckpt.c). */
-    if (!m || m->type != MSGPACK_OBJECT_MAP) return NULL;
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object_kv *kv = &m->via.map.ptr[i];
-        if (rec_str_eq(&kv->key, key)) return &kv->val;
-    }
-    return NULL;
-}
-
-static int obj_num(const msgpack_object *o, double *out)
-{
-    if (!o) return -1;
-    switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return 0;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return 0;
-    default: return -1;
-    }
-}
-
 /* String or nil (empty) into buf of n bytes. */
 static int obj_str(const msgpack_object *o, char *buf, size_t n)
 {
@@ -311,12 +201,7 @@ static int obj_str(const msgpack_object *o, char *buf, size_t n)
         buf[0] = 0;
         return 0;
     }
-    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= n ||
-        memchr(o->via.str.ptr, 0, o->via.str.size))
-        return -1;
-    memcpy(buf, o->via.str.ptr, o->via.str.size);
-    buf[o->via.str.size] = 0;
-    return 0;
+    return o && rec_get_str(o, NULL, buf, n) == REC_OK ? 0 : -1;
 }
 
 static int read_file(const char *path, unsigned char **out, size_t *n_out, char *err,
@@ -381,8 +266,8 @@ static int load_tensor(params_t *P, const msgpack_object_kv *kv, unsigned char *
         return -1;
     }
     const msgpack_object *t = &kv->val;
-    const msgpack_object *shape = map_get(t, "shape"), *dtype = map_get(t, "dtype");
-    const msgpack_object *data = map_get(t, "data"), *st = map_get(t, "state");
+    const msgpack_object *shape = rec_lookup(t, "shape"), *dtype = rec_lookup(t, "dtype");
+    const msgpack_object *data = rec_lookup(t, "data"), *st = rec_lookup(t, "state");
     if (!shape || shape->type != MSGPACK_OBJECT_ARRAY || !dtype || !data ||
         data->type != MSGPACK_OBJECT_BIN || (st && st->type != MSGPACK_OBJECT_BOOLEAN)) {
         snprintf(err, n_err, "tensor '%s': needs shape (array), dtype, data (bin), state (bool)",
@@ -443,13 +328,13 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         snprintf(err, n_err, "not a checkpoint (not a msgpack map)");
         return -1;
     }
-    const msgpack_object *kind = map_get(root, "kind");
+    const msgpack_object *kind = rec_lookup(root, "kind");
     if (!kind || !rec_str_eq(kind, CKPT_KIND)) {
         snprintf(err, n_err, "not a supernet checkpoint (kind is not \"%s\")", CKPT_KIND);
         return -1;
     }
     double ver;
-    if (obj_num(map_get(root, "version"), &ver) != 0 || ver != CKPT_VERSION) {
+    if (rec_get_num(root, "version", &ver) != 0 || ver != CKPT_VERSION) {
         snprintf(err, n_err, "unsupported checkpoint version (this build reads version %d)",
                  CKPT_VERSION);
         return -1;
@@ -482,7 +367,7 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
     memcpy(c->hash, hex, 65);
 
     char name[64];
-    if (obj_str(map_get(root, "space"), name, sizeof name) != 0 ||
+    if (obj_str(rec_lookup(root, "space"), name, sizeof name) != 0 ||
         !(c->space = space_find(name))) {
         snprintf(err, n_err, "unknown or missing space");
         return -1;
@@ -494,38 +379,38 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         return -1;
     }
 
-    const msgpack_object *tr = map_get(root, "train"), *da = map_get(root, "data");
+    const msgpack_object *tr = rec_lookup(root, "train"), *da = rec_lookup(root, "data");
     double epochs, batch, steps, v;
-    if (obj_num(map_get(tr, "fraction"), &c->fraction) || obj_num(map_get(tr, "lr"), &c->lr) ||
-        obj_num(map_get(tr, "momentum"), &c->momentum) ||
-        obj_num(map_get(tr, "weight_decay"), &c->weight_decay) ||
-        obj_num(map_get(tr, "epochs"), &epochs) || obj_num(map_get(tr, "batch"), &batch) ||
-        !map_get(tr, "seed") || map_get(tr, "seed")->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    if (rec_get_num(tr, "fraction", &c->fraction) || rec_get_num(tr, "lr", &c->lr) ||
+        rec_get_num(tr, "momentum", &c->momentum) ||
+        rec_get_num(tr, "weight_decay", &c->weight_decay) ||
+        rec_get_num(tr, "epochs", &epochs) || rec_get_num(tr, "batch", &batch) ||
+        !rec_lookup(tr, "seed") || rec_lookup(tr, "seed")->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
         snprintf(err, n_err, "train: missing or non-numeric option");
         return -1;
     }
-    c->seed = map_get(tr, "seed")->via.u64;
-    c->threads = obj_num(map_get(tr, "threads"), &v) == 0 ? (int)v : 0;
+    c->seed = rec_lookup(tr, "seed")->via.u64;
+    c->threads = rec_get_num(tr, "threads", &v) == 0 ? (int)v : 0;
     c->epochs = (int)epochs;
     c->batch = (int)batch;
-    if (!da || obj_str(map_get(da, "dir"), c->data_dir, sizeof c->data_dir) ||
-        obj_str(map_get(da, "fingerprint"), c->data_fingerprint, sizeof c->data_fingerprint)) {
+    if (!da || obj_str(rec_lookup(da, "dir"), c->data_dir, sizeof c->data_dir) ||
+        obj_str(rec_lookup(da, "fingerprint"), c->data_fingerprint, sizeof c->data_fingerprint)) {
         snprintf(err, n_err, "data: needs dir and fingerprint (strings or nil)");
         return -1;
     }
-    if (obj_num(map_get(root, "steps"), &steps) != 0) {
+    if (rec_get_num(root, "steps", &steps) != 0) {
         snprintf(err, n_err, "steps missing");
         return -1;
     }
     c->steps = (int64_t)steps;
-    const msgpack_object *cu = map_get(root, "loss_curve"), *la = map_get(root, "lambda");
+    const msgpack_object *cu = rec_lookup(root, "loss_curve"), *la = rec_lookup(root, "lambda");
     if (!cu || cu->type != MSGPACK_OBJECT_ARRAY || cu->via.array.size > CKPT_MAX_CURVE) {
         snprintf(err, n_err, "loss_curve: not an array of at most %d numbers", CKPT_MAX_CURVE);
         return -1;
     }
     c->n_curve = (int)cu->via.array.size;
     for (int i = 0; i < c->n_curve; i++) {
-        if (obj_num(&cu->via.array.ptr[i], &v) != 0) {
+        if (rec_get_num(&cu->via.array.ptr[i], NULL, &v) != 0) {
             snprintf(err, n_err, "loss_curve: element %d is not a number", i);
             return -1;
         }
@@ -539,7 +424,7 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         return -1;
     }
     for (uint32_t i = 0; i < la->via.array.size; i++)
-        if (obj_num(&la->via.array.ptr[i], &c->lambda[i])) {
+        if (rec_get_num(&la->via.array.ptr[i], NULL, &c->lambda[i])) {
             snprintf(err, n_err, "lambda: element %u is not a number", (unsigned)i);
             return -1;
         }
@@ -550,7 +435,7 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         snprintf(err, n_err, "cannot build the %s supernet for the stored cfg", c->space->name);
         return -1;
     }
-    const msgpack_object *ts = map_get(root, "tensors");
+    const msgpack_object *ts = rec_lookup(root, "tensors");
     if (!ts || ts->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, n_err, "tensors: missing or not a map");
         return -1;
@@ -576,6 +461,20 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
     return rc;
 }
 
+/* The file must be exactly one msgpack object whose declared lengths fit in it, checked
+ * before msgpack-c allocates anything for them. 0, or -1 with err. */
+static int check_bytes(const unsigned char *buf, size_t n, char *err, size_t n_err)
+{
+    mpw_t w;
+    char m[160];
+    mpw_init(&w);
+    int s = mpw_scan(&w, buf, n, n, "the file size", m, sizeof m);
+    if (s == 0) snprintf(err, n_err, "truncated (file ends inside the map, %zu bytes)", n);
+    else if (s < 0) snprintf(err, n_err, "truncated or malformed: %s", m);
+    else if (w.pos != n) snprintf(err, n_err, "malformed (%zu bytes after the checkpoint map)", n - w.pos);
+    return s == 1 && w.pos == n ? 0 : -1;
+}
+
 int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err)
 {
     char msg[512];
@@ -590,14 +489,14 @@ int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err)
     int rc = -1;
     if (n == 0) {
         snprintf(msg, sizeof msg, "empty file");
-    } else if (msgpack_check(buf, n, msg, sizeof msg) == 0) {
+    } else if (check_bytes(buf, n, msg, sizeof msg) == 0) {
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         size_t off = 0;
         if (msgpack_unpack_next(&up, (const char *)buf, n, &off) != MSGPACK_UNPACK_SUCCESS ||
             off != n)
             snprintf(msg, sizeof msg, "malformed msgpack");
-        else
+        else if (mpw_check_keys(&up.data, msg, sizeof msg) == 0)
             rc = ckpt_decode(buf, n, &up.data, c, msg, sizeof msg);
         msgpack_unpacked_destroy(&up);
     }

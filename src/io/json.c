@@ -7,8 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
+#include "io/mpwalk.h"
+
 /* msgpack-c's unpacker holds 32 nested containers; deeper JSON could not be read back. */
 #define JSON_MAX_DEPTH 32
+/* mp2json writes at most 8 text bytes per msgpack byte (a 3-byte fixext becomes 22), so a
+ * value's text may be 8 times the msgpack cap and still be one that mp2json wrote. */
+#define JSON_TEXT_PER_BYTE 8
+/* Longest line kept for the resync; longer ones are skipped to their end instead. */
+#define LINE_KEEP (1u << 20)
+#define NO_PEEK (-2)
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -26,26 +35,6 @@ static void put_b64(FILE *f, const unsigned char *p, size_t n) {
     putc('"', f);
 }
 
-/* Length of the UTF-8 sequence at p (at most n bytes), 0 if invalid: no overlongs, no
- * surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
 static int put_str(FILE *f, const char *s, size_t n, char *err, size_t n_err) {
     const unsigned char *p = (const unsigned char *)s;
     putc('"', f);
@@ -59,7 +48,7 @@ static int put_str(FILE *f, const char *s, size_t n, char *err, size_t n_err) {
             i++;
             continue;
         }
-        size_t l = utf8_len(p + i, n - i);
+        size_t l = util_utf8_len(p + i, n - i);
         if (!l) {
             snprintf(err, n_err, "string is not valid UTF-8 (byte 0x%02x at %zu)", c, i);
             return -2;
@@ -163,7 +152,7 @@ static int check_obj(const msgpack_object *o, char *err, size_t n_err, int depth
         const unsigned char *p = (const unsigned char *)o->via.str.ptr;
         size_t n = o->via.str.size;
         for (size_t i = 0; i < n;) {
-            size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+            size_t l = p[i] < 0x80 ? 1 : util_utf8_len(p + i, n - i);
             if (!l) {
                 snprintf(err, n_err, "string is not valid UTF-8 (byte 0x%02x at %zu)", p[i], i);
                 return -2;
@@ -220,7 +209,17 @@ struct json_reader {
     char *sbuf; /* string being decoded */
     size_t cap_sbuf;
     int last; /* last character read, so a resync knows whether it ended a line */
-    char err[200];
+    int peek; /* a character pushed back, or NO_PEEK */
+    size_t max_text, n_obj; /* text cap of one value; objects built for it */
+    long start_line;        /* where the current value started */
+    /* The current line's bytes read so far (up to LINE_KEEP), so a resync can read again
+     * the line on which an unfinished value ran into the next one. */
+    char *lb;
+    size_t n_lb, cap_lb;
+    int lb_reset, lb_over;
+    char *rp; /* bytes to read again before f */
+    size_t n_rp, i_rp;
+    char err[320];
 };
 
 json_reader_t *json_reader_new(FILE *f, size_t max_bytes) {
@@ -228,7 +227,9 @@ json_reader_t *json_reader_new(FILE *f, size_t max_bytes) {
     if (!r) return NULL;
     r->f = f;
     r->max = max_bytes ? max_bytes : (16u << 20);
+    r->max_text = JSON_TEXT_PER_BYTE * r->max;
     r->line = 1;
+    r->peek = NO_PEEK;
     r->zone = msgpack_zone_new(8192);
     if (!r->zone) {
         free(r);
@@ -240,31 +241,56 @@ json_reader_t *json_reader_new(FILE *f, size_t max_bytes) {
 void json_reader_free(json_reader_t *r) {
     if (!r) return;
     msgpack_zone_free(r->zone);
-    free(r->st), free(r->kst), free(r->sbuf);
+    free(r->st), free(r->kst), free(r->sbuf), free(r->lb), free(r->rp);
     free(r);
 }
 
 const char *json_reader_error(const json_reader_t *r) { return r->err; }
 
 static int jerr(json_reader_t *r, const char *what) {
-    snprintf(r->err, sizeof r->err, "%s at line %ld", what, r->line);
+    if (r->line > r->start_line && r->start_line > 0)
+        snprintf(r->err, sizeof r->err, "%s at line %ld (in the value from line %ld)", what, r->line,
+                 r->start_line);
+    else
+        snprintf(r->err, sizeof r->err, "%s at line %ld", what, r->line);
     return -1;
 }
 
+static void line_keep(json_reader_t *r, int c) {
+    if (r->lb_reset) r->n_lb = 0, r->lb_over = 0, r->lb_reset = 0;
+    if (r->lb_over) return;
+    if (r->n_lb == r->cap_lb) {
+        size_t cap = r->cap_lb ? 2 * r->cap_lb : 256;
+        char *p = cap <= LINE_KEEP ? realloc(r->lb, cap) : NULL;
+        if (!p) {
+            r->lb_over = 1;
+            return;
+        }
+        r->lb = p, r->cap_lb = cap;
+    }
+    r->lb[r->n_lb++] = (char)c;
+}
+
 static int next(json_reader_t *r) {
-    int c = getc(r->f);
+    int c;
+    if (r->peek != NO_PEEK) c = r->peek, r->peek = NO_PEEK;
+    else if (r->i_rp < r->n_rp) c = (unsigned char)r->rp[r->i_rp++];
+    else c = getc(r->f);
     r->last = c;
-    if (c == '\n') r->line++;
-    if (c != EOF) r->used++;
+    if (c == EOF) return c;
+    r->used++;
+    if (c == '\n') r->line++, r->lb_reset = 1; /* the kept line ends; cleared lazily */
+    else line_keep(r, c);
     return c;
 }
 
 static void back(json_reader_t *r, int c) {
     if (c == EOF) return;
-    if (c == '\n') r->line--;
+    if (c == '\n') r->line--, r->lb_reset = 0;
+    else if (!r->lb_over && r->n_lb) r->n_lb--;
     r->used--;
     r->last = 0;
-    ungetc(c, r->f);
+    r->peek = c;
 }
 
 static int skip_ws(json_reader_t *r) {
@@ -357,12 +383,15 @@ static int read_str(json_reader_t *r, msgpack_object *out) {
         size_t k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
         for (size_t i = 1; i < k; i++) {
             int d = next(r);
-            if (d == EOF) return jerr(r, "string is not valid UTF-8");
+            if (d == EOF || (d & 0xc0) != 0x80) { /* not a continuation byte: not ours */
+                back(r, d);
+                return jerr(r, "string is not valid UTF-8");
+            }
             u[i] = (unsigned char)d;
         }
-        if (utf8_len(u, k) != k) return jerr(r, "string is not valid UTF-8");
+        if (util_utf8_len(u, k) != k) return jerr(r, "string is not valid UTF-8");
         if (sbuf_put(r, &n, u, k)) return -1;
-        if (r->used > r->max) return jerr(r, "value larger than the size limit");
+        if (r->used > r->max_text) return jerr(r, "value larger than the size limit");
     }
     memset(out, 0, sizeof *out);
     out->type = MSGPACK_OBJECT_STR;
@@ -521,7 +550,8 @@ static int push_kv(json_reader_t *r, const msgpack_object *k, const msgpack_obje
 }
 
 static int read_value(json_reader_t *r, int c, msgpack_object *out, int depth) {
-    if (r->used > r->max) return jerr(r, "value larger than the size limit");
+    /* every object takes at least one msgpack byte */
+    if (r->used > r->max_text || ++r->n_obj > r->max) return jerr(r, "value larger than the size limit");
     memset(out, 0, sizeof *out);
     switch (c) {
     case 'n':
@@ -593,6 +623,8 @@ static int read_value(json_reader_t *r, int c, msgpack_object *out, int depth) {
             out->via.map.ptr = kv;
         }
         r->n_kst = base;
+        char m[160];
+        if (mpw_check_map(out, m, sizeof m)) return jerr(r, m);
         return special_map(r, out);
     }
     case EOF: return jerr(r, "unexpected end of input");
@@ -611,7 +643,14 @@ int json_read(json_reader_t *r, msgpack_object *out) {
         return 0;
     }
     r->used = 1;
+    r->n_obj = 0;
+    r->start_line = r->line;
     if (read_value(r, c, out, 0)) return -1;
+    if (mpw_packed_size(out) > r->max) {
+        char m[96];
+        snprintf(m, sizeof m, "value larger than the record size limit (%zu bytes as msgpack)", r->max);
+        return jerr(r, m);
+    }
     /* A value must end at whitespace or the next value's start, not run into junk. */
     c = next(r);
     if (c != EOF && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '{' && c != '[') {
@@ -621,7 +660,27 @@ int json_read(json_reader_t *r, msgpack_object *out) {
     return 1;
 }
 
+/* Reads the current line again from its start: bytes kept so far, the pushed-back
+ * character, then whatever was still to be read again. */
+static int reread_line(json_reader_t *r) {
+    size_t n = r->lb_reset ? 0 : r->n_lb, rest = r->n_rp - r->i_rp;
+    int pk = r->peek != NO_PEEK && r->peek != EOF;
+    char *p = malloc(n + rest + 1);
+    if (!p) return -1;
+    if (n) memcpy(p, r->lb, n);
+    if (pk) p[n++] = (char)r->peek;
+    if (rest) memcpy(p + n, r->rp + r->i_rp, rest);
+    free(r->rp);
+    r->rp = p, r->n_rp = n + rest, r->i_rp = 0;
+    r->peek = NO_PEEK;
+    r->n_lb = 0, r->lb_reset = 0, r->last = 0;
+    return 0;
+}
+
 int json_reader_skip_line(json_reader_t *r) {
+    /* JSON Lines: a value that ran on from an earlier line into this one was that
+     * earlier line's error; this line is read again from its start. */
+    if (r->line > r->start_line && !r->lb_over && reread_line(r) == 0) return 1;
     if (r->last == '\n' || r->last == EOF) return r->last == EOF ? 0 : 1;
     int c;
     do c = next(r);

@@ -1,11 +1,9 @@
 /* rec.c — msgpack record streams (see rec.h).
  *
  * Reading: msgpack-c's unpacker owns the buffer, but before msgpack_unpacker_next()
- * sees any bytes, a small structural scanner walks them and checks every declared
- * length against the record cap. msgpack-c allocates n objects for an array header the
- * moment it parses it, so a 5-byte header claiming 2^32 entries must be refused here,
- * before the unpacker is asked. The scanner also tells whether a whole record is
- * buffered, so the unpacker only ever parses complete records. */
+ * sees any bytes, the structural walker (mpwalk.h) checks every declared length against
+ * the record cap and tells whether a whole record is buffered, so the unpacker only ever
+ * parses complete records. */
 #include "io/rec.h"
 
 #include <errno.h>
@@ -17,6 +15,7 @@
 
 #include "base/util.h"
 #include "io/file.h"
+#include "io/mpwalk.h"
 
 #define REC_READ_CHUNK (64u << 10)
 
@@ -28,9 +27,8 @@ struct rec_reader {
     msgpack_unpacked res;
     long count;      /* records returned so far */
     int eof, failed;
-    /* Scanner state for the record starting at u.buffer + u.off. */
-    size_t scan_pos;   /* bytes validated */
-    uint64_t pending;  /* objects still needed to complete the record */
+    rec_policy_t *pol; /* reports records with duplicate keys; NULL: they stop the stream */
+    mpw_t w;         /* walker state for the record starting at u.buffer + u.off */
     char err[192];
 };
 
@@ -45,7 +43,7 @@ rec_reader_t *rec_reader_new(int fd, const char *name, size_t max_bytes) {
     r->fd = fd;
     snprintf(r->name, sizeof r->name, "%s", name ? name : "input");
     r->max = max_bytes ? max_bytes : REC_MAX_DEFAULT;
-    r->pending = 1;
+    mpw_init(&r->w);
     return r;
 }
 
@@ -58,6 +56,10 @@ void rec_reader_free(rec_reader_t *r) {
 
 const char *rec_reader_error(const rec_reader_t *r) { return r->err; }
 
+void rec_reader_policy(rec_reader_t *r, rec_policy_t *p) {
+    if (r) r->pol = p;
+}
+
 long rec_reader_count(const rec_reader_t *r) { return r->failed ? r->count + 1 : r->count; }
 
 static int fail(rec_reader_t *r, const char *what) {
@@ -66,100 +68,13 @@ static int fail(rec_reader_t *r, const char *what) {
     return -1;
 }
 
-static uint64_t be(const unsigned char *p, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = (v << 8) | p[i];
-    return v;
-}
-
-/* Walks the buffered bytes of the current record. Returns 1 when the record is
- * complete, 0 when more bytes are needed, -1 on malformed or oversized input. Resumes
- * where it stopped, so scanning is linear in the record size. */
+/* Walks the buffered bytes of the current record (mpwalk.h). 1 when it is complete, 0
+ * when more bytes are needed, -1 on malformed or oversized input. */
 static int scan(rec_reader_t *r) {
-    const unsigned char *buf = (const unsigned char *)r->u.buffer + r->u.off;
-    size_t avail = r->u.used - r->u.off;
-    while (r->pending > 0) {
-        size_t pos = r->scan_pos;
-        if (pos >= avail) return 0;
-        unsigned b = buf[pos];
-        size_t hs = 1;        /* header bytes */
-        uint64_t len = 0;     /* payload bytes (str, bin, ext) */
-        uint64_t items = 0;   /* child objects (array, map) */
-        int lenbytes = 0, container = 0, extra = 0;
-        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-        } else if (b <= 0x8f) {
-            items = 2u * (b & 0x0f), container = 1;
-        } else if (b <= 0x9f) {
-            items = b & 0x0f, container = 1;
-        } else if (b <= 0xbf) {
-            len = b & 0x1f;
-        } else if (b == 0xc1) {
-            char m[96];
-            snprintf(m, sizeof m, "malformed msgpack (invalid byte 0xc1 at offset %zu)", pos);
-            return fail(r, m);
-        } else if (b >= 0xc4 && b <= 0xc6) {
-            lenbytes = 1 << (b - 0xc4);
-        } else if (b >= 0xc7 && b <= 0xc9) {
-            lenbytes = 1 << (b - 0xc7), extra = 1;
-        } else if (b == 0xca) {
-            hs = 5;
-        } else if (b == 0xcb) {
-            hs = 9;
-        } else if (b >= 0xcc && b <= 0xd3) {
-            hs = 1 + (1u << ((b - 0xcc) & 3));
-        } else if (b >= 0xd4 && b <= 0xd8) {
-            hs = 2, len = 1u << (b - 0xd4);
-        } else if (b >= 0xd9 && b <= 0xdb) {
-            lenbytes = 1 << (b - 0xd9);
-        } else if (b == 0xdc || b == 0xdd) {
-            lenbytes = b == 0xdc ? 2 : 4, container = 1;
-        } else { /* 0xde, 0xdf */
-            lenbytes = b == 0xde ? 2 : 4, container = 2;
-        }
-        if (lenbytes) {
-            hs = 1 + lenbytes + extra;
-            if (pos + 1 + lenbytes > avail) {
-                if (pos + hs > r->max) goto too_big;
-                return 0;
-            }
-            uint64_t n = be(buf + pos + 1, lenbytes);
-            if (container) items = n * container, container = 1;
-            else len = n;
-        }
-        if (pos + hs > r->max) goto too_big;
-        if (container) {
-            /* Each pending object needs at least one byte: refuse counts that could
-             * never fit in the cap before msgpack-c allocates room for them. */
-            uint64_t room = r->max - (pos + hs);
-            if (items > room || r->pending - 1 > room - items) {
-                char m[128];
-                snprintf(m, sizeof m,
-                         "declared container of %llu entries exceeds the record size limit (%zu bytes)",
-                         (unsigned long long)(b >= 0xde || (b >= 0x80 && b <= 0x8f) ? items / 2 : items),
-                         r->max);
-                return fail(r, m);
-            }
-            if (pos + hs > avail) return 0;
-            r->pending += items;
-        } else {
-            if (len > r->max - (pos + hs)) {
-                char m[128];
-                snprintf(m, sizeof m, "declared length %llu exceeds the record size limit (%zu bytes)",
-                         (unsigned long long)len, r->max);
-                return fail(r, m);
-            }
-            if (pos + hs + len > avail) return 0;
-            hs += len;
-        }
-        r->scan_pos = pos + hs;
-        r->pending--;
-    }
-    return 1;
-too_big: {
-        char m[96];
-        snprintf(m, sizeof m, "record larger than the size limit (%zu bytes)", r->max);
-        return fail(r, m);
-    }
+    char m[160];
+    int s = mpw_scan(&r->w, (const unsigned char *)r->u.buffer + r->u.off, r->u.used - r->u.off,
+                     r->max, "the record size limit", m, sizeof m);
+    return s < 0 ? fail(r, m) : s;
 }
 
 int rec_read(rec_reader_t *r, msgpack_object *out) {
@@ -170,10 +85,18 @@ int rec_read(rec_reader_t *r, msgpack_object *out) {
         if (s > 0) {
             size_t before = r->u.off;
             int ret = msgpack_unpacker_next(&r->u, &r->res);
-            if (ret != MSGPACK_UNPACK_SUCCESS || r->u.off - before != r->scan_pos)
+            if (ret != MSGPACK_UNPACK_SUCCESS || r->u.off - before != r->w.pos)
                 return fail(r, "malformed msgpack (nested too deeply or invalid)");
-            r->scan_pos = 0;
-            r->pending = 1;
+            mpw_init(&r->w);
+            char m[160];
+            if (mpw_check_keys(&r->res.data, m, sizeof m) != 0) {
+                /* A whole record with a bad map: the stream itself is intact. */
+                if (r->pol && rec_policy_bad(r->pol, r->count + 1, "%s", m)) {
+                    r->count++;
+                    continue;
+                }
+                return fail(r, r->pol ? "" : m); /* with a policy it is reported already */
+            }
             r->count++;
             *out = r->res.data;
             return 1;
@@ -530,6 +453,7 @@ int rec_policy_bad(rec_policy_t *p, long rec_no, const char *fmt, ...) {
 }
 
 int rec_policy_stream_error(const rec_policy_t *p, const char *what, long rec_no) {
+    if (!*what) return EXIT_BAD_INPUT; /* a bad record, reported by rec_read */
     util_err("%s (record %ld)%s", what, rec_no,
              p->keep_going ? "; a damaged stream cannot be resynchronized, stopping" : "");
     return EXIT_BAD_INPUT;

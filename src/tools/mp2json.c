@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     rec_reader_t *r = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_reader_policy(r, &pol);
     if (!r) {
         util_err("out of memory");
         return EXIT_IO;

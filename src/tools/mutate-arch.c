@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
     }
     if (util_check_binary_stdout(force)) return EXIT_USAGE;
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_reader_policy(rd, &pol);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
     if (!rd || !wr) {
         util_err("out of memory");

@@ -235,6 +235,7 @@ int main(int argc, char **argv) {
 
     /* Read everything. */
     rec_reader_t *r = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_reader_policy(r, &pol);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;

@@ -466,6 +466,7 @@ int main(int argc, char **argv)
     ctx.g0 = malloc((W.n_floats ? W.n_floats : 1) * sizeof(float));
     ctx.n_g0 = ctx.g0 ? W.n_floats : 0;
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_reader_policy(rd, &pol);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
     if (!rd || !wr) {
         util_err("out of memory");
