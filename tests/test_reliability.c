@@ -62,7 +62,10 @@ int main(void)
     read_all("\"abc\n{\"b\":2}\n", got, sizeof got);
     check(strcmp(got, "ev") == 0, "error on the newline itself: the next line is kept");
     read_all("{\"a\":[1,\n2,}\n{\"b\":2}\n[3]", got, sizeof got);
-    check(strcmp(got, "evv") == 0, "error inside a multi-line value: resync at the end of the error's line");
+    check(strcmp(got, "eevv") == 0,
+          "error inside a multi-line value: its first line is bad, the error's line is read again (bad too)");
+    read_all("{\"x\":1}\n{\"a\":1\n{\"b\":2}\n{\"c\":3}\n", got, sizeof got);
+    check(strcmp(got, "vevv") == 0, "unclosed object on line 2: lines 3 and 4 still read");
     read_all("{\"a\":1", got, sizeof got);
     check(strcmp(got, "e") == 0, "error at end of input: stops");
     read_all("", got, sizeof got);
