@@ -27,6 +27,8 @@ except ImportError:
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from darts_torch import DartsNet  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_check import rel  # noqa: E402  max|c - t| / max(max|t|, floor)
 
 TOL = 1e-4
 FLIP_EPS, FLIP_TOL = 1e-5, 0.1
@@ -81,13 +83,6 @@ def read_dump(path):
         d["params"][nm] = (floats(n).reshape(shape), floats(n).reshape(shape))
     assert pos[0] == len(b), "trailing bytes"
     return d
-
-
-def rel(c, t, floor=0.0):
-    c, t = np.asarray(c, np.float64), np.asarray(t, np.float64)
-    den = max(np.abs(t).max() if t.size else 0.0, floor)
-    diff = np.abs(c - t).max() if t.size else 0.0
-    return diff / den if den > 0 else diff
 
 
 def torch_step(d, dtype):

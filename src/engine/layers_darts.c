@@ -129,95 +129,42 @@ static void win(int o, int stride, int n, int *a, int *b) {
     *b = s + 3 > n ? n : s + 3;
 }
 
-static void max_fwd_part(void *arg, int t, size_t lo, size_t hi) {
-    const pool_job_t *j = arg;
-    (void)t;
-    for (size_t p = lo; p < hi; p++) {
-        const float *x = j->x + p * j->H * j->W;
-        float *y = j->y + p * j->OH * j->OW;
-        for (int oh = 0; oh < j->OH; oh++) {
-            int h0, h1;
-            win(oh, j->stride, j->H, &h0, &h1);
-            for (int ow = 0; ow < j->OW; ow++) {
-                int w0, w1;
-                win(ow, j->stride, j->W, &w0, &w1);
-                float m = -INFINITY;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) {
-                        float v = x[h * j->W + w];
-                        if (v > m || isnan(v)) m = v;
-                    }
-                y[oh * j->OW + ow] = m;
-            }
-        }
-    }
-}
+enum { MAX_FWD, MAX_BWD, AVG_FWD, AVG_BWD };
 
-static void max_bwd_part(void *arg, int t, size_t lo, size_t hi) {
-    const pool_job_t *j = arg;
-    (void)t;
+/* Planes [lo, hi) of one of the four passes; out is y (forward) or dx (backward). */
+static void pool_part(const pool_job_t *j, int kind, size_t lo, size_t hi) {
+    size_t in = (size_t)j->H * j->W, on = (size_t)j->OH * j->OW;
     for (size_t p = lo; p < hi; p++) {
-        const float *x = j->x + p * j->H * j->W, *dy = j->dy + p * j->OH * j->OW;
-        float *dx = j->y + p * j->H * j->W;
+        const float *x = j->x ? j->x + p * in : NULL, *dy = j->dy ? j->dy + p * on : NULL;
+        float *out = j->y + p * (kind == MAX_FWD || kind == AVG_FWD ? on : in);
         for (int oh = 0; oh < j->OH; oh++) {
             int h0, h1;
             win(oh, j->stride, j->H, &h0, &h1);
             for (int ow = 0; ow < j->OW; ow++) {
-                int w0, w1;
+                int w0, w1, o = oh * j->OW + ow;
                 win(ow, j->stride, j->W, &w0, &w1);
-                float m = -INFINITY;
                 int at = h0 * j->W + w0;
+                float m = -INFINITY, s = 0.0f, n = (float)((h1 - h0) * (w1 - w0));
+                if (kind == AVG_BWD) s = dy[o] / n;
                 for (int h = h0; h < h1; h++)
                     for (int w = w0; w < w1; w++) {
-                        float v = x[h * j->W + w];
-                        if (v > m || isnan(v)) m = v, at = h * j->W + w;
+                        int i = h * j->W + w;
+                        if (kind == AVG_BWD) out[i] += s;
+                        else if (kind == AVG_FWD) s += x[i];
+                        else if (x[i] > m || isnan(x[i])) m = x[i], at = i;
                     }
-                dx[at] += dy[oh * j->OW + ow];
+                if (kind == MAX_FWD) out[o] = m;
+                else if (kind == MAX_BWD) out[at] += dy[o];
+                else if (kind == AVG_FWD) out[o] = s / n;
             }
         }
     }
 }
 
-static void avg_fwd_part(void *arg, int t, size_t lo, size_t hi) {
-    const pool_job_t *j = arg;
-    (void)t;
-    for (size_t p = lo; p < hi; p++) {
-        const float *x = j->x + p * j->H * j->W;
-        float *y = j->y + p * j->OH * j->OW;
-        for (int oh = 0; oh < j->OH; oh++) {
-            int h0, h1;
-            win(oh, j->stride, j->H, &h0, &h1);
-            for (int ow = 0; ow < j->OW; ow++) {
-                int w0, w1;
-                win(ow, j->stride, j->W, &w0, &w1);
-                float s = 0.0f;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) s += x[h * j->W + w];
-                y[oh * j->OW + ow] = s / (float)((h1 - h0) * (w1 - w0));
-            }
-        }
-    }
-}
-
-static void avg_bwd_part(void *arg, int t, size_t lo, size_t hi) {
-    const pool_job_t *j = arg;
-    (void)t;
-    for (size_t p = lo; p < hi; p++) {
-        const float *dy = j->dy + p * j->OH * j->OW;
-        float *dx = j->y + p * j->H * j->W;
-        for (int oh = 0; oh < j->OH; oh++) {
-            int h0, h1;
-            win(oh, j->stride, j->H, &h0, &h1);
-            for (int ow = 0; ow < j->OW; ow++) {
-                int w0, w1;
-                win(ow, j->stride, j->W, &w0, &w1);
-                float g = dy[oh * j->OW + ow] / (float)((h1 - h0) * (w1 - w0));
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) dx[h * j->W + w] += g;
-            }
-        }
-    }
-}
+static void max_fwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, MAX_FWD, lo, hi); }
+static void max_bwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, MAX_BWD, lo, hi); }
+static void avg_fwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, AVG_FWD, lo, hi); }
+static void avg_bwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, AVG_BWD, lo, hi); }
 
 static void pool_go(lay_part_fn f, float *out, const float *x, const float *dy, int BC, int H,
                     int W, int stride) {
