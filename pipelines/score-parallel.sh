@@ -42,12 +42,16 @@ done
 [ -n "$supernet" ] || { echo "score-parallel.sh: error: --supernet FILE is required" >&2; exit 2; }
 [ -f "$supernet" ] || { echo "score-parallel.sh: error: $supernet: no such file" >&2; exit 1; }
 case "$runner" in xargs|parallel) ;; *) echo "score-parallel.sh: error: unknown runner '$runner'" >&2; exit 2 ;; esac
-case "$jobs" in ''|*[!0-9]*|0) echo "score-parallel.sh: error: -j needs a positive integer" >&2; exit 2 ;; esac
+# a plain decimal: sh arithmetic reads 010 as octal (8 shards of /10) and 08 as an error
+case "$jobs" in ''|*[!0-9]*|0*) echo "score-parallel.sh: error: -j needs a decimal integer >= 1 without leading zeros, not '$jobs'" >&2; exit 2 ;; esac
+for a in "$@"; do
+    case "$a" in --shard|--shard=*) echo "score-parallel.sh: error: --shard is set per process here; do not pass it after --" >&2; exit 2 ;; esac
+done
 
 own_tmp=0
 if [ -z "$tmp" ]; then tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigeo-score.XXXXXX"); own_tmp=1; fi
 mkdir -p "$tmp"
-cleanup() { [ "$own_tmp" = 1 ] && rm -rf "$tmp"; }
+cleanup() { if [ "$own_tmp" = 1 ]; then rm -rf "$tmp"; fi; }
 trap cleanup EXIT INT TERM
 
 # Stage the input and the checkpoint under one directory so that remote hosts see the same
@@ -61,9 +65,12 @@ if [ "$runner" = xargs ]; then
     seq 0 $((jobs - 1)) | xargs -P "$jobs" -I{} sh -c \
         '"$score" --supernet supernet.ckpt --shard {}/"$jobs" "$@" < in.mp > shard.{}.mp' sh "$@"
 else
+    # -q: parallel quotes every word for the (remote) shell, so paths and arguments with
+    # spaces arrive whole; the redirections live inside the sh -c script.
     set -- --halt now,fail=1 -j "$jobs" --basefile supernet.ckpt --basefile in.mp \
-        --return shard.{}.mp --cleanup "$score" --supernet supernet.ckpt \
-        --shard {}/"$jobs" "$@" '<' in.mp '>' shard.{}.mp
+        --return shard.{}.mp --cleanup -q sh -c \
+        's=$1 n=$2 i=$3; shift 3; "$s" --supernet supernet.ckpt --shard "$i/$n" "$@" < in.mp > "shard.$i.mp"' \
+        sh "$score" "$jobs" {} "$@"
     if [ -n "$loginfile" ]; then
         seq 0 $((jobs - 1)) | parallel --sshloginfile "$loginfile" "$@"
     elif [ -n "$logins" ]; then

@@ -38,7 +38,12 @@ data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,p
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
 threads="" space=nb201
 
+die() { echo "search.sh: error: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
+    case "$1" in
+    --parallel|-h|--help) ;;
+    -*) [ $# -ge 2 ] || die "option $1 needs a value (see -h)" ;;
+    esac
     case "$1" in
     --space) space=$2; shift ;;
     -n) n=$2; shift ;;
@@ -63,6 +68,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# Counts are plain decimals: sh arithmetic would read 010 as octal and 08 as an error.
+case "$n" in ''|*[!0-9]*|0?*) die "-n needs a decimal integer >= 0 (0 = all), not '$n'" ;; esac
+case "$k" in ''|*[!0-9]*|0*) die "-k needs a decimal integer >= 1, not '$k'" ;; esac
+case "$jobs" in ''|*[!0-9]*|0*) die "-j needs a decimal integer >= 1, not '$jobs'" ;; esac
+# Rank by the first proxy asked for (sigeo unless --proxies says otherwise).
+by=${proxies%%,*}
+[ "$by" != all ] || by=sigeo
 [ -n "$threads" ] || threads=$jobs
 for t in sample-arch warmup-supernet score-sigeo rank train-arch mp2json; do
     [ -x "$bin/$t" ] || { echo "search.sh: error: $bin/$t not built (run make)" >&2; exit 2; }
@@ -98,21 +110,24 @@ SIGEO_BIN="$bin" "$here/pipelines/score-parallel.sh" --supernet "$ckpt" -j "$job
 t3=$(now)
 
 # 4. Rank and train the top-k from scratch.
-"$bin/rank" --by scores.sigeo < "$out/scored.mp" > "$out/ranked.mp"
-say "training the top $k from scratch ($epochs epoch(s), $threads thread(s))"
-"$bin/rank" --by scores.sigeo --top "$k" < "$out/scored.mp" |
-    "$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" --test-fraction "$test_fraction" --data "$data" -q > "$out/trained.mp"
+# (files, not a pipe: set -e sees every stage's status; POSIX sh has no pipefail)
+"$bin/rank" --by "scores.$by" < "$out/scored.mp" > "$out/ranked.mp"
+say "training the top $k by $by from scratch ($epochs epoch(s), $threads thread(s))"
+"$bin/rank" --by "scores.$by" --top "$k" < "$out/scored.mp" > "$out/top.mp"
+"$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" \
+    --test-fraction "$test_fraction" --data "$data" -q < "$out/top.mp" > "$out/trained.mp"
 t4=$(now)
 
 # 5. The table.
-echo "rank  test_acc  sigeo        cell"
-"$bin/mp2json" < "$out/trained.mp" | awk '
+printf 'rank  test_acc  %-12s cell\n' "$by"
+"$bin/mp2json" < "$out/trained.mp" > "$out/trained.jsonl"
+awk -v by="\"$by\":" '
 {
     acc = $0; sub(/.*"test_acc":/, "", acc); sub(/[,}].*/, "", acc)
-    sc = $0; sub(/.*"sigeo":/, "", sc); sub(/[,}].*/, "", sc)
+    sc = substr($0, index($0, by) + length(by)); sub(/[,}].*/, "", sc)
     arch = $0; sub(/.*"arch":"/, "", arch); sub(/".*/, "", arch)
     printf "%-5d %-9.4f %-12.4f %s\n", NR, acc, sc, arch
-}'
+}' "$out/trained.jsonl"
 echo
 printf 'stage seconds: warm-up %s, sample %s, score %s, rank+train %s, total %s\n' \
     "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t4")" "$(dt "$t0" "$t4")"

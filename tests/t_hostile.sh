@@ -95,4 +95,46 @@ check "duplicate key, rank --keep-going: the record is skipped, the others kept"
 printf '{"a":1,"b":{"c":1,"c":2}}\n' | json2mp > /dev/null 2> "$T/err"; rc=$?
 check "duplicate key, json2mp: exit 1, names the key" '[ $rc -eq 1 ] && grep -q "duplicate map key \"c\"" $T/err'
 
+# --- pipelines: counts, failing stages, spaces in paths, shards --------------------------
+S=pipelines/search.sh
+$S -k 0 --cache "$T/c" --out "$T/o" > /dev/null 2> "$T/err"; rc=$?
+check "search.sh -k 0: refused before any work, exit 2" \
+    '[ $rc -eq 2 ] && grep -q "search.sh: error: -k needs a decimal integer >= 1" $T/err && [ ! -e $T/o ]'
+$S -k -1 --cache "$T/c" --out "$T/o" > /dev/null 2> "$T/err"; rc=$?
+check "search.sh -k -1: refused, exit 2 (no empty table with exit 0)" '[ $rc -eq 2 ] && [ ! -e $T/o ]'
+$S -n > /dev/null 2> "$T/err"; rc=$?
+check "search.sh -n without a value: exit 2, names the option" \
+    '[ $rc -eq 2 ] && grep -q "option -n needs a value" $T/err'
+FM=/usr/share/datasets/fashion-mnist
+if [ -e "$FM/train-images-idx3-ubyte" ] || [ -e "$FM/train-images-idx3-ubyte.gz" ]; then
+    $S -n 4 -k 1 -j 1 --threads 1 --fraction 0 --proxies params --train-fraction 0.01 \
+        --test-fraction 0.01 --cache "$T/c" --out "$T/o" > "$T/table" 2> "$T/err"; rc=$?
+    best=$(rank --by scores.params --top 1 < "$T/o/scored.mp" | mp2json | sed 's/.*"params":\([0-9.e+]*\).*/\1/')
+    check "search.sh --proxies params: ranks by params, the table shows params" \
+        '[ $rc -eq 0 ] && grep -q "^rank  test_acc  params" $T/table && [ "$(awk "NR==2 {print \$3}" $T/table)" = "$(awk -v b=$best "BEGIN {printf \"%.4f\", b}")" ]'
+fi
+sample-arch $SP -n 6 --seed 4 > "$T/a6.mp"
+A=$PWD/$T # score-parallel.sh runs the shards in its staging directory
+PSC="--data $A/data --batch 8 --batches 2 --bn-batches 1 --eval-batches 1 --proxies params -q"
+pipelines/score-parallel.sh --supernet "$T/sn.ckpt" --tmp "$T/stage" -j 2 -- $PSC < "$T/a6.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "score-parallel.sh --tmp DIR: exit 0 with all records" '[ $rc -eq 0 ] && [ "$(mp2json < $T/out | wc -l)" = 6 ]'
+for j in 08 010; do
+    pipelines/score-parallel.sh --supernet "$T/sn.ckpt" -j $j -- $PSC < "$T/a6.mp" > "$T/out" 2> "$T/err"; rc=$?
+    check "score-parallel.sh -j $j: refused (leading zero), exit 2" '[ $rc -eq 2 ] && grep -q "without leading zeros" $T/err'
+done
+pipelines/score-parallel.sh --supernet "$T/sn.ckpt" -j 2 -- $PSC --shard 0/1 < "$T/a6.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "score-parallel.sh ... -- --shard: refused, exit 2" '[ $rc -eq 2 ]'
+score-sigeo --supernet "$T/sn.ckpt" $PSC --shard 0/2 --shard 1/2 < "$T/a6.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "score-sigeo --shard twice: refused, exit 2" '[ $rc -eq 2 ] && grep -q -- "--shard given twice" $T/err'
+if command -v parallel > /dev/null; then
+    mkdir -p "$T/my data"
+    cp "$T/data"/* "$T/my data/"
+    ln -s "$BIN" "$T/bin dir"
+    SIGEO_BIN="$A/bin dir" pipelines/score-parallel.sh --runner parallel --supernet "$T/sn.ckpt" -j 2 -- \
+        --data "$A/my data" --batch 8 --batches 2 --bn-batches 1 --eval-batches 1 --proxies params -q \
+        < "$T/a6.mp" > "$T/out" 2> "$T/err"; rc=$?
+    check "score-parallel.sh --runner parallel, spaces in SIGEO_BIN and --data: all records" \
+        '[ $rc -eq 0 ] && [ "$(mp2json < $T/out | wc -l)" = 6 ]'
+fi
+
 finish

@@ -379,6 +379,11 @@ int main(int argc, char **argv)
         case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o.eval_batches); break;
         case O_SHARD: {
             char tail;
+            static int shard_given; /* a second --shard would silently replace the first */
+            if (shard_given++) {
+                util_err("--shard given twice ('%s'); give it once", optarg);
+                return EXIT_USAGE;
+            }
             bad = sscanf(optarg, "%ld/%ld%c", &o.shard_i, &o.shard_n, &tail) != 2 ||
                   o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n;
             break;
