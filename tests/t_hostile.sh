@@ -137,4 +137,25 @@ if command -v parallel > /dev/null; then
         '[ $rc -eq 0 ] && [ "$(mp2json < $T/out | wc -l)" = 6 ]'
 fi
 
+# --- what a record error says; nothing raw reaches the terminal -------------------------
+mp "$T/long.mp" "[{'kind': 'arch', 'arch': '|' + 'x' * 1100 + '|'}]"
+score-sigeo --supernet "$T/sn.ckpt" $PSC < "$T/long.mp" > /dev/null 2> "$T/err"; rc=$?
+check "an arch over the limit (1023 bytes): 'too long' with the limit" \
+    '[ $rc -eq 1 ] && grep -q "\"arch\" is too long (1102 bytes; at most [0-9]*)" $T/err'
+mp "$T/nul.mp" "[{'kind': 'arch', 'arch': '|none~0|\\0|'}]"
+mutate-arch < "$T/nul.mp" > /dev/null 2> "$T/err"; rc=$?
+check "an arch with a NUL byte: says so" '[ $rc -eq 1 ] && grep -q "\"arch\" holds a NUL byte" $T/err'
+mp "$T/esc.mp" "[{'kind': 'arch', 'arch': '|\\x1b[31mX~0|\\x9b2J|', 'scores': {'sigeo': 1.0}}]"
+printf '{"kind":"arch","arch":"|\\u001b]0;pwned\\u0007~0|"}\n' | json2mp >> "$T/esc.mp"
+for tool in "score-sigeo --supernet $T/sn.ckpt $PSC" mutate-arch "rank -F table"; do
+    $tool < "$T/esc.mp" > "$T/out" 2> "$T/err"
+    check "ESC and C1 bytes from records, ${tool%% *}: escaped on stderr and stdout" \
+        '! grep -q "$(printf "\033")" $T/err $T/out && ! grep -q "$(printf "\302\233")" $T/err $T/out && grep -q "x1b" $T/err $T/out'
+done
+
+# --- rank -t: the top-k hit rate is over the pairs that remain ----------------------------
+mp "$T/t8.mp" "[{'kind': 'arch', 'scores': {'s': float(i)}, 'truth': {'acc': float(i % 5)}} for i in range(8)]"
+rank --by scores.s -t truth.acc < "$T/t8.mp" > /dev/null 2> "$T/err"
+check "rank -t with 8 pairs: reports top8, not top10" 'grep -q "n=8 .*top8_hit" $T/err'
+
 finish

@@ -34,8 +34,8 @@ int util_parse_double(const char *s, double *out);
 size_t util_utf8_len(const unsigned char *p, size_t n);
 
 /* s[0..n) made safe for a terminal, into out (always NUL-terminated, cut with "..." when
- * out is too small): printable ASCII and valid UTF-8 above U+009F are kept, a backslash
- * and every other byte (ESC, other controls, DEL, C1 controls, invalid UTF-8) become
+ * out is too small): printable ASCII and valid UTF-8 above U+009F are kept, every other
+ * byte (ESC, other controls, DEL, C1 controls, invalid UTF-8) becomes
  * \xNN. Returns out, so it can be an argument of a message. */
 char *util_escape(const char *s, size_t n, char *out, size_t n_out);
 

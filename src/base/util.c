@@ -21,13 +21,29 @@ void util_set_prog(const char *argv0)
 
 const char *util_prog(void) { return prog; }
 
+/* "prog: <kind><message>\n" with every line of the message made safe for a terminal:
+ * messages quote records and file names, which may hold escape sequences. */
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+    char m[2048], e[4 * sizeof m];
+    vsnprintf(m, sizeof m, fmt, ap);
+    fprintf(stderr, "%s: %s", prog, kind);
+    for (const char *p = m;;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fputs(util_escape(p, n, e, sizeof e), stderr);
+        if (!nl) break;
+        fputc('\n', stderr);
+        p = nl + 1;
+    }
+    fputc('\n', stderr);
+}
+
 void util_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: error: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("error: ", fmt, ap);
     va_end(ap);
 }
 
@@ -35,9 +51,7 @@ void util_msg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("", fmt, ap);
     va_end(ap);
 }
 
@@ -96,7 +110,7 @@ char *util_escape(const char *s, size_t n, char *out, size_t n_out)
     for (size_t i = 0; i < n;) {
         size_t l = p[i] >= 0x80 ? util_utf8_len(p + i, n - i) : 1;
         /* C1 controls (U+0080..U+009F, 0xc2 0x80..0x9f) act as escapes on some terminals */
-        int keep = l == 1 ? p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\'
+        int keep = l == 1 ? p[i] >= 0x20 && p[i] < 0x7f
                           : l > 1 && !(p[i] == 0xc2 && p[i + 1] < 0xa0);
         size_t need = keep ? l : 4;
         if (k + need + 4 > n_out) { /* room for "..." and the NUL */

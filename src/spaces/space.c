@@ -58,7 +58,16 @@ int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a, 
             return -1;
         }
     } else {
-        snprintf(err, n_err, ret == REC_MISSING ? "missing key \"arch\"" : "\"arch\" is not a string");
+        const msgpack_object *o = rec_lookup(rec, "arch");
+        if (ret == REC_MISSING)
+            snprintf(err, n_err, "missing key \"arch\"");
+        else if (o->type != MSGPACK_OBJECT_STR)
+            snprintf(err, n_err, "\"arch\" is not a string");
+        else if (o->via.str.size >= sizeof s)
+            snprintf(err, n_err, "\"arch\" is too long (%u bytes; at most %zu)",
+                     (unsigned)o->via.str.size, sizeof s - 1);
+        else
+            snprintf(err, n_err, "\"arch\" holds a NUL byte");
         return -1;
     }
     if (S->cfg_read(c, rec, err, n_err)) return -1;

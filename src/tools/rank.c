@@ -164,6 +164,7 @@ static rstats_t correlate(const double *x, const double *y, size_t n, size_t k) 
     s.tau = stats_kendall_tau_b(a, b, s.n);
     s.rho = stats_spearman(a, b, s.n);
     s.hit = stats_topk_hit(a, b, s.n, k);
+    if (s.k > s.n) s.k = s.n; /* the hit rate is over the pairs that remain */
     free(a), free(b);
     return s;
 }
@@ -318,12 +319,12 @@ int main(int argc, char **argv) {
             }
             rstats_t s = correlate(x, y, S.n, k);
             util_msg("%s vs %s: n=%zu kendall_tau_b=%.4f spearman_rho=%.4f top%zu_hit=%.4f%s", name, truth, s.n,
-                     s.tau, s.rho, k, s.hit, asc ? " (ascending)" : "");
+                     s.tau, s.rho, s.k, s.hit, asc ? " (ascending)" : "");
             if (fmt == F_STATS) {
                 rec_t e;
                 int bad = rec_new(&e) || rec_set_str(&e, "kind", "rank_stats") || rec_set_str(&e, "by", name) ||
                           rec_set_str(&e, "truth", truth) || rec_set_bool(&e, "ascending", asc) ||
-                          rec_set_i64(&e, "n", (int64_t)s.n) || rec_set_i64(&e, "k", (int64_t)k) ||
+                          rec_set_i64(&e, "n", (int64_t)s.n) || rec_set_i64(&e, "k", (int64_t)s.k) ||
                           rec_set_f64(&e, "kendall_tau_b", s.tau) || rec_set_f64(&e, "spearman_rho", s.rho) ||
                           rec_set_f64(&e, "topk_hit", s.hit);
                 if (bad || rec_write(w, &e.root)) {
@@ -385,7 +386,11 @@ int main(int argc, char **argv) {
             if (truth) fmt_num(b, sizeof b, &u.data, truth);
             else b[0] = 0;
             fmt_num(idx, sizeof idx, &u.data, "index");
-            if (rec_get_str(&u.data, "arch", arch, sizeof arch) == REC_MISSING) snprintf(arch, sizeof arch, "-");
+            const msgpack_object *ar = rec_lookup(&u.data, "arch");
+            if (ar && ar->type == MSGPACK_OBJECT_STR) /* no terminal escapes from records */
+                util_escape(ar->via.str.ptr, ar->via.str.size, arch, sizeof arch);
+            else
+                snprintf(arch, sizeof arch, "-");
             if (truth) printf("%4zu  %14s  %14s  %6s  %s\n", i + 1, a, b, idx, arch);
             else printf("%4zu  %14s  %6s  %s\n", i + 1, a, idx, arch);
         }
