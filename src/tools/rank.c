@@ -29,6 +29,12 @@ static void usage(FILE *f) {
             "                        record per key instead of the records) [msgpack]\n"
             "  -t, --truth KEY       ground-truth key; prints Kendall tau-b, Spearman rho and\n"
             "                        the top-k hit rate (k = --top, or 10) to stderr\n"
+            "  -w, --where COND      keep records where COND holds: KEY OP NUMBER with OP one of\n"
+            "                        <= < >= > == != ('scores.params<=50000'); repeat to AND;\n"
+            "                        a record without the key fails it [none]\n"
+            "  -p, --pareto KEYS     keep the Pareto-optimal records over KEY1,-KEY2,...\n"
+            "                        (KEY larger is better, -KEY smaller is better; records\n"
+            "                        missing one are dropped), then sort as usual [off]\n"
             "  -f, --force           write binary to a terminal anyway\n"
             REC_POLICY_USAGE
             "  -h, --help            this text\n"
@@ -179,6 +185,149 @@ static void fmt_num(char *buf, size_t n, const msgpack_object *o, const char *ke
     else snprintf(buf, n, "?");
 }
 
+/* ------------------------------------------------ --where filters and --pareto fronts */
+
+#define MAX_WHERE 16
+#define MAX_PARETO 8
+
+typedef struct {
+    char key[128];
+    int op; /* index into where_ops */
+    double v;
+} where_t;
+
+static const char *const where_ops[] = {"<=", ">=", "==", "!=", "<", ">"};
+
+/* "KEY OP NUMBER" (spaces around OP allowed) into w. 0, or -1. */
+static int where_parse(const char *s, where_t *w) {
+    for (const char *p = s; *p; p++)
+        for (int o = 0; o < 6; o++) {
+            size_t ol = strlen(where_ops[o]);
+            if (strncmp(p, where_ops[o], ol)) continue;
+            size_t kl = (size_t)(p - s);
+            while (kl && s[kl - 1] == ' ') kl--;
+            const char *v = p + ol;
+            while (*v == ' ') v++;
+            if (!kl || kl >= sizeof w->key || strcspn(s, "<>=!") < kl ||
+                util_parse_double(v, &w->v) || isnan(w->v))
+                return -1;
+            memcpy(w->key, s, kl);
+            w->key[kl] = 0;
+            w->op = o;
+            return 0;
+        }
+    return -1;
+}
+
+/* 1 if record o passes every condition, 0 if not, -1 if a key holds a non-number (name
+ * in *bad). A missing key or NaN fails the condition. */
+static int where_pass(const msgpack_object *o, const where_t *w, int n, const char **bad) {
+    for (int i = 0; i < n; i++) {
+        double x;
+        int g = rec_get_num(o, w[i].key, &x);
+        if (g == REC_WRONG_TYPE) {
+            *bad = w[i].key;
+            return -1;
+        }
+        if (g == REC_MISSING || isnan(x)) return 0;
+        double v = w[i].v;
+        int ok = w[i].op == 0 ? x <= v : w[i].op == 1 ? x >= v : w[i].op == 2 ? x == v
+               : w[i].op == 3 ? x != v : w[i].op == 4 ? x < v : x > v;
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    int n;
+    char key[MAX_PARETO][128];
+    int sign[MAX_PARETO]; /* +1 larger is better, -1 smaller is better */
+} pareto_t;
+
+/* "KEY1,-KEY2,..." into p. 0, or -1. */
+static int pareto_parse(const char *s, pareto_t *p) {
+    p->n = 0;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        int sign = 1;
+        if (l && (*s == '-' || *s == '+')) sign = *s == '-' ? -1 : 1, s++, l--;
+        if (!l || l >= sizeof p->key[0] || p->n == MAX_PARETO) return -1;
+        memcpy(p->key[p->n], s, l);
+        p->key[p->n][l] = 0;
+        p->sign[p->n++] = sign;
+        s += l;
+        if (*s == ',' && !*++s) return -1;
+    }
+    return p->n ? 0 : -1;
+}
+
+/* The oriented pareto values of record o into v (larger is better). 1 if all are numbers,
+ * 0 if one is missing or NaN, -1 if one is not a number (name in *bad). */
+static int pareto_values(const msgpack_object *o, const pareto_t *p, double *v, const char **bad) {
+    for (int i = 0; i < p->n; i++) {
+        int g = rec_get_num(o, p->key[i], &v[i]);
+        if (g == REC_WRONG_TYPE) {
+            *bad = p->key[i];
+            return -1;
+        }
+        if (g == REC_MISSING || isnan(v[i])) return 0;
+        v[i] *= p->sign[i];
+    }
+    return 1;
+}
+
+/* a dominates b: at least as good on every key and better on one. */
+static int dominates(const double *a, const double *b, int n) {
+    int better = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i] < b[i]) return 0;
+        better |= a[i] > b[i];
+    }
+    return better;
+}
+
+static const double *pv_base;
+static int pv_n;
+static int lex_desc(const void *x, const void *y) {
+    const double *a = pv_base + (size_t)*(const size_t *)x * pv_n;
+    const double *b = pv_base + (size_t)*(const size_t *)y * pv_n;
+    for (int i = 0; i < pv_n; i++)
+        if (a[i] != b[i]) return a[i] > b[i] ? -1 : 1;
+    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+/* Keep the items (in their order) whose values v[i*n..] no other item dominates. Sorted
+ * lexicographically best first, an item can only be dominated by one before it, and a
+ * dominated one is dominated by a member of the front, so each item is compared with the
+ * front found so far. Equal items all stay. 0, or -1 out of memory. */
+static int pareto_front(item_t *it, size_t *n_it, const double *v, int n) {
+    size_t N = *n_it, n_front = 0;
+    size_t *ord = malloc((N ? N : 1) * sizeof *ord), *front = malloc((N ? N : 1) * sizeof *front);
+    unsigned char *keep = calloc(N ? N : 1, 1);
+    if (!ord || !front || !keep) {
+        free(ord), free(front), free(keep);
+        return -1;
+    }
+    for (size_t i = 0; i < N; i++) ord[i] = i;
+    pv_base = v, pv_n = n;
+    qsort(ord, N, sizeof *ord, lex_desc);
+    for (size_t i = 0; i < N; i++) {
+        const double *a = v + ord[i] * (size_t)n;
+        size_t j = 0;
+        while (j < n_front && !dominates(v + front[j] * (size_t)n, a, n)) j++;
+        if (j < n_front) continue;
+        front[n_front++] = ord[i];
+        keep[ord[i]] = 1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < N; i++)
+        if (keep[i]) it[m++] = it[i];
+    *n_it = m;
+    free(ord), free(front), free(keep);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     util_set_prog(argv[0]);
     static const struct option opts[] = {{"by", required_argument, 0, 'b'},
@@ -190,12 +339,19 @@ int main(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {"keep-going", no_argument, 0, 256},
                                          {"ok-if-bad", no_argument, 0, 257},
+                                         {"where", required_argument, 0, 'w'},
+                                         {"pareto", required_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     const char *by = "scores.sigeo", *truth = NULL, *format = "msgpack";
     long top = 0;
     int asc = 0, force = 0, ch;
     rec_policy_t pol = {0, 0, 0};
-    while ((ch = getopt_long(argc, argv, "b:k:aF:t:fh", opts, NULL)) != -1) {
+    where_t where[MAX_WHERE];
+    int n_where = 0;
+    pareto_t par = {0};
+    double *pv = NULL; /* --pareto: the oriented values, par.n per kept record */
+    size_t cap_pv = 0, n_filtered = 0;
+    while ((ch = getopt_long(argc, argv, "b:k:aF:t:fhw:p:", opts, NULL)) != -1) {
         switch (ch) {
         case 'b': by = optarg; break;
         case 'k':
@@ -210,6 +366,20 @@ int main(int argc, char **argv) {
         case 'f': force = 1; break;
         case 256: pol.keep_going = 1; break;
         case 257: pol.ok_if_bad = 1; break;
+        case 'w':
+            if (n_where == MAX_WHERE || where_parse(optarg, &where[n_where])) {
+                util_err("bad --where '%s' (KEY OP NUMBER, OP one of <= < >= > == !=; at most %d)",
+                         optarg, MAX_WHERE);
+                return EXIT_USAGE;
+            }
+            n_where++;
+            break;
+        case 'p':
+            if (pareto_parse(optarg, &par)) {
+                util_err("bad --pareto '%s' (KEY1,-KEY2,... with at most %d keys)", optarg, MAX_PARETO);
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -232,6 +402,10 @@ int main(int argc, char **argv) {
         util_err("%s needs --truth", by_all ? "--by all" : "--format stats");
         return EXIT_USAGE;
     }
+    if (by_all && par.n) {
+        util_err("--pareto does not combine with --by all");
+        return EXIT_USAGE;
+    }
     if ((fmt == F_MSGPACK || fmt == F_STATS) && util_check_binary_stdout(force)) return EXIT_USAGE;
 
     /* Read everything. */
@@ -245,7 +419,7 @@ int main(int argc, char **argv) {
     int ret, status = EXIT_OK, pol_status = EXIT_OK;
     size_t n_missing = 0, n_seen = 0;
     /* --top K without statistics only ever needs the best K records seen so far. */
-    int bounded = top > 0 && !truth && !by_all;
+    int bounded = top > 0 && !truth && !by_all && !par.n;
     while (r && (ret = rec_read(r, &o)) == 1) {
         long rn = rec_reader_count(r);
         if (o.type != MSGPACK_OBJECT_MAP) {
@@ -253,6 +427,25 @@ int main(int argc, char **argv) {
             status = EXIT_BAD_INPUT;
             break;
         }
+        const char *bad = NULL;
+        double vals[MAX_PARETO];
+        int wp = where_pass(&o, where, n_where, &bad);
+        int pp = wp == 1 && par.n ? pareto_values(&o, &par, vals, &bad) : 1;
+        if (wp < 0 || pp < 0) {
+            if (rec_policy_bad(&pol, rn, "\"%s\" is not a number", bad)) continue;
+            status = EXIT_BAD_INPUT;
+            break;
+        }
+        if (!wp || !pp) {
+            n_filtered++;
+            continue;
+        }
+        if (par.n && (grow((void **)&pv, &cap_pv, (S.n + 1) * par.n, sizeof *pv))) {
+            util_err("out of memory after %zu records", S.n);
+            status = EXIT_IO;
+            break;
+        }
+        if (par.n) memcpy(pv + S.n * par.n, vals, sizeof *pv * par.n);
         item_t it = {0, 0, NAN, NAN};
         const char *key = by_all ? truth : by;
         int g = rec_get_num(&o, key, &it.key);
@@ -297,6 +490,14 @@ int main(int argc, char **argv) {
     msgpack_sbuffer_destroy(&sb);
     if (status != EXIT_OK) return status; /* sorted output of partial input would mislead */
     if (n_missing) util_msg("%zu of %zu records lack \"%s\" (sorted last)", n_missing, n_seen, by_all ? truth : by);
+    if (par.n && pareto_front(S.it, &S.n, pv, par.n)) {
+        util_err("out of memory");
+        return EXIT_IO;
+    }
+    free(pv);
+    if (n_where || par.n)
+        util_msg("kept %zu of %zu records (%zu failed --where or lack a --pareto key)", S.n,
+                 n_seen + n_filtered, n_filtered);
 
     /* Statistics, before sorting (columns are in input order). */
     size_t k = top > 0 ? (size_t)top : 10;
