@@ -45,11 +45,6 @@ void lay_par(int T, size_t n, size_t align, lay_part_fn f, void *arg);
 #define HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define HOT
-/* d[0..n) += s[0..n); restrict so the loop vectorizes. */
-static inline void vadd(float *restrict d, const float *restrict s, int n) {
-    for (int i = 0; i < n; i++) d[i] += s[i];
-}
-
 #endif
 
 /* d[0..n) += s[0..n); restrict so the loop vectorizes. */
