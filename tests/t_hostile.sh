@@ -158,4 +158,24 @@ mp "$T/t8.mp" "[{'kind': 'arch', 'scores': {'s': float(i)}, 'truth': {'acc': flo
 rank --by scores.s -t truth.acc < "$T/t8.mp" > /dev/null 2> "$T/err"
 check "rank -t with 8 pairs: reports top8, not top10" 'grep -q "n=8 .*top8_hit" $T/err'
 
+# --- option values: the option and its range are named ----------------------------------
+for c in "warmup-supernet --channels 0 -o $T/x.ckpt:--channels: '0' (want an integer from 1 to 4096)" \
+         "sample-arch --channels 0:--channels: '0' (want an integer from 1 to 4096)" \
+         "gen-criteo --rows 0:-n/--rows: '0' (want an integer from 1 to" \
+         "mutate-arch -k x:-k/--children: 'x' (want an integer from 0 to 1000000)" \
+         "rank --top 2000000000000:-k/--top: '2000000000000' (want an integer from 0 to 1099511627776)"; do
+    cmd=${c%%:*} want=${c#*:}
+    $cmd < /dev/null > /dev/null 2> "$T/err"; rc=$?
+    check "bad option value, ${cmd%% *}: exit 2, 'invalid value for $want'" \
+        '[ $rc -eq 2 ] && grep -qF -- "invalid value for $want" $T/err'
+done
+
+# --- minor: write errors with their reason, a float shape shown as written ----------------
+gen-criteo -n 10 > /dev/full 2> "$T/err"; rc=$?
+check "gen-criteo > /dev/full: exit 3 with the errno text" '[ $rc -eq 3 ] && grep -q "No space left on device" $T/err'
+mkdir -p "$T/ck"
+$PY tests/regress/mkckpt.py fuzz/corpus/ckpt/tiny.ckpt "$T/ck"
+score-sigeo --supernet "$T/ck/float-shape.ckpt" $PSC < "$T/a6.mp" > /dev/null 2> "$T/err"; rc=$?
+check "a float in a checkpoint's shape: shown as written (2.5), exit 1" '[ $rc -eq 1 ] && grep -q "shape (2.5,1,3,3)" $T/err'
+
 finish

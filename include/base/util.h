@@ -28,6 +28,11 @@ void util_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Strict number parsing for options; return 0 on success, -1 on junk or out of range. */
 int util_parse_long(const char *s, long lo, long hi, long *out);
 int util_parse_double(const char *s, double *out);
+/* "invalid value for --name: 'arg' (an integer from LO to HI)" for option ch of the
+ * getopt_long table lo (-c when ch is a short option), with the range of the last
+ * util_parse_long/util_parse_double that failed on arg. */
+struct option;
+void util_bad_option(const struct option *lo, int ch, const char *arg);
 
 /* Length of the UTF-8 sequence at p (at most n bytes), 0 if invalid: no overlongs, no
  * surrogates, nothing above U+10FFFF. */

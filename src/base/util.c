@@ -1,7 +1,9 @@
 /* util.c — diagnostics, option parsing, the RNG and SHA-256 shared by every tool. */
 #include "base/util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,10 +57,16 @@ void util_msg(const char *fmt, ...)
     va_end(ap);
 }
 
+/* What the last failed parse wanted, and of which argument, for util_bad_option. */
+static char parse_want[96];
+static const char *parse_arg;
+
 int util_parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
     long v;
+    parse_arg = s;
+    snprintf(parse_want, sizeof parse_want, "an integer from %ld to %ld", lo, hi);
     if (!s || !*s)
         return -1;
     errno = 0;
@@ -66,13 +74,31 @@ int util_parse_long(const char *s, long lo, long hi, long *out)
     if (errno || *end || v < lo || v > hi)
         return -1;
     *out = v;
+    parse_arg = NULL;
     return 0;
+}
+
+void util_bad_option(const struct option *lo, int ch, const char *arg)
+{
+    const struct option *l = lo;
+    char name[80];
+    while (l && l->name && l->val != ch) l++;
+    int shrt = ch > 0 && ch < 128 && isalnum(ch), lng = l && l->name;
+    if (shrt && lng) snprintf(name, sizeof name, "-%c/--%s", ch, l->name);
+    else if (shrt) snprintf(name, sizeof name, "-%c", ch);
+    else snprintf(name, sizeof name, "--%s", lng ? l->name : "?");
+    if (arg && arg == parse_arg)
+        util_err("invalid value for %s: '%s' (want %s)", name, arg, parse_want);
+    else
+        util_err("invalid value for %s: '%s'", name, arg ? arg : "");
 }
 
 int util_parse_double(const char *s, double *out)
 {
     char *end;
     double v;
+    parse_arg = s;
+    snprintf(parse_want, sizeof parse_want, "a finite number");
     if (!s || !*s)
         return -1;
     errno = 0;
@@ -80,6 +106,7 @@ int util_parse_double(const char *s, double *out)
     if (errno || *end || !isfinite(v))
         return -1;
     *out = v;
+    parse_arg = NULL;
     return 0;
 }
 

@@ -293,18 +293,25 @@ static int load_tensor(params_t *P, const msgpack_object_kv *kv, unsigned char *
         return -1;
     }
     seen[id] = 1;
-    int got[4] = {0, 0, 0, 0}, ok = shape->via.array.size == (uint32_t)v->n_dim;
+    int ok = shape->via.array.size == (uint32_t)v->n_dim;
     for (uint32_t d = 0; d < shape->via.array.size && d < 4; d++) {
         const msgpack_object *x = &shape->via.array.ptr[d];
         int pos = x->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
-        if (pos && x->via.u64 < 1u << 30) got[d] = (int)x->via.u64;
-        else got[d] = -1;
         ok = ok && pos && x->via.u64 == (uint64_t)v->shape[d];
     }
     if (!ok) {
-        char a[64], b[64];
+        char a[96], b[64];
         uint32_t nd = shape->via.array.size;
-        shape_str(a, sizeof a, nd > 4 ? 4 : (int)nd, got);
+        size_t k = (size_t)snprintf(a, sizeof a, "(");
+        for (uint32_t d = 0; d < nd && d < 4 && k < sizeof a; d++) { /* as written: 3.5, -2, "x" */
+            const msgpack_object *x = &shape->via.array.ptr[d];
+            double v;
+            if (rec_get_num(x, NULL, &v) == REC_OK)
+                k += (size_t)snprintf(a + k, sizeof a - k, d ? ",%.10g" : "%.10g", v);
+            else
+                k += (size_t)snprintf(a + k, sizeof a - k, d ? ",?" : "?");
+        }
+        if (k < sizeof a) snprintf(a + k, sizeof a - k, ")");
         shape_str(b, sizeof b, v->n_dim, v->shape);
         snprintf(err, n_err, "tensor '%s': shape %s%s in the file, %s expected for the stored cfg",
                  name, a, nd > 4 ? "..." : "", b);

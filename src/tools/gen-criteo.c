@@ -17,6 +17,7 @@
  *   rescaled to standard deviation 2 (on a calibration sample) and shifted for a click rate
  *   near 25%; label ~ Bernoulli(sigmoid(logit)). */
 #include <getopt.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +200,7 @@ int main(int argc, char **argv) {
         }
         continue;
     bad:
-        util_err("invalid value for %s: '%s'", argv[optind - 1], optarg);
+        util_bad_option(lo, ch, optarg);
         return EXIT_USAGE;
     }
     if (optind < argc) {
@@ -208,7 +209,7 @@ int main(int argc, char **argv) {
     }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
-        util_err("cannot write %s", out);
+        util_err("cannot write %s: %s", out, strerror(errno));
         return EXIT_IO;
     }
     teacher_t *t = malloc(sizeof *t);
@@ -223,7 +224,7 @@ int main(int argc, char **argv) {
     rng_seed(&rs, (uint64_t)seed ^ 0x1f83d9abfb41bd6bull);
     long long I[ND];
     int v[NS];
-    int rc = EXIT_OK;
+    int rc = EXIT_OK, werr = 0;
     for (long i = 0; i < rows; i++) {
         draw(t, &rs, I, v);
         double z = raw_logit(t, I, v) * t->scale + t->shift;
@@ -245,13 +246,13 @@ int main(int argc, char **argv) {
         }
         line[n++] = '\n';
         if (fwrite(line, 1, (size_t)n, f) != (size_t)n) {
-            rc = EXIT_IO;
+            rc = EXIT_IO, werr = errno;
             break;
         }
     }
-    if (fflush(f) || ferror(f)) rc = EXIT_IO;
-    if (out && fclose(f)) rc = EXIT_IO;
-    if (rc) util_err("writing %s failed", out ? out : "stdout");
+    if ((fflush(f) || ferror(f)) && !werr) rc = EXIT_IO, werr = errno;
+    if (out && fclose(f) && !werr) rc = EXIT_IO, werr = errno;
+    if (rc) util_err("writing %s: %s", out ? out : "stdout", strerror(werr ? werr : EIO));
     for (int k = 0; k < NS; k++) free(t->w[k]), free(t->e[k]);
     free(t);
     return rc;

@@ -356,7 +356,7 @@ int main(int argc, char **argv) {
         case 'b': by = optarg; break;
         case 'k':
             if (util_parse_long(optarg, 0, 1L << 40, &top)) {
-                util_err("bad number '%s' for --top", optarg);
+                util_bad_option(opts, ch, optarg);
                 return EXIT_USAGE;
             }
             break;

@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
         }
         continue;
     bad_num:
-        util_err("bad number '%s' for option %s", optarg, argv[optind - 1]);
+        util_bad_option(opts, ch, optarg);
         return EXIT_USAGE;
     }
     if (optind < argc) {

@@ -400,9 +400,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            const struct option *l = lo;
-            while (l->name && l->val != ch) l++;
-            util_err("invalid value for --%s: '%s'", l->name ? l->name : "?", optarg);
+            util_bad_option(lo, ch, optarg);
             return EXIT_USAGE;
         }
     }

@@ -270,7 +270,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            util_err("invalid value for %s: '%s'", argv[optind - 1], optarg);
+            util_bad_option(lo, ch, optarg);
             return EXIT_USAGE;
         }
     }

@@ -24,6 +24,7 @@ edit("shape-mismatch.ckpt", lambda d: d["tensors"][t0].update(shape=[2, 1, 3, 3]
 edit("data-short.ckpt", lambda d: d["tensors"][t0].update(data=d["tensors"][t0]["data"][:-4]))
 edit("huge-shape.ckpt", lambda d: d["tensors"][t0].update(shape=[65536, 65536, 65536, 65536]))
 edit("negative-shape.ckpt", lambda d: d["tensors"][t0].update(shape=[-1, 1, 3, 3]))
+edit("float-shape.ckpt", lambda d: d["tensors"][t0].update(shape=[2.5, 1, 3, 3]))
 edit("nan-weights.ckpt", lambda d: d["tensors"][t0].update(data=b"\x00\x00\xc0\x7f" * 9))
 edit("missing-tensor.ckpt", lambda d: d["tensors"].pop(t0))
 edit("cfg-huge.ckpt", lambda d: d["cfg"].update(C=1 << 30))
