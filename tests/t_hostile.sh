@@ -178,4 +178,15 @@ $PY tests/regress/mkckpt.py fuzz/corpus/ckpt/tiny.ckpt "$T/ck"
 score-sigeo --supernet "$T/ck/float-shape.ckpt" $PSC < "$T/a6.mp" > /dev/null 2> "$T/err"; rc=$?
 check "a float in a checkpoint's shape: shown as written (2.5), exit 1" '[ $rc -eq 1 ] && grep -q "shape (2.5,1,3,3)" $T/err'
 
+# --- --keep-going skips a bad first record too ---------------------------------------------
+{ printf '{"kind":"arch","index":99999}\n' | json2mp; sample-arch $SP -n 2 --seed 5; } > "$T/bad1.mp"
+train-arch --keep-going --ok-if-bad --data "$T/data" --batch 16 -q < "$T/bad1.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "train-arch --keep-going --ok-if-bad, bad first record: skipped, 2 records trained, exit 0" \
+    '[ $rc -eq 0 ] && [ "$(mp2json < $T/out | grep -c test_acc)" = 2 ]'
+for tool in "score-sigeo --supernet $T/sn.ckpt $PSC" mutate-arch; do
+    $tool --keep-going < "$T/bad1.mp" > "$T/out" 2> "$T/err"; rc=$?
+    check "${tool%% *} --keep-going, bad first record: skipped, the rest written, exit 1" \
+        '[ $rc -eq 1 ] && [ "$(mp2json < $T/out | wc -l)" -ge 2 ] && grep -q "1 bad record skipped" $T/err'
+done
+
 finish

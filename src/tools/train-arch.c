@@ -405,7 +405,7 @@ int main(int argc, char **argv)
             arch_t a;
             space_cfg_t c;
             if (space_read_record(&in, &sp, &a, &c, err, sizeof err)) {
-                util_err("%s (record %ld)", err, n);
+                if (rec_policy_bad(&pol, n, "%s", err)) continue; /* the next record decides */
                 rc = EXIT_BAD_INPUT;
                 break;
             }
