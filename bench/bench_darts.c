@@ -56,6 +56,15 @@ int main(int argc, char **argv) {
             printf("%d %.3f %.3f\n", steps, 1e3 * (util_now() - t0) / steps,
                    1e3 * (double)(clock() - c0) / CLOCKS_PER_SEC / steps);
     }
+#ifdef NET_PROFILE
+    { /* per-op CPU ms/step: build with -DNET_PROFILE */
+        extern double net_prof[64][2];
+        for (int o = 0; o < OP_N; o++)
+            if (net_prof[o][0] + net_prof[o][1] > 0)
+                printf("  %-10s fwd %7.2f  bwd %7.2f CPU ms/step\n", net_ops[o]->name,
+                       1e3 * net_prof[o][0] / (steps + 2), 1e3 * net_prof[o][1] / (steps + 2));
+    }
+#endif
     free(x), free(lab);
     net_free(&net);
     params_free(&P);

@@ -131,8 +131,9 @@ static void win(int o, int stride, int n, int *a, int *b) {
 
 enum { MAX_FWD, MAX_BWD, AVG_FWD, AVG_BWD };
 
-/* Planes [lo, hi) of one of the four passes; out is y (forward) or dx (backward). */
-static void pool_part(const pool_job_t *j, int kind, size_t lo, size_t hi) {
+/* Planes [lo, hi) of one of the four passes; out is y (forward) or dx (backward). Inlined
+ * into each pass with kind a constant, so each gets its own branch-free inner loop. */
+static inline __attribute__((always_inline)) void pool_part(const pool_job_t *j, int kind, size_t lo, size_t hi) {
     size_t in = (size_t)j->H * j->W, on = (size_t)j->OH * j->OW;
     for (size_t p = lo; p < hi; p++) {
         const float *x = j->x ? j->x + p * in : NULL, *dy = j->dy ? j->dy + p * on : NULL;
@@ -151,7 +152,11 @@ static void pool_part(const pool_job_t *j, int kind, size_t lo, size_t hi) {
                         int i = h * j->W + w;
                         if (kind == AVG_BWD) out[i] += s;
                         else if (kind == AVG_FWD) s += x[i];
-                        else if (x[i] > m || isnan(x[i])) m = x[i], at = i;
+                        else {
+                            int gt = x[i] > m || x[i] != x[i]; /* a NaN wins, as in PyTorch */
+                            m = gt ? x[i] : m;
+                            at = gt ? i : at;
+                        }
                     }
                 if (kind == MAX_FWD) out[o] = m;
                 else if (kind == MAX_BWD) out[at] += dy[o];
@@ -161,8 +166,77 @@ static void pool_part(const pool_job_t *j, int kind, size_t lo, size_t hi) {
     }
 }
 
-static void max_fwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, MAX_FWD, lo, hi); }
-static void max_bwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, MAX_BWD, lo, hi); }
+/* Planes up to this many padded cells take the fast max path: the plane copied into a
+ * -inf border, so every window is a full 3x3 (the border never wins: the first in-bounds
+ * cell starts each window, as PyTorch's index does). */
+#define POOL_PAD_MAX 16384
+
+/* Max and first arg-max (index into the plane) of each window of one plane. */
+HOT static void max_plane(float *y, int *arg, const float *x, const pool_job_t *j, float *pad) {
+    int W2 = j->W + 2, s = j->stride;
+    for (int i = 0; i < W2; i++) pad[i] = pad[(j->H + 1) * W2 + i] = -INFINITY;
+    for (int h = 0; h < j->H; h++) {
+        float *r = pad + (h + 1) * W2;
+        r[0] = r[W2 - 1] = -INFINITY;
+        memcpy(r + 1, x + (size_t)h * j->W, sizeof(float) * j->W);
+    }
+    float m[j->OW];
+    int at[j->OW];
+    for (int oh = 0; oh < j->OH; oh++) {
+        int h0 = oh * s - 1 < 0 ? 0 : oh * s - 1;
+        for (int ow = 0; ow < j->OW; ow++) { /* the first in-bounds cell of the window */
+            at[ow] = (h0 + 1) * W2 + (ow * s - 1 < 0 ? 0 : ow * s - 1) + 1;
+            m[ow] = pad[at[ow]];
+        }
+        /* window cells in row-major order, each over the whole output row (independent
+         * lanes: vectorizable) */
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                int base = (oh * s + ky) * W2 + kx;
+                const float *p = pad + base;
+                for (int ow = 0; ow < j->OW; ow++) {
+                    float v = p[ow * s];
+                    int gt = v > m[ow] || v != v; /* a NaN wins, as in PyTorch */
+                    m[ow] = gt ? v : m[ow];
+                    at[ow] = gt ? base + ow * s : at[ow];
+                }
+            }
+        if (y) memcpy(y + oh * j->OW, m, sizeof(float) * j->OW);
+        if (arg)
+            for (int ow = 0; ow < j->OW; ow++)
+                arg[oh * j->OW + ow] = (at[ow] / W2 - 1) * j->W + at[ow] % W2 - 1;
+    }
+}
+
+static void max_fwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const pool_job_t *j = arg;
+    (void)t;
+    if ((size_t)(j->H + 2) * (j->W + 2) > POOL_PAD_MAX) {
+        pool_part(j, MAX_FWD, lo, hi);
+        return;
+    }
+    float pad[POOL_PAD_MAX];
+    for (size_t p = lo; p < hi; p++)
+        max_plane(j->y + p * j->OH * j->OW, NULL, j->x + p * j->H * j->W, j, pad);
+}
+
+static void max_bwd_part(void *arg, int t, size_t lo, size_t hi) {
+    const pool_job_t *j = arg;
+    (void)t;
+    if ((size_t)(j->H + 2) * (j->W + 2) > POOL_PAD_MAX) {
+        pool_part(j, MAX_BWD, lo, hi);
+        return;
+    }
+    float pad[POOL_PAD_MAX];
+    int at[POOL_PAD_MAX]; /* OH*OW <= the padded plane */
+    size_t on = (size_t)j->OH * j->OW;
+    for (size_t p = lo; p < hi; p++) {
+        max_plane(NULL, at, j->x + p * j->H * j->W, j, pad);
+        float *dx = j->y + p * j->H * j->W;
+        const float *dy = j->dy + p * on;
+        for (size_t o = 0; o < on; o++) dx[at[o]] += dy[o];
+    }
+}
 static void avg_fwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, AVG_FWD, lo, hi); }
 static void avg_bwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, AVG_BWD, lo, hi); }
 
