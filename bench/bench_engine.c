@@ -93,11 +93,9 @@ static void bench(const char *name, const int ops[6], int C, int N, int B, doubl
 #ifdef NET_PROFILE
     {
         extern double net_prof[64][2];
-        static const char *const nm[] = {"input", "zero", "conv", "bn", "relu", "add",
-                                         "avgpool3", "avgpool2", "gap", "linear", "xent"};
-        for (int o = 0; o < 11; o++)
+        for (int o = 0; o < OP_N; o++)
             if (net_prof[o][0] + net_prof[o][1] > 0)
-                printf("  %-9s fwd %7.2f  bwd %7.2f CPU ms/step\n", nm[o],
+                printf("  %-9s fwd %7.2f  bwd %7.2f CPU ms/step\n", net_ops[o]->name,
                        1e3 * net_prof[o][0] / (n_it + 3), 1e3 * net_prof[o][1] / (n_it + 3));
         printf("  zero dy   bwd %7.2f CPU ms/step\n", 1e3 * net_prof[63][1] / (n_it + 3));
         memset(net_prof, 0, sizeof net_prof);

@@ -338,7 +338,31 @@ static void test_degenerate(void) {
     params_free(&P);
 }
 
+/* Every op id has a row in the op table, with a name and a forward pass unless its output
+ * is a constant; a loss row is not accepted as a node's input. */
+static void test_op_table(void) {
+    int ok = 1;
+    for (int op = 0; op < OP_N; op++) {
+        const op_def_t *d = net_ops[op];
+        if (!d || !d->name || (!d->forward && !(d->flags & OPF_CONST))) {
+            printf("# op %d: %s\n", op, !d ? "no row" : !d->name ? "no name" : "no forward");
+            ok = 0;
+        }
+    }
+    check(ok, "op table: a named row for every op id", OP_N);
+    params_t P;
+    params_init(&P);
+    net_t net;
+    net_init(&net, &P, 2);
+    int x = net_input(&net, 3, 1, 1), h = net_linear(&net, x, "fc", 2, 0), l = net_xent(&net, h);
+    check(l >= 0 && net_relu(&net, l) < 0 && net_node_new(&net, OP_N, 1, 1, 1) == NULL,
+          "a loss node is no input; an op id without a row makes no node", l);
+    net_free(&net);
+    params_free(&P);
+}
+
 int main(void) {
+    test_op_table();
     int mixed[6] = {NB_CONV3, NB_SKIP, NB_CONV1, NB_AVG3, NB_NONE, NB_CONV3};
     int conv3[6] = {NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3, NB_CONV3};
     test_gradients(mixed, "mixed cell", BN_TRAIN);
