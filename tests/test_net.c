@@ -8,6 +8,7 @@
 
 #include "spaces/nb201.h"
 #include "engine/net.h"
+#include "engine/optim.h"
 #include "base/util.h"
 
 static int fails;

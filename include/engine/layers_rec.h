@@ -64,11 +64,6 @@ float bce_forward(const float *z, const int *labels, int B);
 /* dz (B) += dloss * (sigmoid(z) - label) / B. */
 void bce_backward(float *dz, const float *z, const int *labels, float dloss, int B);
 
-/* Adagrad (Duchi et al.; PyTorch semantics, no decay): acc += g^2;
- * w -= lr * g / (sqrt(acc) + eps), over views with used[i] != 0 (all if used is NULL),
- * with P->m as the accumulator. */
-void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps);
-
 /* ---- graph nodes (the recommender ops of net.h) ---------------------------------------------- */
 
 /* Embedding lookup of F ids at columns [col0, col0+F) of the (B,F_in) input node x, into

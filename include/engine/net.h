@@ -261,14 +261,4 @@ double net_flops(const net_t *net);
 /* Mark which views the graph uses: used[i] = 1 for trainable view i (array of P->n). */
 void net_used_params(const net_t *net, unsigned char *used);
 
-/* SGD with momentum, optional Nesterov, decoupled-from-nothing L2 weight decay
- * (PyTorch semantics: g += wd*w; m = mu*m + g; w -= lr*(nesterov ? g + mu*m : m)).
- * Only views with used[i] != 0 are touched when used is non-NULL. BN and bias
- * parameters get no weight decay. */
-typedef struct {
-    float lr, momentum, weight_decay;
-    int nesterov;
-} sgd_t;
-void sgd_step(const sgd_t *o, params_t *P, const unsigned char *used);
-
 #endif

@@ -76,6 +76,9 @@ typedef struct space {
      * node with no path to the cell output). score-sigeo scores such candidates once for
      * the proxies that read only that part of the network (proxy.h live_only). -1: no key. */
     int64_t (*live_key)(const arch_t *a);
+    /* The optimizer its networks train with (engine/optim.h OPTIMIZER_*; 0 is SGD), in
+     * the warm-up and in train-arch, so the tools need not know the space. */
+    int optimizer;
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);

@@ -189,19 +189,6 @@ void bce_backward(float *dz, const float *z, const int *labels, float dloss, int
     for (int b = 0; b < B; b++) dz[b] += dloss * (sigm(z[b]) - (float)labels[b]) / (float)B;
 }
 
-void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps) {
-    for (int i = 0; i < P->n; i++) {
-        if (used && !used[i]) continue;
-        const pview_t *v = &P->v[i];
-        float *w = P->w + v->off, *g = P->g + v->off, *a = P->m + v->off;
-        for (size_t j = 0; j < v->n; j++) {
-            if (g[j] == 0.0f) continue; /* untouched embedding rows and sliced-off weights */
-            a[j] += g[j] * g[j];
-            w[j] -= lr * g[j] / (sqrtf(a[j]) + eps);
-        }
-    }
-}
-
 /* ---- graph nodes ---------------------------------------------------------------------------- */
 
 static size_t per_ex(const node_t *d) { return (size_t)d->C * d->H * d->W; }

@@ -1,5 +1,5 @@
 /* net.c — parameters in one flat buffer with named views, the layer graph (allocation,
- * forward, backward, counts through the op table net_ops) and SGD. See include/net.h;
+ * forward, backward, counts through the op table net_ops). See include/net.h;
  * the ops themselves are defined by their families (ops_cnn.c, layers_rec.c). */
 #include "engine/net.h"
 
@@ -502,24 +502,4 @@ double net_flops(const net_t *net) {
         if (net_ops[d->op]->flops) macs += net_ops[d->op]->flops(net, d);
     }
     return macs;
-}
-
-/* ---- optimizer ------------------------------------------------------------------------- */
-
-void sgd_step(const sgd_t *o, params_t *P, const unsigned char *used) {
-    for (int i = 0; i < P->n; i++) {
-        if (used && !used[i]) continue;
-        const pview_t *v = &P->v[i];
-        float wd = (v->kind == PK_CONV || v->kind == PK_LINEAR_W || v->kind == PK_EMB)
-                       ? o->weight_decay : 0.0f;
-        float *w = P->w + v->off, *g = P->g + v->off, *m = P->m + v->off;
-        for (size_t j = 0; j < v->n; j++) {
-            float d = g[j] + wd * w[j];
-            if (o->momentum != 0.0f) {
-                m[j] = o->momentum * m[j] + d;
-                d = o->nesterov ? d + o->momentum * m[j] : m[j];
-            }
-            w[j] -= o->lr * d;
-        }
-    }
 }

@@ -3,6 +3,7 @@
  * derives from the selected proxies' flags. The proxies are one file each (or one per
  * tight family) and one row in table.c; docs/proxies.md has every definition. */
 #include "proxy_impl.h"
+#include "engine/optim.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -31,6 +31,7 @@
 
 #include "data/criteo.h"
 #include "engine/layers_rec.h"
+#include "engine/optim.h"
 
 const char *const nasrec_op_names[NR_N_OPS] = {"fc", "gate", "dp"};
 const int nasrec_dense_widths[NR_N_DW] = {16, 32, 64, 128, 256, 512, 768, 1024};
@@ -440,4 +441,5 @@ const space_t space_nasrec = {
     .sample_cfg = sample_cfg,
     .sample_path_cfg = sample_cfg,
     .mutate_cfg = mutate_cfg,
+    .optimizer = OPTIMIZER_ADAGRAD, /* the NASRec recipe for click models */
 };

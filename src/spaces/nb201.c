@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/optim.h"
+
 const char *const nb201_op_names[NB_N_OPS] = {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
                                               "avg_pool_3x3"};
 
@@ -181,4 +183,5 @@ const space_t space_nb201 = {
     .data_kind = SPACE_DATA_IMAGES,
     .lambda = {{1, 50, 0, 30}, {1, 50, 10, 30}}, /* the quality study's choice */
     .live_key = live_key,
+    .optimizer = OPTIMIZER_SGD,
 };

@@ -201,46 +201,124 @@ static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int 
     return 0;
 }
 
-/* Build the record's network over W in net (reset first: its arena is reused from one
- * record to the next), run the selected proxies and add their keys.
- * Returns 0, -1 with err for bad input, -2 for out of memory. */
-static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *net,
-                        proxy_ctx_t *ctx, const unsigned char *on, memo_t *memo,
-                        long *n_memo, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
+/* What scores one stream: the supernet, the working parameters, one net whose arena each
+ * record's graph reuses, the proxy context, the selected proxies and the memo. */
+typedef struct {
+    const opts_t *o;
+    ckpt_t *ck;
+    params_t W;
+    net_t net;
+    proxy_ctx_t ctx;
+    unsigned char on[PROXY_MAX];
+    memo_t memo;
+    long n_memo;
+} scorer_t;
+
+/* The record's candidate, if it is in the supernet's space with the supernet's cfg.
+ * 0, or -1 with err. */
+static int read_candidate(const ckpt_t *ck, const msgpack_object *in, const space_t **sp,
+                          arch_t *a, space_cfg_t *c, char *err, size_t n_err)
+{
+    if (space_read_record(in, sp, a, c, err, n_err)) return -1;
+    if (*sp != ck->space) {
+        snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", (*sp)->name,
+                 ck->space->name);
+        return -1;
+    }
+    if (!space_cfg_equal(c, &ck->cfg)) {
+        snprintf(err, n_err,
+                 "record cfg (C=%d N=%d input %dx%dx%d classes %d) differs from the supernet's "
+                 "(C=%d N=%d input %dx%dx%d classes %d)",
+                 c->C, c->N, c->in_ch, c->H, c->W, c->classes, ck->cfg.C, ck->cfg.N,
+                 ck->cfg.in_ch, ck->cfg.H, ck->cfg.W, ck->cfg.classes);
+        return -1;
+    }
+    return 0;
+}
+
+/* Proxy i's outputs into out: from the memo slot on a hit, else by running it (and storing
+ * them in the slot when it has one). 0, or -2 out of memory. */
+static int run_proxy(scorer_t *s, int i, int64_t slot, int hit, proxy_out_t *out)
+{
+    memo_t *memo = &s->memo;
+    memset(out, 0, sizeof *out);
+    int k = slot >= 0 ? memo->px_of[i] : -1;
+    memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
+    if (mo && hit) {
+        out->n = mo->n;
+        memcpy(out->key, mo->key, sizeof out->key);
+        memcpy(out->v, mo->v, sizeof out->v);
+        if (mo->err) snprintf(out->err, sizeof out->err, "%s", mo->err);
+        return 0;
+    }
+    if (proxy_table[i]->fn(&s->ctx, out) < 0) return -2;
+    if (!mo) return 0;
+    free(mo->err);
+    mo->err = out->err[0] ? strdup(out->err) : NULL;
+    if (out->err[0] && !mo->err) return -2;
+    mo->n = out->n;
+    memcpy(mo->key, out->key, sizeof mo->key);
+    memcpy(mo->v, out->v, sizeof mo->v);
+    return 0;
+}
+
+/* A record's scores, collected while the proxies run and added when they are done. */
+typedef struct {
+    int n;
+    const char *key[PROXY_MAX_SCORES];
+    double v[PROXY_MAX_SCORES];
+    char why[512];
+} scores_t;
+
+static void scores_add(scores_t *sc, const proxy_out_t *out)
+{
+    for (int k = 0; k < out->n && sc->n < PROXY_MAX_SCORES; k++) {
+        sc->key[sc->n] = out->key[k];
+        sc->v[sc->n++] = isfinite(out->v[k]) ? out->v[k] : NAN;
+    }
+    if (out->err[0]) {
+        size_t l = strlen(sc->why);
+        snprintf(sc->why + l, sizeof sc->why - l, "%s%s", l ? "; " : "", out->err);
+    }
+}
+
+/* scores.<key> for each score and "error" when a proxy gave a reason. 0 or -2. */
+static int scores_write(const scores_t *sc, rec_t *e)
+{
+    for (int k = 0; k < sc->n; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "scores.%s", sc->key[k]);
+        if (rec_set_f64(e, key, sc->v[k])) return -2;
+    }
+    return sc->why[0] && rec_set_str(e, "error", sc->why) ? -2 : 0;
+}
+
+/* Build the record's network over W in s->net (reset first: its arena is reused from one
+ * record to the next) unless the memo holds every selected proxy's outputs, run the
+ * selected proxies and add their keys. 0, -1 with err for bad input, -2 out of memory. */
+static int score_record(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
 {
     const space_t *sp;
     arch_t a;
     space_cfg_t c;
-    if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
-    if (sp != ck->space) {
-        snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", sp->name,
-                 ck->space->name);
-        return -1;
-    }
-    if (!space_cfg_equal(&c, &ck->cfg)) {
-        snprintf(err, n_err,
-                 "record cfg (C=%d N=%d input %dx%dx%d classes %d) differs from the supernet's "
-                 "(C=%d N=%d input %dx%dx%d classes %d)",
-                 c.C, c.N, c.in_ch, c.H, c.W, c.classes, ck->cfg.C, ck->cfg.N, ck->cfg.in_ch,
-                 ck->cfg.H, ck->cfg.W, ck->cfg.classes);
-        return -1;
-    }
-    (void)o;
+    if (read_candidate(s->ck, in, &sp, &a, &c, err, n_err)) return -1;
+    memo_t *memo = &s->memo;
+    net_t *net = &s->net;
     /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
     int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
     int hit = slot >= 0 && memo->key1[slot] == key + 1, need_net = 0;
     for (int i = 0; proxy_table[i]; i++)
-        if (on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
-    if (hit) ++*n_memo;
+        if (s->on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
+    if (hit) ++s->n_memo;
     net_reset(net);
     /* from the selected proxies' flags: without a reader of nodes' dy the dy buffers are
      * shared between nodes (net.h share_dy: smaller, cache-warm arena); the input's
      * gradient only in the readers' own passes */
     proxy_plan_t plan;
-    proxy_plan(on, &plan);
+    proxy_plan(s->on, &plan);
     net->share_dy = plan.share_dy;
     net->no_input_dy = plan.no_input_dy;
-    unsigned char *used = calloc((size_t)W->n + 1, 1);
+    unsigned char *used = calloc((size_t)s->W.n + 1, 1);
     int rc = 0;
     if (!used) {
         rc = -2;
@@ -257,64 +335,26 @@ static int score_record(const opts_t *o, const ckpt_t *ck, params_t *W, net_t *n
         return rc;
     }
     if (need_net) net_used_params(net, used);
-    ctx->net = net;
-    ctx->used = used;
-    proxy_ctx_reset(ctx);
-    /* Scores are collected here and added to the record after the proxies are done. */
-    const char *keys[PROXY_MAX_SCORES];
-    double vals[PROXY_MAX_SCORES];
-    int n_keys = 0;
-    char why[512] = "";
+    s->ctx.net = net;
+    s->ctx.used = used;
+    proxy_ctx_reset(&s->ctx);
+    scores_t sc = {0};
     for (int i = 0; proxy_table[i] && rc == 0; i++) {
-        if (!on[i]) continue;
+        if (!s->on[i]) continue;
         proxy_out_t out;
-        memset(&out, 0, sizeof out);
-        int k = slot >= 0 ? memo->px_of[i] : -1;
-        memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
-        if (mo && hit) {
-            out.n = mo->n;
-            memcpy(out.key, mo->key, sizeof out.key);
-            memcpy(out.v, mo->v, sizeof out.v);
-            if (mo->err) snprintf(out.err, sizeof out.err, "%s", mo->err);
-        } else if (proxy_table[i]->fn(ctx, &out) < 0) {
-            rc = -2;
-            break;
-        } else if (mo) {
-            free(mo->err);
-            mo->err = out.err[0] ? strdup(out.err) : NULL;
-            if (out.err[0] && !mo->err) {
-                rc = -2;
-                break;
-            }
-            mo->n = out.n;
-            memcpy(mo->key, out.key, sizeof mo->key);
-            memcpy(mo->v, out.v, sizeof mo->v);
-        }
+        if ((rc = run_proxy(s, i, slot, hit, &out))) break;
         static unsigned char warned[PROXY_MAX];
         if (out.n == 0 && !warned[i]) {
             util_msg("%s is not defined for space '%s'; not scored", proxy_table[i]->name, sp->name);
             warned[i] = 1;
         }
-        for (int k = 0; k < out.n && n_keys < PROXY_MAX_SCORES; k++) {
-            keys[n_keys] = out.key[k];
-            vals[n_keys++] = isfinite(out.v[k]) ? out.v[k] : NAN;
-        }
-        if (out.err[0]) {
-            size_t l = strlen(why);
-            snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", out.err);
-        }
+        scores_add(&sc, &out);
     }
     if (slot >= 0 && !hit && rc == 0) memo->key1[slot] = key + 1; /* every output stored */
-    ctx->net = NULL;
-    ctx->used = NULL;
+    s->ctx.net = NULL;
+    s->ctx.used = NULL;
     free(used);
-    for (int k = 0; k < n_keys && rc == 0; k++) {
-        char key[64];
-        snprintf(key, sizeof key, "scores.%s", keys[k]);
-        if (rec_set_f64(e, key, vals[k])) rc = -2;
-    }
-    if (rc == 0 && why[0] && rec_set_str(e, "error", why)) rc = -2;
-    return rc;
+    return rc ? rc : scores_write(&sc, e);
 }
 
 /* W gets the supernet's views (same names, kinds, shapes, order), allocated. */
@@ -333,14 +373,14 @@ static int working_params(const params_t *S, params_t *W)
     return 0;
 }
 
-int main(int argc, char **argv)
+enum opt_id { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
+              O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
+              O_OKBAD, O_NOMEMO, O_HOLDOUT };
+
+/* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
+ * error). */
+static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
 {
-    util_set_prog("score-sigeo");
-    opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
-                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0, .holdout = 0.1};
-    enum { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
-           O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
-           O_OKBAD, O_NOMEMO, O_HOLDOUT };
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
@@ -355,28 +395,27 @@ int main(int argc, char **argv)
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
         {"no-memo", 0, 0, O_NOMEMO},   {"holdout", 1, 0, O_HOLDOUT},
         {0, 0, 0, 0}};
-    rec_policy_t pol = {0, 0, 0};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case O_SUPERNET: o.supernet = optarg; break;
-        case O_DATA: o.data_dir = optarg; break;
-        case O_PROXIES: o.proxies = optarg; break;
-        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
-        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &o.batches); break;
-        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &o.batch); break;
-        case O_STEPLR: bad = util_parse_double(optarg, &o.step_lr) || !(o.step_lr >= 0); break;
+        case O_SUPERNET: o->supernet = optarg; break;
+        case O_DATA: o->data_dir = optarg; break;
+        case O_PROXIES: o->proxies = optarg; break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
+        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &o->batches); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &o->batch); break;
+        case O_STEPLR: bad = util_parse_double(optarg, &o->step_lr) || !(o->step_lr >= 0); break;
         case O_L1:
         case O_L2:
         case O_L3:
         case O_L4:
-            bad = util_parse_double(optarg, &o.lambda[ch - O_L1]);
-            o.have_lambda[ch - O_L1] = 1;
+            bad = util_parse_double(optarg, &o->lambda[ch - O_L1]);
+            o->have_lambda[ch - O_L1] = 1;
             break;
-        case O_PAPER: o.paper = 1; break;
-        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o.bn_batches); break;
-        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o.eval_batches); break;
+        case O_PAPER: o->paper = 1; break;
+        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o->bn_batches); break;
+        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o->eval_batches); break;
         case O_SHARD: {
             char tail;
             static int shard_given; /* a second --shard would silently replace the first */
@@ -384,18 +423,18 @@ int main(int argc, char **argv)
                 util_err("--shard given twice ('%s'); give it once", optarg);
                 return EXIT_USAGE;
             }
-            bad = sscanf(optarg, "%ld/%ld%c", &o.shard_i, &o.shard_n, &tail) != 2 ||
-                  o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n;
+            bad = sscanf(optarg, "%ld/%ld%c", &o->shard_i, &o->shard_n, &tail) != 2 ||
+                  o->shard_n < 1 || o->shard_i < 0 || o->shard_i >= o->shard_n;
             break;
         }
-        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
-        case O_PROGRESS: o.progress = 1; break;
-        case O_NOMEMO: o.no_memo = 1; break;
-        case O_HOLDOUT: bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1); break;
-        case 'q': o.progress = -1; break;
-        case O_KEEP: pol.keep_going = 1; break;
-        case O_OKBAD: pol.ok_if_bad = 1; break;
-        case 'f': o.force = 1; break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
+        case O_PROGRESS: o->progress = 1; break;
+        case O_NOMEMO: o->no_memo = 1; break;
+        case O_HOLDOUT: bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1); break;
+        case 'q': o->progress = -1; break;
+        case O_KEEP: pol->keep_going = 1; break;
+        case O_OKBAD: pol->ok_if_bad = 1; break;
+        case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -408,13 +447,89 @@ int main(int argc, char **argv)
         util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+/* Score the records of stdin (this shard's) onto stdout. The exit status. */
+static int score_stream(scorer_t *s, rec_policy_t *pol)
+{
+    const opts_t *o = s->o;
+    char err[1024];
+    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
+    if (!rd || !wr) {
+        util_err("out of memory");
+        rec_reader_free(rd), rec_writer_free(wr);
+        return EXIT_IO;
+    }
+    rec_reader_policy(rd, pol);
+    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
+    double t0 = util_now(), t_last = t0;
+    long scored = 0, n_nan = 0;
+    msgpack_object in;
+    int r, rc = EXIT_OK;
+    while ((r = rec_read(rd, &in)) == 1) {
+        long n = rec_reader_count(rd);
+        if ((n - 1) % o->shard_n != o->shard_i) continue;
+        rec_t e;
+        if (rec_edit_begin(&e, &in)) {
+            util_err("out of memory (record %ld)", n);
+            rc = EXIT_IO;
+            break;
+        }
+        int sr = score_record(s, &in, &e, err, sizeof err);
+        if (sr == -1 && rec_policy_bad(pol, n, "%s", err)) {
+            rec_edit_end(&e);
+            continue;
+        }
+        if (sr) {
+            if (sr != -1) util_err("out of memory (record %ld)", n);
+            rec_edit_end(&e);
+            rc = sr == -1 ? EXIT_BAD_INPUT : EXIT_IO;
+            break;
+        }
+        n_nan += rec_lookup(&e.root, "error") != NULL;
+        int w = rec_write(wr, &e.root);
+        rec_edit_end(&e);
+        if (w) {
+            util_err("writing record %ld: %s", n, strerror(errno));
+            rc = EXIT_IO;
+            break;
+        }
+        scored++;
+        double now = util_now();
+        if (show && now - t_last >= (isatty(STDERR_FILENO) ? 0.5 : 10.0)) {
+            util_msg("%ld scored, %.2f/s, %ld with errors", scored, scored / (now - t0), n_nan);
+            t_last = now;
+        }
+    }
+    if (r < 0) rc = rec_policy_stream_error(pol, rec_reader_error(rd), rec_reader_count(rd));
+    if (show && rc == EXIT_OK) {
+        double dt = util_now() - t0;
+        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors, %ld from the memo of "
+                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, s->n_memo);
+    }
+    rec_reader_free(rd);
+    rec_writer_free(wr);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("score-sigeo");
+    opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0, .holdout = 0.1};
+    rec_policy_t pol = {0, 0, 0};
+    int prc = parse_opts(argc, argv, &o, &pol);
+    if (prc >= 0) return prc;
     if (!o.supernet) {
         util_err("--supernet FILE is required (make one with warmup-supernet)");
         usage(stderr);
         return EXIT_USAGE;
     }
-    unsigned char on[PROXY_MAX];
-    if (parse_proxies(o.proxies, on)) return EXIT_USAGE;
+    static scorer_t s; /* large (the memo's header, the proxy arrays) */
+    s.o = &o;
+    if (parse_proxies(o.proxies, s.on)) return EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
 
@@ -447,16 +562,16 @@ int main(int argc, char **argv)
         free(bt.x), free(bt.y), ckpt_free(&ck);
         return EXIT_BAD_INPUT;
     }
-    params_t W;
-    if (working_params(&ck.P, &W)) {
+    s.ck = &ck;
+    if (working_params(&ck.P, &s.W)) {
         util_err("out of memory for the working parameters");
         free(bt.x), free(bt.y), ckpt_free(&ck);
         return EXIT_IO;
     }
     size_t img = (size_t)bt.c * bt.h * bt.w;
     long B = o.batch, nk = o.batches * B, nb = o.bn_batches * B;
-    proxy_ctx_t ctx = {
-        .P = &W, .src = &ck.P, .c = bt.c, .h = bt.h, .w = bt.w,
+    s.ctx = (proxy_ctx_t){
+        .P = &s.W, .src = &ck.P, .c = bt.c, .h = bt.h, .w = bt.w,
         .n_batches = (int)o.batches, .x = bt.x, .y = bt.y,
         .n_bn = (int)o.bn_batches, .n_eval = (int)o.eval_batches,
         .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
@@ -466,81 +581,23 @@ int main(int argc, char **argv)
     };
 
     /* The g0 cache at its largest size now, not in the middle of a candidate. */
-    ctx.g0 = malloc((W.n_floats ? W.n_floats : 1) * sizeof(float));
-    ctx.n_g0 = ctx.g0 ? W.n_floats : 0;
-    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
-    rec_reader_policy(rd, &pol);
-    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
-    if (!rd || !wr) {
-        util_err("out of memory");
-        return EXIT_IO;
-    }
-    int show = o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO));
-    double t0 = util_now(), t_last = t0;
-    long scored = 0, n_nan = 0;
-    memo_t memo;
-    long n_memo = 0;
+    s.ctx.g0 = malloc((s.W.n_floats ? s.W.n_floats : 1) * sizeof(float));
+    s.ctx.n_g0 = s.ctx.g0 ? s.W.n_floats : 0;
     if (lay_blas_room(err, sizeof err)) {
         util_err("%s", err);
         return EXIT_IO;
     }
-    if (memo_init(&memo, ck.space, on, !o.no_memo)) {
+    if (memo_init(&s.memo, ck.space, s.on, !o.no_memo)) {
         util_err("out of memory");
         return EXIT_IO;
     }
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
-    net_t net;
-    net_init(&net, &W, (int)o.batch);
-    msgpack_object in;
-    int r;
-    while ((r = rec_read(rd, &in)) == 1) {
-        long n = rec_reader_count(rd);
-        if ((n - 1) % o.shard_n != o.shard_i) continue;
-        rec_t e;
-        if (rec_edit_begin(&e, &in)) {
-            util_err("out of memory (record %ld)", n);
-            rc = EXIT_IO;
-            break;
-        }
-        int s = score_record(&o, &ck, &W, &net, &ctx, on, &memo, &n_memo, &in, &e, err, sizeof err);
-        if (s == -1 && rec_policy_bad(&pol, n, "%s", err)) {
-            rec_edit_end(&e);
-            continue;
-        }
-        if (s) {
-            if (s != -1) util_err("out of memory (record %ld)", n);
-            rec_edit_end(&e);
-            rc = s == -1 ? EXIT_BAD_INPUT : EXIT_IO;
-            break;
-        }
-        n_nan += rec_lookup(&e.root, "error") != NULL;
-        int w = rec_write(wr, &e.root);
-        rec_edit_end(&e);
-        if (w) {
-            util_err("writing record %ld: %s", n, strerror(errno));
-            rc = EXIT_IO;
-            break;
-        }
-        scored++;
-        double now = util_now();
-        if (show && now - t_last >= (isatty(STDERR_FILENO) ? 0.5 : 10.0)) {
-            util_msg("%ld scored, %.2f/s, %ld with errors", scored, scored / (now - t0), n_nan);
-            t_last = now;
-        }
-    }
-    if (r < 0) rc = rec_policy_stream_error(&pol, rec_reader_error(rd), rec_reader_count(rd));
-    if (show && rc == EXIT_OK) {
-        double dt = util_now() - t0;
-        util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors, %ld from the memo of "
-                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, n_memo);
-    }
-    rc = rec_policy_exit(&pol, rc);
-    rec_reader_free(rd);
-    rec_writer_free(wr);
-    net_free(&net);
-    memo_free(&memo);
-    proxy_ctx_free(&ctx);
-    params_free(&W);
+    net_init(&s.net, &s.W, (int)o.batch);
+    rc = rec_policy_exit(&pol, score_stream(&s, &pol));
+    net_free(&s.net);
+    memo_free(&s.memo);
+    proxy_ctx_free(&s.ctx);
+    params_free(&s.W);
     free(bt.x), free(bt.y);
     ckpt_free(&ck);
     return rc;

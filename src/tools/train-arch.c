@@ -16,9 +16,9 @@
 #include "data/criteo.h"
 #include "data/feed.h"
 #include "engine/layers.h"
-#include "engine/layers_rec.h"
 #include "engine/net.h"
 #include "engine/optim.h"
+#include "engine/train.h"
 #include "io/rec.h"
 #include "spaces/space.h"
 #include "base/util.h"
@@ -128,84 +128,58 @@ static int eval_clicks(const opts_t *o, net_t *net, const feed_t *f, float *x, i
     return 0;
 }
 
-/* Train a freshly built net (batch o->batch) on train, then evaluate on test.
- * 0, or -1 with err set. */
-static int train_eval(const opts_t *o, net_t *net, const feed_t *f, long recno, result_t *res,
-                      char *err, size_t n_err)
+/* The run's state between the engine's training loop and its callbacks. */
+typedef struct {
+    const opts_t *o;
+    net_t *net;
+    const feed_t *f;
+    long recno, steps; /* steps per epoch */
+    int show;
+    double t0, t_last, every, ep_loss;
+} run_t;
+
+static net_t *run_net(void *arg, long t, char *err, size_t n_err)
 {
-    int B = (int)o->batch, ntr = f->n[FEED_TRAIN], nte = f->n[FEED_TEST];
-    size_t img = (size_t)f->c * f->h * f->w;
-    long steps = ntr / B; /* the last partial batch is dropped, as in drop_last */
-    params_t *P = net->P;
-    float *x = malloc((size_t)B * img * sizeof(float));
-    int *y = malloc((size_t)B * sizeof(int));
-    int *perm = malloc((size_t)(ntr > B ? ntr : B) * sizeof(int));
-    unsigned char *used = calloc((size_t)P->n + 1, 1);
-    int rc = -1;
-    if (!x || !y || !perm || !used) {
-        snprintf(err, n_err, "out of memory");
-        goto out;
-    }
-    net_used_params(net, used);
+    (void)t, (void)err, (void)n_err;
+    return ((run_t *)arg)->net; /* the same network every step */
+}
 
-    /* Data order has its own stream so that it does not shift with the parameter count. */
-    rng_t rd;
-    rng_seed(&rd, (uint64_t)o->seed ^ SEED_SALT_ORDER);
-    optim_sched_t sch = {o->schedule, o->lr, 0.0, steps * o->epochs, o->warmup};
-    sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, o->nesterov};
-    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
-    double t0 = util_now(), t_last = t0, every = isatty(STDERR_FILENO) ? 0.5 : 10.0;
-    double ep_loss = 0;
-    for (int i = 0; i < ntr; i++) perm[i] = i;
-    net->bn_mode = BN_TRAIN;
-    for (long ep = 0; ep < o->epochs; ep++) {
-        rng_shuffle(&rd, perm, ntr);
-        ep_loss = 0;
-        for (long s = 0; s < steps; s++) {
-            feed_batch(f, FEED_TRAIN, perm + s * B, B, x, y);
-            params_zero_grad(P);
-            float loss = net_forward(net, x, y);
-            if (!isfinite(loss)) {
-                snprintf(err, n_err, "training diverged: loss is not finite at epoch %ld step %ld "
-                         "(try a lower --lr)", ep + 1, s + 1);
-                goto out;
-            }
-            net_backward(net);
-            sgd.lr = (float)optim_lr(&sch, ep * steps + s);
-            if (o->kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
-            else sgd_step(&sgd, P, used);
-            ep_loss += loss;
-            double now = util_now();
-            if (show && (now - t_last >= every || s == steps - 1)) {
-                double ips = (double)(ep * steps + s + 1) * B / (now - t0);
-                progress_line(o, recno, ep + 1, s + 1, steps, ep_loss / (s + 1), ips,
-                              s == steps - 1);
-                t_last = now;
-            }
-        }
-    }
-    double t_train = util_now() - t0;
-    res->train_loss = ep_loss / steps;
-    res->images_per_s = (double)steps * o->epochs * B / (t_train > 0 ? t_train : 1e-9);
+static void run_batch(void *arg, const int *pos, int b, float *x, int *y)
+{
+    feed_batch(((run_t *)arg)->f, FEED_TRAIN, pos, b, x, y);
+}
 
-    /* Evaluation with running statistics; the last batch is padded with copies of example
-     * 0 and only its first n rows are scored (BN_EVAL keeps examples independent). */
-    net->bn_mode = BN_EVAL;
+/* The epoch's mean loss so far (train_loss is the last epoch's) and the progress line. */
+static void run_step(void *arg, long ep, long s, long t, float loss)
+{
+    run_t *r = arg;
+    (void)t;
+    if (s == 0) r->ep_loss = 0;
+    r->ep_loss += loss;
+    double now = util_now();
+    if (r->show && (now - r->t_last >= r->every || s == r->steps - 1)) {
+        double ips = (double)(ep * r->steps + s + 1) * r->o->batch / (now - r->t0);
+        progress_line(r->o, r->recno, ep + 1, s + 1, r->steps, r->ep_loss / (s + 1), ips,
+                      s == r->steps - 1);
+        r->t_last = now;
+    }
+}
+
+/* Test loss and accuracy of an image classifier with running statistics; the last batch
+ * is padded with copies of example 0 and only its first n rows are scored (BN_EVAL keeps
+ * examples independent). 0, or -1 with err set. */
+static int eval_images(const opts_t *o, net_t *net, const feed_t *f, float *x, int *y, int *idx,
+                       result_t *res, char *err, size_t n_err)
+{
+    int B = (int)o->batch, nte = f->n[FEED_TEST];
     double loss = 0;
     long correct = 0;
     const node_t *lg = &net->nodes[net->logits];
     int k = lg->C * lg->H * lg->W;
-    if (o->kind == SPACE_DATA_CLICKS) {
-        rc = eval_clicks(o, net, f, x, y, perm, res);
-        if (rc) snprintf(err, n_err, "out of memory evaluating");
-        res->seconds = util_now() - t0;
-        res->params = net_param_count(net);
-        goto out;
-    }
     for (int at = 0; at < nte; at += B) {
         int n = nte - at < B ? nte - at : B;
-        for (int i = 0; i < B; i++) perm[i] = i < n ? at + i : 0;
-        feed_batch(f, FEED_TEST, perm, B, x, y);
+        for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
+        feed_batch(f, FEED_TEST, idx, B, x, y);
         net_forward(net, x, y);
         score_logits(lg->y, y, n, k, &loss, &correct);
     }
@@ -213,13 +187,48 @@ static int train_eval(const opts_t *o, net_t *net, const feed_t *f, long recno, 
     res->test_acc = (double)correct / nte;
     if (!isfinite(res->test_loss)) {
         snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
-        goto out;
+        return -1;
     }
-    res->seconds = util_now() - t0;
+    return 0;
+}
+
+/* Train a freshly built net (batch o->batch) of space sp on the training split with the
+ * space's optimizer, then evaluate it on the test split. 0, or -1 with err set. */
+static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed_t *f, long recno,
+                      result_t *res, char *err, size_t n_err)
+{
+    int B = (int)o->batch, tty = isatty(STDERR_FILENO);
+    run_t r = {.o = o, .net = net, .f = f, .recno = recno,
+               .show = o->progress > 0 || (o->progress == 0 && tty), .every = tty ? 0.5 : 10.0};
+    train_t T = {
+        .n_examples = f->n[FEED_TRAIN], .batch = B, .epochs = o->epochs,
+        /* data order has its own stream so that it does not shift with the parameter count */
+        .order_seed = (uint64_t)o->seed ^ SEED_SALT_ORDER,
+        .x_floats = (size_t)f->c * f->h * f->w,
+        .opt = {sp->optimizer, (float)o->momentum, (float)o->weight_decay, o->nesterov},
+        .batch_fn = run_batch, .net_fn = run_net, .step_fn = run_step, .arg = &r,
+    };
+    r.steps = train_steps_per_epoch(&T); /* the last partial batch is dropped, as drop_last */
+    T.sched = (optim_sched_t){o->schedule, o->lr, 0.0, r.steps * o->epochs, o->warmup};
+    r.t0 = r.t_last = util_now();
+    if (train_run(&T, err, n_err)) return -1;
+    double t_train = util_now() - r.t0;
+    res->train_loss = r.ep_loss / r.steps;
+    res->images_per_s = (double)r.steps * o->epochs * B / (t_train > 0 ? t_train : 1e-9);
+
+    float *x = malloc((size_t)B * T.x_floats * sizeof(float));
+    int *y = malloc((size_t)B * sizeof(int)), *idx = malloc((size_t)B * sizeof(int));
+    int rc = -1;
+    net->bn_mode = BN_EVAL;
+    if (!x || !y || !idx)
+        snprintf(err, n_err, "out of memory evaluating");
+    else if (o->kind != SPACE_DATA_CLICKS)
+        rc = eval_images(o, net, f, x, y, idx, res, err, n_err);
+    else if ((rc = eval_clicks(o, net, f, x, y, idx, res)))
+        snprintf(err, n_err, "out of memory evaluating");
+    res->seconds = util_now() - r.t0;
     res->params = net_param_count(net);
-    rc = 0;
-out:
-    free(x), free(y), free(perm), free(used);
+    free(x), free(y), free(idx);
     return rc;
 }
 
@@ -256,7 +265,7 @@ static int train_record(const opts_t *o, const msgpack_object *in, const feed_t 
         /* no node dy is read, the image's gradient neither */
         snprintf(err, n_err, "cannot allocate the network (out of memory?)");
     } else {
-        rc = train_eval(o, &net, f, recno, res, err, n_err);
+        rc = train_eval(o, sp, &net, f, recno, res, err, n_err);
     }
     net_free(&net);
     params_free(&P);
@@ -323,14 +332,13 @@ static int load_data(const opts_t *o, feed_t *f)
     return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+enum opt_id { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
+              O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_HOLDOUT };
+
+/* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
+ * error). */
+static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
 {
-    util_set_prog("train-arch");
-    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
-                .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
-                .test_fraction = 1, .holdout = 0.1, .schedule = OPTIM_COSINE, .nesterov = 1};
-    enum { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
-           O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_HOLDOUT };
     static const struct option lo[] = {
         {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},       {"lr", 1, 0, O_LR},
@@ -343,31 +351,30 @@ int main(int argc, char **argv)
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
         {"holdout", 1, 0, O_HOLDOUT},   {0, 0, 0, 0}};
-    rec_policy_t pol = {0, 0, 0};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case O_DATA: o.data_dir = optarg, o.data_given = 1; break;
-        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
-        case O_BATCH: bad = util_parse_long(optarg, 1, 65536, &o.batch); break;
-        case O_LR: bad = util_parse_double(optarg, &o.lr) || !(o.lr > 0); break;
-        case O_SCHED: bad = (o.schedule = optim_kind_parse(optarg)) < 0; break;
-        case O_WARMUP: bad = util_parse_long(optarg, 0, 1L << 40, &o.warmup); break;
-        case O_MOM: bad = util_parse_double(optarg, &o.momentum) || o.momentum < 0 || o.momentum >= 1; break;
-        case O_NEST: o.nesterov = 1; break;
-        case O_NONEST: o.nesterov = 0; break;
-        case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || o.weight_decay < 0; break;
-        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
-        case O_FRAC: bad = util_parse_double(optarg, &o.fraction) || !(o.fraction > 0 && o.fraction <= 1); break;
-        case O_HOLDOUT: bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1); break;
-        case O_TFRAC: bad = util_parse_double(optarg, &o.test_fraction) || !(o.test_fraction > 0 && o.test_fraction <= 1); break;
-        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
-        case O_PROGRESS: o.progress = 1; break;
-        case 'q': o.progress = -1; break;
-        case O_KEEP: pol.keep_going = 1; break;
-        case O_OKBAD: pol.ok_if_bad = 1; break;
-        case 'f': o.force = 1; break;
+        case O_DATA: o->data_dir = optarg, o->data_given = 1; break;
+        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o->epochs); break;
+        case O_BATCH: bad = util_parse_long(optarg, 1, 65536, &o->batch); break;
+        case O_LR: bad = util_parse_double(optarg, &o->lr) || !(o->lr > 0); break;
+        case O_SCHED: bad = (o->schedule = optim_kind_parse(optarg)) < 0; break;
+        case O_WARMUP: bad = util_parse_long(optarg, 0, 1L << 40, &o->warmup); break;
+        case O_MOM: bad = util_parse_double(optarg, &o->momentum) || o->momentum < 0 || o->momentum >= 1; break;
+        case O_NEST: o->nesterov = 1; break;
+        case O_NONEST: o->nesterov = 0; break;
+        case O_WD: bad = util_parse_double(optarg, &o->weight_decay) || o->weight_decay < 0; break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
+        case O_FRAC: bad = util_parse_double(optarg, &o->fraction) || !(o->fraction > 0 && o->fraction <= 1); break;
+        case O_HOLDOUT: bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1); break;
+        case O_TFRAC: bad = util_parse_double(optarg, &o->test_fraction) || !(o->test_fraction > 0 && o->test_fraction <= 1); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
+        case O_PROGRESS: o->progress = 1; break;
+        case 'q': o->progress = -1; break;
+        case O_KEEP: pol->keep_going = 1; break;
+        case O_OKBAD: pol->ok_if_bad = 1; break;
+        case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -380,6 +387,18 @@ int main(int argc, char **argv)
         util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("train-arch");
+    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
+                .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
+                .test_fraction = 1, .holdout = 0.1, .schedule = OPTIM_COSINE, .nesterov = 1};
+    rec_policy_t pol = {0, 0, 0};
+    int prc = parse_opts(argc, argv, &o, &pol);
+    if (prc >= 0) return prc;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
 

@@ -20,8 +20,8 @@
 #include "data/criteo.h"
 #include "data/feed.h"
 #include "engine/layers.h"
-#include "engine/layers_rec.h"
 #include "engine/net.h"
+#include "engine/train.h"
 #include "spaces/space.h"
 #include "base/util.h"
 
@@ -33,7 +33,7 @@ typedef struct {
     long epochs, batch, seed, threads, channels, cells, classes;
     double fraction, holdout, lr, momentum, weight_decay;
     int progress; /* -1 quiet, 0 auto (tty), 1 forced */
-    int cache_name;
+    int cache_name, data_given;
 } opts_t;
 
 static void usage(FILE *f)
@@ -135,100 +135,97 @@ static void progress_line(long step, long steps, double loss, double ips, int fi
     fflush(stderr);
 }
 
-/* Single-path one-shot training of c->P on d. 0, or -1 with err set. */
-static int warmup(const opts_t *o, ckpt_t *c, const feed_t *d, char *err, size_t n_err)
-{
-    const space_t *S = c->space;
-    params_t *P = &c->P;
-    int B = (int)o->batch;
-    size_t img = (size_t)d->c * d->h * d->w;
-    int n = d->n[FEED_TRAIN];
-    long per_epoch = n / B; /* the last partial batch is dropped */
-    long steps = per_epoch * o->epochs;
-    long every = (steps + CURVE_POINTS - 1) / CURVE_POINTS;
-    float *x = malloc((size_t)B * img * sizeof(float));
-    int *y = malloc((size_t)B * sizeof(int));
-    int *perm = malloc((size_t)n * sizeof(int));
-    unsigned char *used = malloc((size_t)P->n + 1);
-    int rc = -1;
-    if (!x || !y || !perm || !used) {
-        snprintf(err, n_err, "out of memory");
-        goto out;
-    }
-    /* Separate streams for data order and paths, so neither shifts the other. */
-    rng_t rd, rp;
-    rng_seed(&rd, (uint64_t)o->seed ^ SEED_SALT_ORDER);
-    rng_seed(&rp, (uint64_t)o->seed ^ SEED_SALT_PATHS);
-    sgd_t sgd = {(float)o->lr, (float)o->momentum, (float)o->weight_decay, 0};
-    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
-    double t0 = util_now(), t_last = t0, gap = isatty(STDERR_FILENO) ? 0.5 : 5.0;
-    double run = 0, since = 0;
-    long n_run = 0, n_since = 0;
-    for (int i = 0; i < n; i++) perm[i] = i;
-    c->n_curve = 0;
-    /* One net rebuilt per step: net_reset keeps its activation arena, so a step pays for
-     * the graph, not for allocating and faulting in ~85 MB (docs/warmup.md). */
-    net_t net;
-    net_init(&net, P, B);
-    for (long ep = 0, t = 0; ep < o->epochs; ep++) {
-        rng_shuffle(&rd, perm, n);
-        for (long s = 0; s < per_epoch; s++, t++) {
-            arch_t a;
-            space_sample_path(S, &rp, &c->cfg, &a);
-            /* The path's net, rebuilt per step (15625 cached nets would not fit). */
-            net_reset(&net);
-            if (S->build(&net, &c->cfg, &a) || (net.share_dy = net.no_input_dy = 1, net_finalize(&net, NULL))) {
-                net_free(&net);
-                snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
-                goto out;
-            }
-            net.bn_mode = BN_TRAIN;
-            feed_batch(d, FEED_TRAIN, perm + s * B, B, x, y);
-            params_zero_grad(P);
-            float loss = net_forward(&net, x, y);
-            if (!isfinite(loss)) {
-                net_free(&net);
-                snprintf(err, n_err, "training diverged: loss is not finite at step %ld "
-                         "(try a lower --lr)", t + 1);
-                goto out;
-            }
-            net_backward(&net);
-            memset(used, 0, (size_t)P->n + 1);
-            net_used_params(&net, used);
-            if (S->data_kind == SPACE_DATA_CLICKS) adagrad_step(P, used, sgd.lr, 1e-8f);
-            else sgd_step(&sgd, P, used);
+/* The warm-up's state between the engine's training loop and its callbacks. */
+typedef struct {
+    const opts_t *o;
+    ckpt_t *c;
+    const feed_t *d;
+    net_t net;        /* rebuilt for each step's path */
+    rng_t paths;      /* its own stream, so data order and paths do not shift each other */
+    long steps, every;
+    int show;
+    double t0, t_last, gap, run, since;
+    long n_run, n_since;
+} warm_t;
 
-            run += loss, n_run++;
-            since += loss, n_since++;
-            if (n_run == every || t == steps - 1) {
-                c->curve[c->n_curve++] = (float)(run / (double)n_run);
-                run = 0, n_run = 0;
-            }
-            double now = util_now();
-            if (show && (now - t_last >= gap || t == steps - 1)) {
-                progress_line(t + 1, steps, since / (double)n_since,
-                              (double)(t + 1) * B / (now - t0), t == steps - 1);
-                t_last = now, since = 0, n_since = 0;
-            }
-        }
+/* The step's path: sampled, then its net rebuilt in the same arena (net_reset keeps the
+ * activations, so a step pays for the graph, not for faulting in ~85 MB; 15,625 cached
+ * nets would not fit; docs/warmup.md). */
+static net_t *warm_net(void *arg, long t, char *err, size_t n_err)
+{
+    warm_t *w = arg;
+    const space_t *S = w->c->space;
+    arch_t a;
+    space_sample_path(S, &w->paths, &w->c->cfg, &a);
+    net_reset(&w->net);
+    w->net.share_dy = w->net.no_input_dy = 1;
+    if (S->build(&w->net, &w->c->cfg, &a) || net_finalize(&w->net, NULL)) {
+        snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
+        return NULL;
     }
-    net_free(&net);
-    c->steps = steps;
-    c->seconds = util_now() - t0;
-    rc = 0;
-out:
-    free(x), free(y), free(perm), free(used);
-    return rc;
+    return &w->net;
 }
 
-int main(int argc, char **argv)
+static void warm_batch(void *arg, const int *pos, int b, float *x, int *y)
 {
-    util_set_prog("warmup-supernet");
-    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
-                .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.1, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
-    enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
-           O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_HOLDOUT };
+    feed_batch(((warm_t *)arg)->d, FEED_TRAIN, pos, b, x, y);
+}
+
+/* The loss curve (mean loss per run of `every` steps) and the progress line. */
+static void warm_step(void *arg, long ep, long s, long t, float loss)
+{
+    warm_t *w = arg;
+    ckpt_t *c = w->c;
+    (void)ep, (void)s;
+    w->run += loss, w->n_run++;
+    w->since += loss, w->n_since++;
+    if (w->n_run == w->every || t == w->steps - 1) {
+        c->curve[c->n_curve++] = (float)(w->run / (double)w->n_run);
+        w->run = 0, w->n_run = 0;
+    }
+    double now = util_now();
+    if (w->show && (now - w->t_last >= w->gap || t == w->steps - 1)) {
+        progress_line(t + 1, w->steps, w->since / (double)w->n_since,
+                      (double)(t + 1) * w->o->batch / (now - w->t0), t == w->steps - 1);
+        w->t_last = now, w->since = 0, w->n_since = 0;
+    }
+}
+
+/* Single-path one-shot training of c->P on d, with the optimizer of c's space at a
+ * constant learning rate. 0, or -1 with err set. */
+static int warmup(const opts_t *o, ckpt_t *c, const feed_t *d, char *err, size_t n_err)
+{
+    int tty = isatty(STDERR_FILENO);
+    warm_t w = {.o = o, .c = c, .d = d, .show = o->progress > 0 || (o->progress == 0 && tty),
+                .gap = tty ? 0.5 : 5.0};
+    train_t T = {
+        .n_examples = d->n[FEED_TRAIN], .batch = (int)o->batch, .epochs = o->epochs,
+        .order_seed = (uint64_t)o->seed ^ SEED_SALT_ORDER,
+        .x_floats = (size_t)d->c * d->h * d->w,
+        .opt = {c->space->optimizer, (float)o->momentum, (float)o->weight_decay, 0},
+        .sched = {OPTIM_CONSTANT, o->lr, 0, 0, 0},
+        .batch_fn = warm_batch, .net_fn = warm_net, .step_fn = warm_step, .arg = &w,
+    };
+    w.steps = train_steps_per_epoch(&T) * o->epochs;
+    w.every = (w.steps + CURVE_POINTS - 1) / CURVE_POINTS;
+    rng_seed(&w.paths, (uint64_t)o->seed ^ SEED_SALT_PATHS);
+    c->n_curve = 0;
+    net_init(&w.net, &c->P, (int)o->batch);
+    w.t0 = w.t_last = util_now();
+    int rc = train_run(&T, err, n_err);
+    net_free(&w.net);
+    if (rc) return -1;
+    c->steps = w.steps;
+    c->seconds = util_now() - w.t0;
+    return 0;
+}
+
+enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
+              O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_HOLDOUT };
+
+/* Options into o; -1 to go on, else the exit status (after --help, or a usage error). */
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
     static const struct option lo[] = {
         {"output", 1, 0, 'o'},       {"space", 1, 0, 's'},       {"channels", 1, 0, O_CHANNELS},
         {"cells", 1, 0, O_CELLS},    {"input", 1, 0, O_INPUT},   {"classes", 1, 0, O_CLASSES},
@@ -237,35 +234,35 @@ int main(int argc, char **argv)
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
         {"cache-name", 0, 0, O_CACHE}, {"holdout", 1, 0, O_HOLDOUT}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
-    int ch, data_given = 0;
+    int ch;
     while ((ch = getopt_long(argc, argv, "o:s:qh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case 'o': o.out = optarg; break;
-        case 's': o.space = optarg; break;
-        case O_CHANNELS: bad = util_parse_long(optarg, 1, 4096, &o.channels); break;
-        case O_CELLS: bad = util_parse_long(optarg, 1, 64, &o.cells); break;
-        case O_CLASSES: bad = util_parse_long(optarg, 2, 100000, &o.classes); break;
-        case O_INPUT: o.input = optarg; break;
-        case O_DATA: o.data_dir = optarg, data_given = 1; break;
+        case 'o': o->out = optarg; break;
+        case 's': o->space = optarg; break;
+        case O_CHANNELS: bad = util_parse_long(optarg, 1, 4096, &o->channels); break;
+        case O_CELLS: bad = util_parse_long(optarg, 1, 64, &o->cells); break;
+        case O_CLASSES: bad = util_parse_long(optarg, 2, 100000, &o->classes); break;
+        case O_INPUT: o->input = optarg; break;
+        case O_DATA: o->data_dir = optarg, o->data_given = 1; break;
         case O_FRAC:
-            bad = util_parse_double(optarg, &o.fraction) || !(o.fraction >= 0 && o.fraction <= 1);
+            bad = util_parse_double(optarg, &o->fraction) || !(o->fraction >= 0 && o->fraction <= 1);
             break;
         case O_HOLDOUT:
-            bad = util_parse_double(optarg, &o.holdout) || !(o.holdout >= 0 && o.holdout < 1);
+            bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1);
             break;
-        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o.epochs); break;
-        case O_BATCH: bad = util_parse_long(optarg, 2, 65536, &o.batch); break;
-        case O_LR: bad = util_parse_double(optarg, &o.lr) || !(o.lr > 0); break;
+        case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o->epochs); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 65536, &o->batch); break;
+        case O_LR: bad = util_parse_double(optarg, &o->lr) || !(o->lr > 0); break;
         case O_MOM:
-            bad = util_parse_double(optarg, &o.momentum) || !(o.momentum >= 0 && o.momentum < 1);
+            bad = util_parse_double(optarg, &o->momentum) || !(o->momentum >= 0 && o->momentum < 1);
             break;
-        case O_WD: bad = util_parse_double(optarg, &o.weight_decay) || !(o.weight_decay >= 0); break;
-        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o.seed); break;
-        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o.threads); break;
-        case O_CACHE: o.cache_name = 1; break;
-        case O_PROGRESS: o.progress = 1; break;
-        case 'q': o.progress = -1; break;
+        case O_WD: bad = util_parse_double(optarg, &o->weight_decay) || !(o->weight_decay >= 0); break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
+        case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
+        case O_CACHE: o->cache_name = 1; break;
+        case O_PROGRESS: o->progress = 1; break;
+        case 'q': o->progress = -1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -278,12 +275,23 @@ int main(int argc, char **argv)
         util_err("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    util_set_prog("warmup-supernet");
+    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
+                .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
+                .fraction = 0.1, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+    int prc = parse_opts(argc, argv, &o);
+    if (prc >= 0) return prc;
     const space_t *S = space_find(o.space);
     if (!S) {
         util_err("unknown space '%s'", o.space);
         return EXIT_USAGE;
     }
-    if (!data_given) o.data_dir = feed_default_path(S->data_kind);
+    if (!o.data_given) o.data_dir = feed_default_path(S->data_kind);
     ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
     if (!c) {
         util_err("out of memory");
