@@ -278,6 +278,27 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return -1;
 }
 
+/* The space's default cfg with --channels, --cells, --classes and --input applied.
+ * 0, or -1 after saying what is wrong. */
+static int supernet_cfg(const opts_t *o, const space_t *S, space_cfg_t *cfg)
+{
+    S->cfg_default(cfg);
+    if (o->channels > 0) cfg->C = (int)o->channels;
+    if (o->cells > 0) cfg->N = (int)o->cells;
+    if (o->classes > 0) cfg->classes = (int)o->classes;
+    if (o->input) {
+        int ci, h, w;
+        char tail;
+        if (sscanf(o->input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 ||
+            h < 4 || h > 4096 || w < 4 || w > 4096) {
+            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o->input);
+            return -1;
+        }
+        cfg->in_ch = ci, cfg->H = h, cfg->W = w;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     util_set_prog("warmup-supernet");
@@ -297,20 +318,9 @@ int main(int argc, char **argv)
         util_err("out of memory");
         return EXIT_IO;
     }
-    S->cfg_default(&c->cfg);
-    if (o.channels > 0) c->cfg.C = (int)o.channels;
-    if (o.cells > 0) c->cfg.N = (int)o.cells;
-    if (o.classes > 0) c->cfg.classes = (int)o.classes;
-    if (o.input) {
-        int ci, h, w;
-        char tail;
-        if (sscanf(o.input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 ||
-            h < 4 || h > 4096 || w < 4 || w > 4096) {
-            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o.input);
-            free(c);
-            return EXIT_USAGE;
-        }
-        c->cfg.in_ch = ci, c->cfg.H = h, c->cfg.W = w;
+    if (supernet_cfg(&o, S, &c->cfg)) {
+        free(c);
+        return EXIT_USAGE;
     }
     if (o.cache_name) {
         char name[256];
