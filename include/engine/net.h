@@ -87,6 +87,7 @@ enum {
 };
 
 #define NET_MAX_IN 8
+#define NET_MAX_BLOCKS 32
 
 typedef struct {
     int op;
@@ -139,6 +140,10 @@ typedef struct net {
      * never reads: the stem conv's dx GEMM); no_param_grad leaves P->g untouched (a
      * Jacobian pass that only needs the input's dy). Reset by net_init/net_reset. */
     int no_input_dy, no_param_grad;
+    /* Block outputs in order (the stem, each cell, each reduction block), marked by the
+     * space's builder with net_mark_block: the feature maps AZ-NAS compares. */
+    int block[NET_MAX_BLOCKS];
+    int n_block;
 } net_t;
 
 /* For op definitions: a parameter view's weights, its gradient (NULL under
@@ -246,6 +251,8 @@ void net_backward(net_t *net);
  * writes the dy of node `from` (e.g. the logits) and net_backward_from walks back from it,
  * accumulating into P->g and every upstream dy. net_backward = zero, seed loss, walk. */
 void net_zero_dy(net_t *net);
+/* Record node id as the output of the next block (ignored past NET_MAX_BLOCKS). */
+void net_mark_block(net_t *net, int id);
 void net_backward_from(net_t *net, int from);
 
 /* Declare the parameters a node constructor would (same names, shapes and kinds), for

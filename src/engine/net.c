@@ -198,6 +198,10 @@ void net_free(net_t *net) {
     memset(net, 0, sizeof *net);
 }
 
+void net_mark_block(net_t *net, int id) {
+    if (id >= 0 && net->n_block < NET_MAX_BLOCKS) net->block[net->n_block++] = id;
+}
+
 void net_reset(net_t *net) {
     net_t keep = *net;
     net_init(net, keep.P, keep.batch);

@@ -19,7 +19,7 @@ static void backward_from_logits(proxy_ctx_t *c)
 }
 
 /* Eigenvalues of the symmetric n x n matrix a (destroyed) by cyclic Jacobi rotations. */
-static void sym_eigvals(double *a, int n, double *ev)
+void proxy_sym_eigvals(double *a, int n, double *ev)
 {
     for (int sweep = 0; sweep < 100; sweep++) {
         double off = 0, tot = 0;
@@ -148,7 +148,7 @@ int proxy_jacov_after_forward(proxy_ctx_t *c, double L)
                 for (size_t q = 0; q < D; q++) t += z[(size_t)i * D + q] * z[(size_t)j * D + q];
                 R[(size_t)i * B + j] = R[(size_t)j * B + i] = t;
             }
-        sym_eigvals(R, B, ev);
+        proxy_sym_eigvals(R, B, ev);
         s = 0;
         for (int i = 0; i < B; i++) s -= log(ev[i] + 1e-5) + 1 / (ev[i] + 1e-5);
     }

@@ -32,6 +32,10 @@ void proxy_set_err(proxy_out_t *o, const char *why);
  * the loss or the score is not finite. */
 void proxy_set_grad_score(proxy_out_t *o, const char *key, double loss, double v);
 
+/* jacov.c: eigenvalues of the symmetric n x n matrix a (destroyed), unordered (cyclic
+ * Jacobi; also aznas.c and meco.c). */
+void proxy_sym_eigvals(double *a, int n, double *ev);
+
 /* jacov.c: the Jacobian pass after a forward pass whose loss was L; fills the cache
  * (jacov_s, jacov_flat, jacov_loss). 0, or -1 out of memory. */
 int proxy_jacov_after_forward(proxy_ctx_t *c, double L);

@@ -15,6 +15,9 @@ extern const proxy_t proxy_synflow;
 extern const proxy_t proxy_params;
 extern const proxy_t proxy_flops;
 extern const proxy_t proxy_oneshot;
+extern const proxy_t proxy_aznas;
+extern const proxy_t proxy_meco;
+extern const proxy_t proxy_swap;
 
 const proxy_t *const proxy_table[] = {
     &proxy_sigeo,
@@ -29,5 +32,8 @@ const proxy_t *const proxy_table[] = {
     &proxy_params,
     &proxy_flops,
     &proxy_oneshot,
+    &proxy_aznas,
+    &proxy_meco,
+    &proxy_swap,
     NULL,
 };

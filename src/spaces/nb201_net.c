@@ -122,10 +122,14 @@ int nb201_build(net_t *net, const space_cfg_t *c, const arch_t *a) {
     if (h < 0 || (h = net_conv(net, h, "stem.conv", c->C, 3, 1, 1)) < 0 ||
         (h = net_bn(net, h, "stem.bn", 1)) < 0)
         return -1;
+    net_mark_block(net, h);
     for (int s = 0; s < 3; s++) {
         if (s > 0 && (h = reduction(net, h, s - 1, c->C << s)) < 0) return -1;
-        for (int i = 0; i < c->N; i++)
+        if (s > 0) net_mark_block(net, h);
+        for (int i = 0; i < c->N; i++) {
             if ((h = cell(net, h, s, i, a)) < 0) return -1;
+            net_mark_block(net, h);
+        }
     }
     if ((h = net_bn(net, h, "head.bn", 1)) < 0 || (h = net_relu(net, h)) < 0 ||
         (h = net_gap(net, h)) < 0 || (h = net_linear(net, h, "head.fc", c->classes, 1)) < 0 ||
