@@ -7,9 +7,11 @@
  *                  singular value of E[g_in g_out^T], g_out a Rademacher vector at the
  *                  block's output and g_in = J^T g_out at its input (undefined, NaN,
  *                  when a block is the identity or constant);
- *   complexity     FLOPs.
+ *   complexity     FLOPs: the flops proxy (a separate proxy because it counts operations
+ *                  whose output never reaches the loss, and these keys do not).
  * AZ-NAS itself ranks candidates by each component and sums log(rank/M) over the four:
- * `rank --aggregate ... --log` (docs/proxies.md). */
+ * `rank --aggregate aznas_expressivity,aznas_progressivity,aznas_trainability,flops --log`
+ * (docs/proxies.md). */
 #include "proxy_impl.h"
 
 #include <math.h>
@@ -168,12 +170,11 @@ static int p_aznas(proxy_ctx_t *c, proxy_out_t *o)
     proxy_set_out(o, "aznas_expressivity", expr);
     proxy_set_out(o, "aznas_progressivity", prog);
     proxy_set_out(o, "aznas_trainability", tr);
-    proxy_set_out(o, "aznas_complexity", net_flops(net));
     return 0;
 }
 
 const proxy_t proxy_aznas = {
     "aznas", PROXY_BATCH0 | PROXY_NODE_DY | PROXY_LIVE_ONLY,
-    "AZ-NAS components aznas_expressivity, _progressivity, _trainability, _complexity (rank --aggregate KEYS --log combines them as AZ-NAS does); higher is better",
+    "AZ-NAS components aznas_expressivity, _progressivity, _trainability (with flops, rank --aggregate ... --log is AZ-NAS); higher is better",
     p_aznas,
 };

@@ -27,6 +27,12 @@ static void usage(FILE *f) {
             "  -a, --ascending       smaller is better\n"
             "  -F, --format FMT      msgpack, table, jsonl, or stats (one rank_stats\n"
             "                        record per key instead of the records) [msgpack]\n"
+            "  -A, --aggregate KEYS  comma list of keys (under \"scores\" unless dotted; '-KEY'\n"
+            "                        when smaller is better) combined by rank: each key ranks\n"
+            "                        the records (1 worst .. M best, ties averaged, NaN or\n"
+            "                        missing worst) and scores.aggregate = sum of rank/M, or\n"
+            "                        with --log sum of log(rank/M) (AZ-NAS); sorts by it\n"
+            "      --log             AZ-NAS's non-linear aggregation (see --aggregate)\n"
             "  -t, --truth KEY       ground-truth key; prints Kendall tau-b, Spearman rho and\n"
             "                        the top-k hit rate (k = --top, or 10) to stderr\n"
             "  -w, --where COND      keep records where COND holds: KEY OP NUMBER with OP one of\n"
@@ -63,6 +69,16 @@ static struct {
     col_t *col;
     size_t n_col;
 } S;
+
+/* --aggregate: the keys and, per key, every record's value (NaN where missing). */
+#define AGG_MAX 16
+static struct {
+    int n, log;
+    char key[AGG_MAX][128];
+    int lower[AGG_MAX]; /* '-KEY': smaller is better */
+    double *v[AGG_MAX];
+    size_t cap;
+} A;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
@@ -108,6 +124,115 @@ static int collect_scores(const msgpack_object *o, size_t i) {
         }
         if (col_set(&S.col[c], i, v)) return -1;
     }
+    return 0;
+}
+
+/* Parse "k1,-k2,a.b" into A. 0, or -1 with a message. */
+static int agg_parse(const char *list) {
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (A.n == AGG_MAX) {
+            util_err("--aggregate: more than %d keys", AGG_MAX);
+            return -1;
+        }
+        int lower = *t == '-';
+        t += lower;
+        if (!*t || strlen(t) + 8 >= sizeof A.key[0]) {
+            util_err("--aggregate: bad key '%s'", t);
+            return -1;
+        }
+        snprintf(A.key[A.n], sizeof A.key[0], "%s%s", strchr(t, '.') ? "" : "scores.", t);
+        A.lower[A.n++] = lower;
+    }
+    if (A.n < 1) util_err("--aggregate: empty list");
+    return A.n < 1 ? -1 : 0;
+}
+
+/* Record i's values of the aggregated keys. REC_OK, or the failing key's status. */
+static int agg_collect(const msgpack_object *o, size_t i, const char **bad) {
+    if (grow((void **)&A.v[0], &A.cap, i + 1, sizeof(double))) return -1;
+    for (int m = 1; m < A.n; m++) {
+        double *p = realloc(A.v[m], A.cap * sizeof(double));
+        if (!p) return -1;
+        A.v[m] = p;
+    }
+    for (int m = 0; m < A.n; m++) {
+        double v = NAN;
+        int g = rec_get_num(o, A.key[m], &v);
+        if (g == REC_WRONG_TYPE) {
+            *bad = A.key[m];
+            return g;
+        }
+        A.v[m][i] = g == REC_OK && !isnan(v) ? (A.lower[m] ? -v : v) : NAN;
+    }
+    return REC_OK;
+}
+
+static const double *g_sort_v; /* qsort has no context argument */
+static int cmp_idx(const void *a, const void *b) {
+    double x = g_sort_v[*(const size_t *)a], y = g_sort_v[*(const size_t *)b];
+    if (isnan(x) || isnan(y)) return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* out[i] = the aggregate of record i over the n records: per key, ranks 1..n from worst
+ * to best (NaN worst, ties share their mean rank), then sum rank/n or sum log(rank/n). */
+static int agg_compute(size_t n, double *out) {
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);
+    if (!ord) return -1;
+    for (size_t i = 0; i < n; i++) out[i] = 0;
+    for (int m = 0; m < A.n; m++) {
+        for (size_t i = 0; i < n; i++) ord[i] = i;
+        g_sort_v = A.v[m];
+        qsort(ord, n, sizeof *ord, cmp_idx); /* NaN first: the worst */
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            double vi = A.v[m][ord[i]];
+            while (j < n && (isnan(vi) ? isnan(A.v[m][ord[j]]) : A.v[m][ord[j]] == vi)) j++;
+            double r = (double)(i + 1 + j) / 2 / (double)n; /* mean of ranks i+1 .. j, over n */
+            for (size_t q = i; q < j; q++) out[ord[q]] += A.log ? log(r) : r;
+            i = j;
+        }
+    }
+    free(ord);
+    return 0;
+}
+
+/* Adds scores.aggregate to each held record (re-packed into a new arena). */
+static int agg_write_back(const double *agg) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    char *arena = NULL;
+    size_t n_arena = 0, cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < S.n && !rc; i++) {
+        size_t off = 0;
+        rec_t e;
+        rc = msgpack_unpack_next(&u, S.arena + S.it[i].off, S.it[i].len, &off) != MSGPACK_UNPACK_SUCCESS ||
+             rec_edit_begin(&e, &u.data);
+        if (rc) break;
+        msgpack_sbuffer_clear(&sb);
+        rc = rec_set_f64(&e, "scores.aggregate", agg[i]) || msgpack_pack_object(&pk, e.root) ||
+             grow((void **)&arena, &cap, n_arena + sb.size, 1);
+        rec_edit_end(&e);
+        if (rc) break;
+        memcpy(arena + n_arena, sb.data, sb.size);
+        S.it[i].off = n_arena, S.it[i].len = sb.size;
+        n_arena += sb.size;
+    }
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        free(arena);
+        return -1;
+    }
+    free(S.arena);
+    S.arena = arena, S.n_arena = n_arena, S.cap_arena = cap;
     return 0;
 }
 
@@ -335,6 +460,8 @@ int main(int argc, char **argv) {
                                          {"ascending", no_argument, 0, 'a'},
                                          {"format", required_argument, 0, 'F'},
                                          {"truth", required_argument, 0, 't'},
+                                         {"aggregate", required_argument, 0, 'A'},
+                                         {"log", no_argument, 0, 258},
                                          {"force", no_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {"keep-going", no_argument, 0, 256},
@@ -351,7 +478,7 @@ int main(int argc, char **argv) {
     pareto_t par = {0};
     double *pv = NULL; /* --pareto: the oriented values, par.n per kept record */
     size_t cap_pv = 0, n_filtered = 0;
-    while ((ch = getopt_long(argc, argv, "b:k:aF:t:fhw:p:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "b:k:aF:t:A:fhw:p:", opts, NULL)) != -1) {
         switch (ch) {
         case 'b': by = optarg; break;
         case 'k':
@@ -380,6 +507,11 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
             }
             break;
+        case 'A':
+            if (agg_parse(optarg)) return EXIT_USAGE;
+            by = "scores.aggregate";
+            break;
+        case 258: A.log = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -397,7 +529,15 @@ int main(int argc, char **argv) {
         util_err("unknown --format '%s' (msgpack, table, jsonl, stats)", format);
         return EXIT_USAGE;
     }
+    if (A.log && !A.n) {
+        util_err("--log needs --aggregate");
+        return EXIT_USAGE;
+    }
     int by_all = !strcmp(by, "all");
+    if (by_all && A.n) {
+        util_err("--aggregate and --by all exclude each other");
+        return EXIT_USAGE;
+    }
     if ((by_all || fmt == F_STATS) && !truth) {
         util_err("%s needs --truth", by_all ? "--by all" : "--format stats");
         return EXIT_USAGE;
@@ -419,7 +559,7 @@ int main(int argc, char **argv) {
     int ret, status = EXIT_OK, pol_status = EXIT_OK;
     size_t n_missing = 0, n_seen = 0;
     /* --top K without statistics only ever needs the best K records seen so far. */
-    int bounded = top > 0 && !truth && !by_all && !par.n;
+    int bounded = top > 0 && !truth && !by_all && !par.n && !A.n; /* ranks need every record */
     while (r && (ret = rec_read(r, &o)) == 1) {
         long rn = rec_reader_count(r);
         if (o.type != MSGPACK_OBJECT_MAP) {
@@ -448,7 +588,14 @@ int main(int argc, char **argv) {
         if (par.n) memcpy(pv + S.n * par.n, vals, sizeof *pv * par.n);
         item_t it = {0, 0, NAN, NAN};
         const char *key = by_all ? truth : by;
-        int g = rec_get_num(&o, key, &it.key);
+        int g = A.n ? REC_OK : rec_get_num(&o, key, &it.key);
+        const char *bad_key = NULL;
+        if (A.n && (g = agg_collect(&o, S.n, &bad_key)) == -1) {
+            util_err("out of memory after %zu records", S.n);
+            status = EXIT_IO;
+            break;
+        }
+        if (bad_key) key = bad_key;
         if (g == REC_WRONG_TYPE) {
             if (rec_policy_bad(&pol, rn, "\"%s\" is not a number", key)) continue;
             status = EXIT_BAD_INPUT;
@@ -498,6 +645,16 @@ int main(int argc, char **argv) {
     if (n_where || par.n)
         util_msg("kept %zu of %zu records (%zu failed --where or lack a --pareto key)", S.n,
                  n_seen + n_filtered, n_filtered);
+
+    if (A.n) {
+        double *agg = malloc((S.n ? S.n : 1) * sizeof *agg);
+        if (!agg || agg_compute(S.n, agg) || (fmt != F_STATS && agg_write_back(agg))) {
+            util_err("out of memory");
+            return EXIT_IO;
+        }
+        for (size_t i = 0; i < S.n; i++) S.it[i].key = agg[i];
+        free(agg);
+    }
 
     /* Statistics, before sorting (columns are in input order). */
     size_t k = top > 0 ? (size_t)top : 10;
