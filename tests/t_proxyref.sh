@@ -13,7 +13,7 @@ trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 idx_blobs "$T/data" 400 7 || exit 1
 SP="--channels 4 --cells 1 --input 1x8x8 --classes 3"
-SC="--data $T/data --batch 16 --batches 2 --bn-batches 1 --eval-batches 1 --seed 5"
+SC="--data $T/data --holdout 0 --batch 16 --batches 2 --bn-batches 1 --eval-batches 1 --seed 5"
 warmup-supernet $SP --fraction 0 -q -o "$T/sn0.ckpt" || { notok "untrained supernet"; exit 1; }
 warmup-supernet $SP --data "$T/data" --fraction 0.5 --batch 16 -q -o "$T/sn1.ckpt" ||
     { notok "warmed-up supernet"; exit 1; }
@@ -28,4 +28,11 @@ for s in sn0 sn1; do
         notok "reference mismatch on $s:"; grep -v '^ok' "$T/$s.log"
     fi
 done
+# A checkpoint warmed up far from the share its sigeo weights were chosen at (sn1: 50%,
+# weights for 1%) warns when sigeo is scored; the untrained one and explicit weights do not.
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo -q < "$T/a.mp" > /dev/null 2> "$T/w1"
+score-sigeo --supernet "$T/sn1.ckpt" $SC --proxies sigeo --l1 1 --l2 1 --l3 1 --l4 0 -q < "$T/a.mp" > /dev/null 2> "$T/w2"
+score-sigeo --supernet "$T/sn0.ckpt" $SC --proxies sigeo -q < "$T/a.mp" > /dev/null 2> "$T/w3"
+check "lambda_fraction: warns at 50% with the checkpoint's weights, not with explicit ones or untrained" \
+    'grep -q "chosen at 1%" "$T/w1" && ! grep -q warning "$T/w2" && ! grep -q warning "$T/w3"'
 finish

@@ -26,6 +26,7 @@ typedef struct {
     int n_curve;
     float curve[CKPT_MAX_CURVE]; /* mean training loss per curve point */
     double lambda[4];            /* scoring defaults l1, l2, l3, l4 (docs/quality.md) */
+    double lambda_fraction;      /* the warm-up share lambda was chosen at; 0 none, -1 unknown */
     params_t P;                  /* all supernet tensors; owned */
     char hash[65];               /* filled by save and load */
 } ckpt_t;

@@ -70,6 +70,9 @@ typedef struct space {
      * [0] for an untrained supernet, [1] after a warm-up. Chosen per space, since the terms
      * rank differently in different spaces (docs/quality.md, docs/nasrec.md). */
     double lambda[2][4];
+    /* The warm-up share lambda[1] was chosen at (0: not tuned for a share). A checkpoint
+     * records it, and score-sigeo warns when a supernet's share is far from it. */
+    double lambda_fraction;
     /* Optional (NULL: none): a key equal for two candidates whose networks compute the
      * same thing from the input to the loss with the same inherited weights, because they
      * differ only in operations whose output never reaches the loss (NB201: edges into a

@@ -26,7 +26,7 @@
 /* "hash" as fixstr (5 bytes) + 64 hex chars as str8 (2 + 64 bytes). */
 #define CKPT_HASH_TAIL 71
 /* Keys of the map before "hash"; both counts must fit a fixmap (<= 15). */
-#define CKPT_N_KEYS 10
+#define CKPT_N_KEYS 11
 
 static int host_is_le(void)
 {
@@ -145,6 +145,7 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     for (int i = 0; i < n_curve; i++) rc |= msgpack_pack_float(&pk, c->curve[i]);
     rc |= pack_cstr(&pk, "lambda") | msgpack_pack_array(&pk, 4);
     for (int i = 0; i < 4; i++) rc |= msgpack_pack_double(&pk, c->lambda[i]);
+    rc |= pack_cstr(&pk, "lambda_fraction") | msgpack_pack_double(&pk, c->lambda_fraction);
 
     rc |= pack_cstr(&pk, "tensors") | msgpack_pack_map(&pk, (size_t)(P->n + P->n_state));
     for (int i = 0; i < P->n; i++) rc |= pack_view(&pk, &P->v[i], P->w, 0, tmp);
@@ -435,6 +436,14 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
             snprintf(err, n_err, "lambda: element %u is not a number", (unsigned)i);
             return -1;
         }
+
+    /* optional: older checkpoints do not say which warm-up their lambda belong to */
+    const msgpack_object *lf = rec_lookup(root, "lambda_fraction");
+    c->lambda_fraction = -1;
+    if (lf && rec_get_num(lf, NULL, &c->lambda_fraction)) {
+        snprintf(err, n_err, "lambda_fraction: not a number");
+        return -1;
+    }
 
     /* Rebuild the parameter list the space declares for this cfg, then fill it. */
     params_init(&c->P);

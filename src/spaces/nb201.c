@@ -182,6 +182,7 @@ const space_t space_nb201 = {
     .sample_path = sample, /* uniform single path over all five ops per edge */
     .data_kind = SPACE_DATA_IMAGES,
     .lambda = {{1, 50, 0, 30}, {1, 50, 10, 30}}, /* the quality study's choice */
+    .lambda_fraction = 0.01,
     .live_key = live_key,
     .optimizer = OPTIMIZER_SGD,
 };

@@ -546,6 +546,15 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 4; i++)
         if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
+    /* The checkpoint's lambda were chosen at one warm-up share; far from it they rank
+     * worse (docs/quality.md). Older checkpoints: the space's share. */
+    double lf = ck.lambda_fraction >= 0 ? ck.lambda_fraction : ck.space->lambda_fraction;
+    int own = !o.paper && !(o.have_lambda[0] && o.have_lambda[1] && o.have_lambda[2] && o.have_lambda[3]) &&
+              proxy_index("sigeo") >= 0 && s.on[proxy_index("sigeo")];
+    if (own && ck.steps > 0 && lf > 0 && (ck.fraction > 2 * lf || ck.fraction < lf / 2))
+        util_msg("warning: %s was warmed up on %g%% of the data, its sigeo weights were chosen "
+                 "at %g%%; they rank worse there (docs/quality.md): warm up with --fraction %g "
+                 "or give --l1..--l4", o.supernet, 100 * ck.fraction, 100 * lf, lf);
     const char *dir = o.data_dir                ? o.data_dir
                       : ck.data_dir[0] ? ck.data_dir
                                        : feed_default_path(ck.space->data_kind);

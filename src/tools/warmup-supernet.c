@@ -3,7 +3,7 @@
  * one path uniformly and updates only what it uses) and write a checkpoint
  * (docs/warmup.md). --fraction 0 writes the initialized, untrained supernet.
  *
- *   warmup-supernet --fraction 0.1 -o supernet.ckpt
+ *   warmup-supernet --fraction 0.01 -o supernet.ckpt
  *   ck=cache/$(warmup-supernet --cache-name); [ -f "$ck" ] || warmup-supernet -o "$ck" */
 #include <getopt.h>
 #ifdef __GLIBC__
@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
             "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
-            "                       supernet and reads no data [0.1]\n"
+            "                       supernet and reads no data [0.01, the share the\n"
+            "                       sigeo weights it writes were chosen at]\n"
             "      --holdout F      share held out as the test split when the data has none,\n"
             "                       [0,1) [0.1]\n"
             "      --epochs INT     passes over that share [1]\n"
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.1, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = 0.01, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
     int prc = parse_opts(argc, argv, &o);
     if (prc >= 0) return prc;
     const space_t *S = space_find(o.space);
@@ -362,6 +363,7 @@ int main(int argc, char **argv)
     /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
      * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
     memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
+    c->lambda_fraction = o.fraction > 0 ? S->lambda_fraction : 0;
 
     feed_t train = {0};
     if (o.fraction > 0) {
