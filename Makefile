@@ -6,7 +6,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -Iinclude
 # The engine's parallel loops (layers.c's lay_par); without OpenMP they run in order.
 CFLAGS  += -fopenmp
 MSGPACK := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
-PKGS    := $(MSGPACK) openblas zlib
+PKGS    := $(MSGPACK) openblas zlib stb
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 # Link only the libraries a tool uses: rank and the JSON converters then do not load

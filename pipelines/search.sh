@@ -7,7 +7,7 @@ set -eu
 usage() {
     cat <<'EOF'
 usage: pipelines/search.sh [options]
-  --space NAME    search space: nb201, darts (sample-arch, warmup-supernet) [nb201]
+  --space NAME    search space: nb201, darts, or nasrec for a click table [nb201]
   -n INT          candidates to sample (0 = every cell of an enumerable space: nb201's
                   15625) [1000]
   -k INT          top candidates to train from scratch [3]
@@ -16,7 +16,15 @@ usage: pipelines/search.sh [options]
                   [the value of -j]
   --seed INT      sampling seed [1]
   --fraction F    warm-up share of the training data (0 = zero-shot) [0.01]
-  --data DIR      training data [/usr/share/datasets/fashion-mnist]
+  --data PATH     the data: an IDX or CIFAR-10 directory, X.npy (with --labels), a .npz,
+                  or class folders of images; shapes, classes and split come from it
+                  (docs/data.md) [/usr/share/datasets/fashion-mnist]
+  --labels FILE   labels .npy of a --data X.npy
+  --layout L      nhwc or nchw for 4-d arrays [guessed]
+  --holdout F     test share held out when the data has no test split [0.1]
+  --input CxHxW   resize images to this (needed for folders of mixed sizes) [the data's]
+  --label COL, --dense COLS, --categorical COLS
+                  columns of a click table (names or 1-based ranges) [Criteo's layout]
   --epochs INT    train-arch epochs for the top-k [1]
   --train-fraction F  share of the training set for the top-k [1]
   --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo,params,flops]
@@ -36,7 +44,7 @@ bin="${SIGEO_BIN:-$here/bin}"
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
-threads="" space=nb201
+threads="" dopts="" input="" space=nb201
 
 die() { echo "search.sh: error: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -53,6 +61,8 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift ;;
     --fraction) fraction=$2; shift ;;
     --data) data=$2; shift ;;
+    --labels|--layout|--holdout|--label|--dense|--categorical) dopts="$dopts $1 $2"; shift ;;
+    --input) input=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --train-fraction) train_fraction=$2; shift ;;
     --proxies) proxies=$2; shift ;;
@@ -86,27 +96,31 @@ dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # 1. Warm-up, cached under a name derived from every option that changes the weights.
 t0=$(now)
-ckpt="$cache/$("$bin/warmup-supernet" --space "$space" --fraction "$fraction" --data "$data" --seed "$seed" --cache-name)"
+# Data options go to every stage that reads data ($dopts has no spaces inside a value).
+wopts="--space $space --fraction $fraction --seed $seed $dopts${input:+ --input $input}"
+# shellcheck disable=SC2086
+ckpt="$cache/$("$bin/warmup-supernet" --data "$data" $wopts --cache-name)"
 if [ -f "$ckpt" ]; then
     say "reusing cached supernet $ckpt"
 else
     say "warming up the supernet on ${fraction} of the training data -> $ckpt"
-    "$bin/warmup-supernet" --space "$space" --fraction "$fraction" --data "$data" --seed "$seed" -o "$ckpt"
+    # shellcheck disable=SC2086
+    "$bin/warmup-supernet" --data "$data" $wopts -o "$ckpt"
 fi
 t1=$(now)
 
-# 2. Candidates.
+# 2. Candidates, with the space parameters (input shape, classes) of the supernet.
 if [ "$n" -eq 0 ]; then
-    "$bin/sample-arch" --space "$space" --all > "$out/candidates.mp"
+    "$bin/sample-arch" --supernet "$ckpt" --all > "$out/candidates.mp"
 else
-    "$bin/sample-arch" --space "$space" -n "$n" --seed "$seed" > "$out/candidates.mp"
+    "$bin/sample-arch" --supernet "$ckpt" -n "$n" --seed "$seed" > "$out/candidates.mp"
 fi
 t2=$(now)
 
 # 3. Scoring, one shard per process (pipelines/score-parallel.sh); rank merges them.
 say "scoring $( [ "$n" -eq 0 ] && echo all || echo "$n") candidates with $jobs processes ($runner)"
 SIGEO_BIN="$bin" "$here/pipelines/score-parallel.sh" --supernet "$ckpt" -j "$jobs" ${remote_flag:+"$remote_flag" "$remote_arg"} \
-    --runner "$runner" -- --data "$data" --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
+    --runner "$runner" -- --data "$data" $dopts --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
 t3=$(now)
 
 # 4. Rank and train the top-k from scratch.
@@ -115,7 +129,7 @@ t3=$(now)
 say "training the top $k by $by from scratch ($epochs epoch(s), $threads thread(s))"
 "$bin/rank" --by "scores.$by" --top "$k" < "$out/scored.mp" > "$out/top.mp"
 "$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" \
-    --test-fraction "$test_fraction" --data "$data" -q < "$out/top.mp" > "$out/trained.mp"
+    --test-fraction "$test_fraction" --data "$data" $dopts -q < "$out/top.mp" > "$out/trained.mp"
 t4=$(now)
 
 # 5. The table.

@@ -47,7 +47,7 @@ j = json.load(sys.stdin)
 assert j["kind"] == "supernet" and j["version"] == 1 and j["space"] == "nb201", j
 assert j["cfg"] == {"C": 4, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}, j["cfg"]
 assert j["lambda"] == [1, 50, 0, 30] and j["steps"] == 0 and j["curve"] == [], j
-assert j["data"] == {"dir": None, "fingerprint": None}, j["data"]
+assert j["data"] == {"dir": None, "fingerprint": None, "options": None, "mean": [], "std": []}, j["data"]
 assert j["n_state"] > 0 and j["n_tensors"] > j["n_state"], j
 '
 check "fraction 0: header, lambda [1,50,0,30], no data" '[ $? -eq 0 ]'
@@ -67,6 +67,7 @@ print("  # steps", j["steps"], "curve", " ".join("%.3f" % x for x in c[:3]), "..
 assert j["steps"] == 4 * (480 // 16) and len(c) == j["steps"], j
 assert j["lambda"] == [1, 50, 10, 30], j["lambda"]
 assert len(j["data"]["fingerprint"]) == 64 and j["data"]["dir"].endswith("/data") and "t_warmup." in j["data"]["dir"], j
+assert j["data"]["options"] == "--holdout 0" and len(j["data"]["mean"]) == 1 and 0 < j["data"]["std"][0] < 1, j["data"]
 assert j["train"]["fraction"] == 1 and j["train"]["epochs"] == 4 and j["train"]["batch"] == 16
 first, last = sum(c[:10]) / 10, sum(c[-10:]) / 10
 assert last < 0.8 * first, (first, last)
@@ -99,7 +100,7 @@ warmup-supernet $SP --fraction 1.5 -o "$T/x.ckpt" 2>/dev/null
 check "fraction out of range: usage error (2)" '[ $? -eq 2 ]'
 warmup-supernet $SP --data "$T/nodata" -o "$T/x.ckpt" 2>"$T/err"
 check "missing data: bad input (1), no file" '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "nodata" "$T/err"'
-warmup-supernet --data "$T/data" --fraction 1 -o "$T/x.ckpt" 2>"$T/err"
+warmup-supernet --data "$T/data" --input 1x28x28 --fraction 1 -o "$T/x.ckpt" 2>"$T/err"
 check "data shape differs from --input: bad input (1)" \
     '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "8x8" "$T/err"'
 warmup-supernet $SP --data "$T/data" --fraction 0.01 -o "$T/x.ckpt" 2>"$T/err"

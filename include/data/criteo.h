@@ -42,6 +42,10 @@ void criteo_opts_default(criteo_opts_t *o);
 int criteo_load(dataset_t *train, dataset_t *test, const char *path, const criteo_opts_t *o,
                 char *err, size_t n_err);
 
+/* The bucket of categorical feature k (0-based) with value s[0..len): 0 when empty, else
+ * 1 + splitmix64(FNV-1a-64 seeded with k) mod (rows - 1). */
+uint32_t criteo_bucket(int k, const char *s, size_t len, int rows);
+
 /* Parse one line (without its newline) into row (CRITEO_N_COLS floats) and *label.
  * 0, or -1 with what is wrong in err. */
 int criteo_parse_line(const char *line, int rows, float *row, int *label, char *err,

@@ -22,9 +22,11 @@ enum { DATA_IMAGES = 0, DATA_CLICKS };
 /* One split in memory: n examples of c*h*w values with integer labels. */
 typedef struct {
     int n, c, h, w, classes;
+    int dense;     /* click rows: the first `dense` values are dense features, the rest ids */
     uint8_t *u8;   /* (n,c,h,w) 8-bit values when the source is 8-bit, else NULL */
     float *x;      /* (n,c,h,w) values when u8 is NULL */
     int *y;        /* (n) labels 0..classes-1 */
+    char *names;   /* class names, each NUL-terminated, back to back; NULL if the data has none */
     char fingerprint[65]; /* sha256 hex of the bytes the data came from */
 } dataset_t;
 
@@ -36,6 +38,11 @@ typedef struct {
     /* Formats that split and subset while streaming (DATA_FMT_SPLITS) apply these: */
     double holdout, fraction, test_fraction;
     int rows;          /* clicks: hash buckets per categorical feature */
+    const char *labels; /* --labels: a .npy of labels beside a .npy of images */
+    const char *layout; /* --layout: nhwc or nchw for 4-d arrays (NULL: guess) */
+    int in_c, in_h, in_w; /* --input: images resized to this (0: the data's own size) */
+    const char *label_col, *dense_cols, *cat_cols; /* click tables: columns (NULL: default) */
+    int keep_going;    /* click tables: skip (and count) malformed lines */
 } data_spec_t;
 
 /* Format flags. */

@@ -30,6 +30,9 @@ typedef struct {
 /* The extra[] slot where a click space (SPACE_DATA_CLICKS) keeps the hash buckets per
  * categorical feature, which the tools pass to the Criteo reader. */
 #define SPACE_CFG_ROWS 1
+/* The extra[] slot where a click space keeps how many of the in_ch input columns are dense
+ * (the rest are categorical); the tools set it from the data (feed.h dense). */
+#define SPACE_CFG_DENSE 3
 
 /* What data a space's networks read (the tools load it accordingly). */
 enum {

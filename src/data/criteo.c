@@ -24,6 +24,13 @@ void criteo_opts_default(criteo_opts_t *o) {
 
 static double unit(uint64_t h) { return (double)(h >> 11) * (1.0 / 9007199254740992.0); }
 
+uint32_t criteo_bucket(int k, const char *s, size_t len, int rows) {
+    if (!len) return 0;
+    uint64_t h = 14695981039346656037ull ^ (uint64_t)k;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return 1 + (uint32_t)(splitmix(h) % (uint64_t)(rows - 1));
+}
+
 int criteo_parse_line(const char *line, int rows, float *row, int *label, char *err,
                       size_t n_err) {
     const char *p = line;
@@ -57,13 +64,7 @@ int criteo_parse_line(const char *line, int rows, float *row, int *label, char *
             row[f - 1] = (float)v;
         } else {
             int k = f - 1 - CRITEO_N_DENSE;
-            uint32_t id = 0;
-            if (len) {
-                uint64_t h = 14695981039346656037ull ^ (uint64_t)k;
-                for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-                id = 1 + (uint32_t)(splitmix(h) % (uint64_t)(rows - 1));
-            }
-            row[CRITEO_N_DENSE + k] = (float)id;
+            row[CRITEO_N_DENSE + k] = (float)criteo_bucket(k, p, len, rows);
         }
         if (f < CRITEO_N_COLS) p = end + 1;
         else if (*end) {
@@ -106,6 +107,7 @@ static void to_dataset(dataset_t *d, grow_t *g, const char *fp) {
     memset(d, 0, sizeof *d);
     d->n = (int)g->n;
     d->c = CRITEO_N_COLS;
+    d->dense = CRITEO_N_DENSE;
     d->h = d->w = 1;
     d->classes = 2;
     d->x = g->x;
@@ -210,24 +212,6 @@ out:
     gzclose(f);
     return rc;
 }
-
-/* The format row: any regular file, read with the spec's split and subset shares. */
-static int probe(const data_spec_t *s) { return data_is_file(s->path); }
-
-static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err) {
-    criteo_opts_t co;
-    criteo_opts_default(&co);
-    co.rows = s->rows;
-    co.holdout = s->holdout;
-    co.fraction = s->fraction;
-    co.test_fraction = s->test_fraction;
-    co.want_test = s->want_test;
-    *has_test = 1;
-    return criteo_load(tr, s->want_test ? te : NULL, s->path, &co, err, n_err);
-}
-
-const data_format_t data_fmt_criteo = {"criteo", DATA_CLICKS, DATA_FMT_SPLITS, probe, load};
 
 /* ---- metrics ----------------------------------------------------------------------------- */
 

@@ -16,11 +16,12 @@
 
 #include "base/util.h"
 
-extern const data_format_t data_fmt_idx, data_fmt_cifar, data_fmt_criteo;
+extern const data_format_t data_fmt_idx, data_fmt_cifar, data_fmt_npy, data_fmt_imgdir,
+    data_fmt_csv;
 
 /* Probing order: the first format that accepts a path reads it. */
 const data_format_t *const data_formats[] = {
-    &data_fmt_idx, &data_fmt_cifar, &data_fmt_criteo, NULL,
+    &data_fmt_idx, &data_fmt_cifar, &data_fmt_npy, &data_fmt_imgdir, &data_fmt_csv, NULL,
 };
 
 const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_err)
@@ -33,11 +34,12 @@ const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_
     for (const data_format_t *const *f = data_formats; *f; f++)
         if ((*f)->kind == s->kind && (*f)->probe(s)) return *f;
     if (s->kind == DATA_IMAGES && !S_ISDIR(st.st_mode))
-        snprintf(err, n_err, "%s: not a directory", s->path);
+        snprintf(err, n_err, "%s: not a directory, .npy or .npz", s->path);
     else if (s->kind == DATA_IMAGES)
         snprintf(err, n_err,
                  "%s: no data set found (expected train-images-idx3-ubyte[.gz] and "
-                 "train-labels-idx1-ubyte[.gz], or CIFAR-10 data_batch_1..5.bin)", s->path);
+                 "train-labels-idx1-ubyte[.gz], CIFAR-10 data_batch_1..5.bin, a .npy or .npz, "
+                 "or class folders of images)", s->path);
     else
         snprintf(err, n_err, "%s: not a click data file", s->path);
     return NULL;
@@ -143,6 +145,7 @@ void data_free(dataset_t *d)
     free(d->u8);
     free(d->x);
     free(d->y);
+    free(d->names);
     memset(d, 0, sizeof *d);
 }
 

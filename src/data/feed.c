@@ -140,16 +140,26 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
         return -1;
     }
     f->kind = f->fmt->kind;
-    f->c = tr->c, f->h = tr->h, f->w = tr->w, f->classes = tr->classes;
+    f->c = tr->c, f->h = tr->h, f->w = tr->w, f->classes = tr->classes, f->dense = tr->dense;
     memcpy(f->fingerprint, tr->fingerprint, sizeof f->fingerprint);
     if ((rc = split_rows(f, o))) return rc;
     f->n_train = f->n[FEED_TRAIN];
     f->normalize = f->kind == DATA_IMAGES;
-    if (f->normalize) {
-        if (o->stats_int && tr->u8)
+    if (f->normalize && o->n_norm) {
+        if (o->n_norm != f->c) {
+            snprintf(err, n_err, "%s: %d channels, the normalization given has %d", f->path, f->c,
+                     o->n_norm);
+            return -1;
+        }
+        memcpy(f->mean, o->mean, sizeof(float) * (size_t)f->c);
+        memcpy(f->std, o->std, sizeof(float) * (size_t)f->c);
+    } else if (f->normalize) {
+        if (tr->u8)
             stats_int(tr, f->row[0], f->n[0], f->mean, f->std);
         else
             data_channel_stats(tr, f->row[0], f->n[0], f->mean, f->std);
+    }
+    if (f->normalize) {
         /* A constant channel (std 0) is only centred. */
         for (int c = 0; c < f->c; c++) f->inv[c] = f->std[c] > 0 ? 1.0f / f->std[c] : 1.0f;
     }
@@ -174,4 +184,63 @@ void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int
             for (size_t j = 0; j < hw; j++) p[j] = (p[j] - m) * inv;
         }
     }
+}
+
+int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err)
+{
+    switch (ch - FEED_OPT) {
+    case 0: s->labels = arg; return 0;
+    case 1:
+        if (strcmp(arg, "nhwc") && strcmp(arg, "nchw")) break;
+        s->layout = arg;
+        return 0;
+    case 2:
+        if (util_parse_double(arg, &s->holdout) || !(s->holdout >= 0 && s->holdout < 1)) break;
+        return 0;
+    case 3: s->label_col = arg; return 0;
+    case 4: s->dense_cols = arg; return 0;
+    case 5: s->cat_cols = arg; return 0;
+    default: return 1;
+    }
+    static const char *const name[] = {"labels", "layout", "holdout"};
+    snprintf(err, n_err, "invalid value for --%s: '%s'", name[ch - FEED_OPT], arg);
+    return -1;
+}
+
+void feed_options_string(const data_spec_t *s, char *buf, size_t n)
+{
+    const char *v[FEED_N_OPTIONS] = {s->labels, s->layout, NULL, s->label_col, s->dense_cols,
+                                     s->cat_cols};
+    static const char *const name[FEED_N_OPTIONS] = {"labels", "layout", "holdout", "label",
+                                                     "dense", "categorical"};
+    char h[32];
+    if (s->holdout != 0.1) snprintf(h, sizeof h, "%.17g", s->holdout), v[2] = h;
+    size_t l = 0;
+    buf[0] = 0;
+    for (int i = 0; i < FEED_N_OPTIONS; i++)
+        if (v[i] && l < n) l += (size_t)snprintf(buf + l, n - l, "%s--%s %s", l ? " " : "", name[i], v[i]);
+}
+
+int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_store, char *err,
+                       size_t n_err)
+{
+    static const struct option_row { const char *name; } rows[FEED_N_OPTIONS] = {
+        {"labels"}, {"layout"}, {"holdout"}, {"label"}, {"dense"}, {"categorical"}};
+    if (strlen(text) >= n_store) {
+        snprintf(err, n_err, "data options too long: '%.40s...'", text);
+        return -1;
+    }
+    strcpy(store, text);
+    char *save = NULL;
+    for (char *t = strtok_r(store, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        char *v = strtok_r(NULL, " ", &save);
+        int i = 0;
+        while (i < FEED_N_OPTIONS && !(t[0] == '-' && t[1] == '-' && !strcmp(t + 2, rows[i].name))) i++;
+        if (i == FEED_N_OPTIONS || !v) {
+            snprintf(err, n_err, "data options '%s': '%s' is not a data option with a value", text, t);
+            return -1;
+        }
+        if (feed_option(s, FEED_OPT + i, v, err, n_err)) return -1;
+    }
+    return 0;
 }

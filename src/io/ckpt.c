@@ -133,11 +133,18 @@ static int ckpt_pack(msgpack_sbuffer *sb, ckpt_t *c, char *err, size_t n_err)
     rc |= pack_cstr(&pk, "threads") | msgpack_pack_int(&pk, c->threads);
 
     /* No data was read for an untrained supernet: nil rather than an empty string. */
-    rc |= pack_cstr(&pk, "data") | msgpack_pack_map(&pk, 2);
+    rc |= pack_cstr(&pk, "data") | msgpack_pack_map(&pk, 5);
     rc |= pack_cstr(&pk, "dir");
     rc |= c->data_dir[0] ? pack_cstr(&pk, c->data_dir) : msgpack_pack_nil(&pk);
     rc |= pack_cstr(&pk, "fingerprint");
     rc |= c->data_fingerprint[0] ? pack_cstr(&pk, c->data_fingerprint) : msgpack_pack_nil(&pk);
+    rc |= pack_cstr(&pk, "options");
+    rc |= c->data_dir[0] ? pack_cstr(&pk, c->data_options) : msgpack_pack_nil(&pk);
+    int n_norm = c->n_norm < 0 ? 0 : c->n_norm > 64 ? 64 : c->n_norm;
+    rc |= pack_cstr(&pk, "mean") | msgpack_pack_array(&pk, (size_t)n_norm);
+    for (int i = 0; i < n_norm; i++) rc |= msgpack_pack_float(&pk, c->norm_mean[i]);
+    rc |= pack_cstr(&pk, "std") | msgpack_pack_array(&pk, (size_t)n_norm);
+    for (int i = 0; i < n_norm; i++) rc |= msgpack_pack_float(&pk, c->norm_std[i]);
 
     rc |= pack_cstr(&pk, "steps") | msgpack_pack_int64(&pk, c->steps);
     int n_curve = c->n_curve < 0 ? 0 : c->n_curve > CKPT_MAX_CURVE ? CKPT_MAX_CURVE : c->n_curve;
@@ -405,6 +412,31 @@ static int ckpt_decode(const unsigned char *buf, size_t n, const msgpack_object 
         obj_str(rec_lookup(da, "fingerprint"), c->data_fingerprint, sizeof c->data_fingerprint)) {
         snprintf(err, n_err, "data: needs dir and fingerprint (strings or nil)");
         return -1;
+    }
+    /* options and normalization: absent in checkpoints written before they were kept */
+    const msgpack_object *op = rec_lookup(da, "options"), *me = rec_lookup(da, "mean"),
+                         *sd = rec_lookup(da, "std");
+    c->data_options[0] = 0;
+    c->n_norm = 0;
+    if (op && obj_str(op, c->data_options, sizeof c->data_options)) {
+        snprintf(err, n_err, "data: options is not a string");
+        return -1;
+    }
+    if (me || sd) {
+        if (!me || !sd || me->type != MSGPACK_OBJECT_ARRAY || sd->type != MSGPACK_OBJECT_ARRAY ||
+            me->via.array.size != sd->via.array.size || me->via.array.size > 64) {
+            snprintf(err, n_err, "data: mean and std are not two arrays of one size (at most 64)");
+            return -1;
+        }
+        c->n_norm = (int)me->via.array.size;
+        for (int i = 0; i < c->n_norm; i++) {
+            double m, s;
+            if (rec_get_num(&me->via.array.ptr[i], NULL, &m) || rec_get_num(&sd->via.array.ptr[i], NULL, &s) || !(s >= 0)) {
+                snprintf(err, n_err, "data: mean/std element %d is not a number (std >= 0)", i);
+                return -1;
+            }
+            c->norm_mean[i] = (float)m, c->norm_std[i] = (float)s;
+        }
     }
     if (rec_get_num(root, "steps", &steps) != 0) {
         snprintf(err, n_err, "steps missing");

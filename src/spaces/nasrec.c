@@ -9,7 +9,9 @@
  *   smax    = extra[0]  largest sparse width allowed (a value of the sparse list) [32]
  *   rows    = extra[1]  hash buckets per categorical feature (criteo.h) [1000]
  *   emb     = extra[2]  embedding dimension E [16]
- *   in_ch = 39 (13 dense + 26 categorical columns), H = W = 1, classes = 2 are fixed.
+ *   in_ch   = in_ch     input columns, dense then categorical [39: Criteo's 13 + 26]
+ *   dense   = extra[3]  how many of them are dense [13]
+ *   H = W = 1, classes = 2 are fixed. The tools take in_ch and dense from the data.
  *
  * Network of a candidate (sources: 0 = raw input, j >= 1 = output of block j-1; a source
  * has a dense part (B,w) and a sparse part (B,s,E); the raw input's are the 13 dense
@@ -46,6 +48,7 @@ static void cfg_default(space_cfg_t *c) {
     c->extra[0] = 32;
     c->extra[1] = CRITEO_ROWS_DEFAULT;
     c->extra[2] = 16;
+    c->extra[SPACE_CFG_DENSE] = CRITEO_N_DENSE;
     c->in_ch = CRITEO_N_COLS;
     c->H = c->W = 1;
     c->classes = 2;
@@ -57,6 +60,8 @@ static const space_cfg_key_t cfg_keys[] = {
     {"smax", offsetof(space_cfg_t, extra[0]), 16, 64},
     {"rows", offsetof(space_cfg_t, extra[1]), 2, 1 << 24},
     {"emb", offsetof(space_cfg_t, extra[2]), 1, 256},
+    {"in_ch", offsetof(space_cfg_t, in_ch), 2, 8192},
+    {"dense", offsetof(space_cfg_t, extra[SPACE_CFG_DENSE]), 1, 4096},
 };
 #define N_CFG_KEYS (int)(sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -70,7 +75,7 @@ static int n_allowed(const int *list, int n, int max) {
 static int cfg_ok(const space_cfg_t *c) {
     return c->N >= 1 && c->N <= NR_MAX_BLOCKS && n_allowed(nasrec_dense_widths, NR_N_DW, c->C) > 0 &&
            n_allowed(nasrec_sparse_widths, NR_N_SW, c->extra[0]) > 0 && c->extra[1] >= 2 &&
-           c->extra[2] >= 1;
+           c->extra[2] >= 1 && c->extra[SPACE_CFG_DENSE] >= 1 && c->in_ch > c->extra[SPACE_CFG_DENSE];
 }
 
 static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
@@ -276,8 +281,11 @@ static void mutate(rng_t *r, const arch_t *parent, arch_t *child) {
 
 /* ---- the network ----------------------------------------------------------------------- */
 
-static int src_dense_max(const space_cfg_t *c, int j) { return j == 0 ? CRITEO_N_DENSE : c->C; }
-static int src_sparse_max(const space_cfg_t *c, int j) { return j == 0 ? CRITEO_N_SPARSE : c->extra[0]; }
+/* The raw input's dense and categorical column counts (the data's). */
+static int n_dense(const space_cfg_t *c) { return c->extra[SPACE_CFG_DENSE]; }
+static int n_sparse(const space_cfg_t *c) { return c->in_ch - c->extra[SPACE_CFG_DENSE]; }
+static int src_dense_max(const space_cfg_t *c, int j) { return j == 0 ? n_dense(c) : c->C; }
+static int src_sparse_max(const space_cfg_t *c, int j) { return j == 0 ? n_sparse(c) : c->extra[0]; }
 
 /* Sum of n >= 1 nodes of one shape (chained: net_add takes at most NET_MAX_IN). */
 static int add_all(net_t *net, const int *part, int n) {
@@ -318,9 +326,9 @@ static int build(net_t *net, const space_cfg_t *c, const arch_t *a) {
     int ns = n_allowed(nasrec_sparse_widths, NR_N_SW, c->extra[0]);
     int E = c->extra[2], rows = c->extra[1];
     int dense[NR_MAX_BLOCKS + 1], sparse[NR_MAX_BLOCKS + 1];
-    int x = net_input(net, CRITEO_N_COLS, 1, 1);
-    if (x < 0 || (dense[0] = net_slice(net, x, 0, CRITEO_N_DENSE)) < 0 ||
-        (sparse[0] = net_embed(net, x, "emb", CRITEO_N_DENSE, CRITEO_N_SPARSE, rows, E)) < 0)
+    int x = net_input(net, c->in_ch, 1, 1);
+    if (x < 0 || (dense[0] = net_slice(net, x, 0, n_dense(c))) < 0 ||
+        (sparse[0] = net_embed(net, x, "emb", n_dense(c), n_sparse(c), rows, E)) < 0)
         return -1;
     char pre[64], nm[96];
     for (int b = 0; b < c->N; b++) {
@@ -391,7 +399,7 @@ static int decl(params_t *P, int kind, int r, int c, const char *fmt, int b, int
 static int declare_supernet(params_t *P, const space_cfg_t *c) {
     if (!cfg_ok(c)) return -1;
     int E = c->extra[2], D = c->C, S = c->extra[0], bad = 0;
-    int sh[2] = {CRITEO_N_SPARSE * c->extra[1], E};
+    int sh[2] = {n_sparse(c) * c->extra[1], E};
     if (params_declare(P, "emb.w", PK_EMB, 2, sh) < 0) return -1;
     for (int b = 0; b < c->N; b++) {
         for (int j = 0; j <= b; j++)

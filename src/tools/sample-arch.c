@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/ckpt.h"
 #include "io/rec.h"
 #include "spaces/space.h"
 #include "base/util.h"
@@ -23,6 +24,8 @@ static void usage(FILE *f) {
             "      --cells INT      cells per stage N (nb201) or in all (darts) [nb201 1, darts 5]\n"
             "      --input CxHxW    input shape [1x28x28]\n"
             "      --classes INT    output classes [10]\n"
+            "      --supernet FILE  take the space and all of the above from a checkpoint of\n"
+            "                       warmup-supernet (shapes found in its data) [none]\n"
             "  -f, --force          write binary to a terminal anyway\n"
             "  -h, --help           this text\n");
 }
@@ -66,7 +69,7 @@ static int emit(rec_writer_t *w, const space_t *S, const space_cfg_t *c, const a
 
 int main(int argc, char **argv) {
     util_set_prog(argv[0]);
-    enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES };
+    enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_SUPERNET };
     static const struct option opts[] = {{"space", required_argument, 0, 's'},
                                          {"all", no_argument, 0, 'a'},
                                          {"count", required_argument, 0, 'n'},
@@ -75,10 +78,11 @@ int main(int argc, char **argv) {
                                          {"cells", required_argument, 0, O_CELLS},
                                          {"input", required_argument, 0, O_INPUT},
                                          {"classes", required_argument, 0, O_CLASSES},
+                                         {"supernet", required_argument, 0, O_SUPERNET},
                                          {"force", no_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *space = "nb201", *input = NULL;
+    const char *space = "nb201", *input = NULL, *supernet = NULL;
     long n = 100, seed = 1, channels = -1, cells = -1, classes = -1;
     int all = 0, force = 0, have_n = 0, ch;
     while ((ch = getopt_long(argc, argv, "s:an:S:fh", opts, NULL)) != -1) {
@@ -102,6 +106,7 @@ int main(int argc, char **argv) {
             if (util_parse_long(optarg, 2, 100000, &classes)) goto bad_num;
             break;
         case O_INPUT: input = optarg; break;
+        case O_SUPERNET: supernet = optarg; break;
         case 'f': force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
@@ -114,6 +119,19 @@ int main(int argc, char **argv) {
     if (optind < argc) {
         util_err("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
+    }
+    static ckpt_t ck; /* large (loss curve): not on the stack */
+    if (supernet) {
+        char err[1024];
+        if (channels > 0 || cells > 0 || classes > 0 || input) {
+            util_err("--supernet sets the space parameters; drop --channels, --cells, --input, --classes");
+            return EXIT_USAGE;
+        }
+        if (ckpt_load(supernet, &ck, err, sizeof err)) {
+            util_err("%s", err);
+            return EXIT_BAD_INPUT;
+        }
+        space = ck.space->name;
     }
     const space_t *S = space_find(space);
     if (!S) {
@@ -135,6 +153,7 @@ int main(int argc, char **argv) {
     }
     space_cfg_t c;
     S->cfg_default(&c);
+    if (supernet) c = ck.cfg, ckpt_free(&ck);
     if (channels > 0) c.C = (int)channels;
     if (cells > 0) c.N = (int)cells;
     if (classes > 0) c.classes = (int)classes;

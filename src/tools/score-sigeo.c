@@ -28,9 +28,12 @@
 typedef struct {
     const char *supernet, *data_dir, *proxies;
     long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
-    double step_lr, holdout, lambda[4];
+    double step_lr, lambda[4];
+    int n_dopt;            /* data options given, replayed over the checkpoint's */
+    int dopt_ch[16];
+    const char *dopt_arg[16];
     int have_lambda[4];
-    int paper;
+    int paper, keep_going;
     int progress, force, no_memo;
 } opts_t;
 
@@ -41,8 +44,9 @@ static void usage(FILE *f)
             "Adds scores.<proxy> to each record (docs/proxies.md); a score that is not finite\n"
             "is NaN and the record gets an \"error\" key saying why.\n"
             "  --supernet FILE      supernet checkpoint from warmup-supernet (required)\n"
-            "  --data DIR           training data [the checkpoint's data dir, else "
+            "  --data PATH          training data [the checkpoint's data and data options, else "
             DATA_DEFAULT_DIR "]\n"
+            FEED_USAGE
             "  --proxies LIST       comma list of proxies, or 'all' [every default-on proxy]:\n"
             "                       ");
     for (int i = 0; proxy_table[i]; i++)
@@ -51,8 +55,6 @@ static void usage(FILE *f)
                 proxy_table[i + 1] ? "," : "\n");
     fprintf(f,
             "  --seed INT           which training examples form the batches [1]\n"
-            "  --holdout F          share held out of the training split when the data has\n"
-            "                       no test split, [0,1) [0.1]\n"
             "  --batches INT        SiGeo/ZiCo mini-batches K [4]\n"
             "  --batch INT          examples per mini-batch [64]\n"
             "  --step-lr X          plain-SGD step after each SiGeo batch [1.0]\n"
@@ -106,7 +108,7 @@ static int parse_proxies(const char *list, unsigned char *on)
  * by seed, normalized as warmup-supernet and train-arch normalize (data/feed.h). Only
  * these examples are kept. */
 typedef struct {
-    int n, c, h, w, classes;
+    int n, c, h, w, classes, dense;
     float *x;
     int *y;
 } batches_t;
@@ -117,13 +119,20 @@ static int load_batches(const opts_t *o, const ckpt_t *ck, const char *path, bat
     memset(bt, 0, sizeof *bt);
     feed_opts_t fo;
     feed_opts_default(&fo, ck->space->data_kind);
+    char store[1024], err[1024];
+    feed_t f;
+    memset(&f, 0, sizeof f);
+    /* the checkpoint's data options, then the ones given here */
+    int rc = feed_options_parse(&fo.data, ck->data_options, store, sizeof store, err, sizeof err);
+    for (int i = 0; i < o->n_dopt && rc == 0; i++)
+        rc = feed_option(&fo.data, o->dopt_ch[i], o->dopt_arg[i], err, sizeof err);
     fo.data.path = path;
     fo.data.rows = ck->cfg.extra[SPACE_CFG_ROWS];
-    fo.stats_int = 1;
-    fo.data.holdout = o->holdout;
-    feed_t f;
-    char err[1024];
-    int rc = feed_open(&f, &fo, err, sizeof err);
+    fo.data.in_c = ck->cfg.in_ch, fo.data.in_h = ck->cfg.H, fo.data.in_w = ck->cfg.W;
+    /* normalize as the warm-up did */
+    fo.n_norm = ck->n_norm, fo.mean = ck->norm_mean, fo.std = ck->norm_std;
+    fo.data.keep_going = o->keep_going;
+    if (rc == 0) rc = feed_open(&f, &fo, err, sizeof err);
     if (rc) {
         util_err("%s", err);
         feed_close(&f);
@@ -148,6 +157,7 @@ static int load_batches(const opts_t *o, const ckpt_t *ck, const char *path, bat
         rng_pick(&r, perm, n, need);
         feed_batch(&f, FEED_TRAIN, perm, (int)need, bt->x, bt->y);
         bt->n = (int)need, bt->c = f.c, bt->h = f.h, bt->w = f.w, bt->classes = f.classes;
+        bt->dense = f.dense;
     }
     if (rc) free(bt->x), free(bt->y), bt->x = NULL, bt->y = NULL;
     free(perm);
@@ -375,7 +385,7 @@ static int working_params(const params_t *S, params_t *W)
 
 enum opt_id { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
               O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
-              O_OKBAD, O_NOMEMO, O_HOLDOUT };
+              O_OKBAD, O_NOMEMO };
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
@@ -393,7 +403,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
-        {"no-memo", 0, 0, O_NOMEMO},   {"holdout", 1, 0, O_HOLDOUT},
+        {"no-memo", 0, 0, O_NOMEMO},   FEED_LONG_OPTIONS,
         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
@@ -430,13 +440,25 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
         case O_PROGRESS: o->progress = 1; break;
         case O_NOMEMO: o->no_memo = 1; break;
-        case O_HOLDOUT: bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1); break;
         case 'q': o->progress = -1; break;
-        case O_KEEP: pol->keep_going = 1; break;
+        case O_KEEP: pol->keep_going = 1, o->keep_going = 1; break;
         case O_OKBAD: pol->ok_if_bad = 1; break;
         case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: {
+            data_spec_t probe = {0};
+            char err[256];
+            int f = feed_option(&probe, ch, optarg, err, sizeof err);
+            if (f < 0) {
+                util_err("%s", err);
+                return EXIT_USAGE;
+            }
+            if (f > 0 || o->n_dopt == 16) {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+            o->dopt_ch[o->n_dopt] = ch, o->dopt_arg[o->n_dopt++] = optarg;
+        }
         }
         if (bad) {
             util_bad_option(lo, ch, optarg);
@@ -518,7 +540,7 @@ int main(int argc, char **argv)
 {
     util_set_prog("score-sigeo");
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
-                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0, .holdout = 0.1};
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
     rec_policy_t pol = {0, 0, 0};
     int prc = parse_opts(argc, argv, &o, &pol);
     if (prc >= 0) return prc;
@@ -565,9 +587,11 @@ int main(int argc, char **argv)
         return rc;
     }
     if (bt.c != ck.cfg.in_ch || bt.h != ck.cfg.H || bt.w != ck.cfg.W ||
-        bt.classes > ck.cfg.classes) {
-        util_err("%s: data is %dx%dx%d with %d classes, the supernet wants %dx%dx%d and %d", dir,
-                 bt.c, bt.h, bt.w, bt.classes, ck.cfg.in_ch, ck.cfg.H, ck.cfg.W, ck.cfg.classes);
+        bt.classes > ck.cfg.classes || bt.dense != ck.cfg.extra[SPACE_CFG_DENSE]) {
+        util_err("%s: data is %dx%dx%d (%d dense) with %d classes, the supernet %s wants "
+                 "%dx%dx%d (%d dense) and %d", dir, bt.c, bt.h, bt.w, bt.dense, bt.classes,
+                 o.supernet, ck.cfg.in_ch, ck.cfg.H, ck.cfg.W, ck.cfg.extra[SPACE_CFG_DENSE],
+                 ck.cfg.classes);
         free(bt.x), free(bt.y), ckpt_free(&ck);
         return EXIT_BAD_INPUT;
     }

@@ -27,7 +27,10 @@ typedef struct {
     const char *data_dir;
     int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
     long epochs, batch, seed, warmup, threads;
-    double lr, momentum, weight_decay, fraction, test_fraction, holdout;
+    double lr, momentum, weight_decay, fraction, test_fraction;
+    data_spec_t spec; /* the data options (feed.h) */
+    int n_norm;       /* the data's normalization, for the records */
+    float mean[DATA_MAX_CH], std[DATA_MAX_CH];
     int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
     int force;
 } opts_t;
@@ -45,8 +48,9 @@ static void usage(FILE *f)
             "usage: train-arch [options] < arch records > records with truth\n"
             "Trains each record's network from scratch, evaluates it on the test split and adds\n"
             "truth.{test_acc,test_loss,train_loss,seconds,epochs,params,recipe}.\n"
-            "  --data DIR|FILE      IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
-            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
+            "  --data PATH          IDX or CIFAR-10 directory, .npy/.npz, class folders of\n"
+            "                       images [" DATA_DEFAULT_DIR "]; click table for click\n"
+            "                       spaces [" CRITEO_DEFAULT_FILE "] (docs/data.md)\n"
             "  --epochs INT         training epochs [1]\n"
             "  --batch INT          batch size [64]\n"
             "  --lr X               peak learning rate [0.1]\n"
@@ -58,8 +62,7 @@ static void usage(FILE *f)
             "  --seed INT           initialization, data order and subsets [1]\n"
             "  --fraction F         share of the training set, (0,1] [1]\n"
             "  --test-fraction F    share of the test set, (0,1] [1]\n"
-            "  --holdout F          share held out as the test split when the data has none,\n"
-            "                       [0,1) [0.1]\n"
+            FEED_USAGE
             "  --threads INT        engine threads (results depend on it) [1]\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
@@ -245,11 +248,13 @@ static int train_record(const opts_t *o, const msgpack_object *in, const feed_t 
                  "(one stream, one cfg)", c.extra[SPACE_CFG_ROWS], o->rows);
         return -1;
     }
-    if (c.in_ch != f->c || c.H != f->h || c.W != f->w || c.classes != f->classes) {
+    if (c.in_ch != f->c || c.H != f->h || c.W != f->w || c.classes != f->classes ||
+        c.extra[SPACE_CFG_DENSE] != f->dense) {
         snprintf(err, n_err,
-                 "record cfg wants %dx%dx%d input and %d classes, the data in %s has %dx%dx%d "
-                 "and %d classes",
-                 c.in_ch, c.H, c.W, c.classes, o->data_dir, f->c, f->h, f->w, f->classes);
+                 "record cfg wants %dx%dx%d input (%d dense) and %d classes, the data in %s has "
+                 "%dx%dx%d (%d dense) and %d classes",
+                 c.in_ch, c.H, c.W, c.extra[SPACE_CFG_DENSE], c.classes, o->data_dir, f->c, f->h,
+                 f->w, f->dense, f->classes);
         return -1;
     }
     params_t P;
@@ -300,6 +305,23 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
     bad |= rec_set_f64(e, "truth.recipe.test_fraction", o->test_fraction);
     bad |= rec_set_str(e, "truth.recipe.data", o->data_dir);
     bad |= rec_set_str(e, "truth.recipe.data_sha256", fp);
+    char dopt[1024];
+    feed_options_string(&o->spec, dopt, sizeof dopt);
+    bad |= rec_set_str(e, "truth.recipe.data_options", dopt);
+    if (o->n_norm) { /* the training split's statistics the inputs were normalized with */
+        msgpack_object m[2][DATA_MAX_CH], a[2];
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < o->n_norm; i++) {
+                m[k][i].type = MSGPACK_OBJECT_FLOAT64;
+                m[k][i].via.f64 = k ? o->std[i] : o->mean[i];
+            }
+            a[k].type = MSGPACK_OBJECT_ARRAY;
+            a[k].via.array.size = (uint32_t)o->n_norm;
+            a[k].via.array.ptr = m[k];
+        }
+        bad |= rec_set_obj(e, "truth.recipe.norm_mean", &a[0]);
+        bad |= rec_set_obj(e, "truth.recipe.norm_std", &a[1]);
+    }
     return bad ? -1 : 0;
 }
 
@@ -309,12 +331,13 @@ static int load_data(const opts_t *o, feed_t *f)
 {
     feed_opts_t fo;
     feed_opts_default(&fo, o->kind);
+    fo.data = o->spec;
+    fo.data.kind = o->kind;
     fo.data.path = o->data_dir;
     fo.data.rows = o->rows;
     fo.seed = (uint64_t)o->seed;
     fo.fraction = o->fraction;
     fo.test_fraction = o->test_fraction;
-    fo.data.holdout = o->holdout;
     fo.want_test = 1;
     char err[1024];
     int frc = feed_open(f, &fo, err, sizeof err);
@@ -333,7 +356,7 @@ static int load_data(const opts_t *o, feed_t *f)
 }
 
 enum opt_id { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
-              O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_HOLDOUT };
+              O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
@@ -350,7 +373,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
-        {"holdout", 1, 0, O_HOLDOUT},   {0, 0, 0, 0}};
+        FEED_LONG_OPTIONS,              {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
@@ -367,16 +390,26 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         case O_WD: bad = util_parse_double(optarg, &o->weight_decay) || o->weight_decay < 0; break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
         case O_FRAC: bad = util_parse_double(optarg, &o->fraction) || !(o->fraction > 0 && o->fraction <= 1); break;
-        case O_HOLDOUT: bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1); break;
         case O_TFRAC: bad = util_parse_double(optarg, &o->test_fraction) || !(o->test_fraction > 0 && o->test_fraction <= 1); break;
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
         case O_PROGRESS: o->progress = 1; break;
         case 'q': o->progress = -1; break;
-        case O_KEEP: pol->keep_going = 1; break;
+        case O_KEEP: pol->keep_going = 1, o->spec.keep_going = 1; break;
         case O_OKBAD: pol->ok_if_bad = 1; break;
         case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: {
+            char err[256];
+            int f = feed_option(&o->spec, ch, optarg, err, sizeof err);
+            if (f < 0) {
+                util_err("%s", err);
+                return EXIT_USAGE;
+            }
+            if (f > 0) {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+        }
         }
         if (bad) {
             util_bad_option(lo, ch, optarg);
@@ -395,8 +428,11 @@ int main(int argc, char **argv)
     util_set_prog("train-arch");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
                 .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
-                .test_fraction = 1, .holdout = 0.1, .schedule = OPTIM_COSINE, .nesterov = 1};
+                .test_fraction = 1, .schedule = OPTIM_COSINE, .nesterov = 1};
     rec_policy_t pol = {0, 0, 0};
+    feed_opts_t fd;
+    feed_opts_default(&fd, DATA_IMAGES);
+    o.spec = fd.data;
     int prc = parse_opts(argc, argv, &o, &pol);
     if (prc >= 0) return prc;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
@@ -431,7 +467,11 @@ int main(int argc, char **argv)
             o.kind = sp->data_kind;
             o.rows = c.extra[SPACE_CFG_ROWS];
             if (!o.data_given) o.data_dir = feed_default_path(o.kind);
+            o.spec.in_c = c.in_ch, o.spec.in_h = c.H, o.spec.in_w = c.W;
             if ((rc = load_data(&o, &feed))) break;
+            o.n_norm = feed.normalize ? feed.c : 0;
+            memcpy(o.mean, feed.mean, sizeof(float) * (size_t)o.n_norm);
+            memcpy(o.std, feed.std, sizeof(float) * (size_t)o.n_norm);
             loaded = 1;
             if (lay_blas_room(err, sizeof err)) {
                 util_err("%s", err);

@@ -31,7 +31,8 @@
 typedef struct {
     const char *out, *data_dir, *space, *input;
     long epochs, batch, seed, threads, channels, cells, classes;
-    double fraction, holdout, lr, momentum, weight_decay;
+    double fraction, lr, momentum, weight_decay;
+    data_spec_t spec; /* the data options (feed.h) */
     int progress; /* -1 quiet, 0 auto (tty), 1 forced */
     int cache_name, data_given;
 } opts_t;
@@ -46,15 +47,15 @@ static void usage(FILE *f)
             "  -s, --space NAME     search space [nb201]\n"
             "      --channels INT   stem channels C [8]\n"
             "      --cells INT      cells per stage N (nb201) or in all (darts) [nb201 1, darts 5]\n"
-            "      --input CxHxW    input shape [1x28x28]\n"
-            "      --classes INT    output classes [10]\n"
-            "      --data DIR       IDX or CIFAR-10 binary directory [" DATA_DEFAULT_DIR "],\n"
-            "                       or Criteo TSV for click spaces [" CRITEO_DEFAULT_FILE "]\n"
+            "      --input CxHxW    input shape; images are resized to it [the data's]\n"
+            "      --classes INT    output classes [the data's]\n"
+            "      --data PATH      IDX or CIFAR-10 directory, .npy/.npz, class folders of\n"
+            "                       images [" DATA_DEFAULT_DIR "]; click table for click\n"
+            "                       spaces [" CRITEO_DEFAULT_FILE "] (docs/data.md)\n"
+            FEED_USAGE
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
             "                       supernet and reads no data [0.01, the share the\n"
             "                       sigeo weights it writes were chosen at]\n"
-            "      --holdout F      share held out as the test split when the data has none,\n"
-            "                       [0,1) [0.1]\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
             "      --lr X           constant SGD learning rate [0.1]\n"
@@ -63,6 +64,7 @@ static void usage(FILE *f)
             "      --seed INT       initialization, subset, data order, paths [1]\n"
             "      --threads INT    engine threads (results depend on it) [1]\n"
             "      --cache-name     print a file name derived from all options and exit\n"
+            "      --keep-going     click tables: skip malformed lines (counted) instead of failing\n"
             "      --progress       progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -h, --help           this text\n");
@@ -73,15 +75,17 @@ static void usage(FILE *f)
 static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, char *buf,
                        size_t n)
 {
-    char all[1024];
+    char all[2200];
     snprintf(all, sizeof all,
              "v1 %s C%d N%d %dx%dx%d k%d data=%s f%.17g e%ld b%ld lr%.17g m%.17g wd%.17g s%ld t%ld",
              S->name, c->C, c->N, c->in_ch, c->H, c->W, c->classes,
              o->fraction > 0 ? o->data_dir : "-", o->fraction, o->epochs, o->batch, o->lr,
              o->momentum, o->weight_decay, o->seed, o->threads);
-    if (o->holdout != 0.1) { /* names taken before --holdout existed stay */
+    char dopt[1024];
+    feed_options_string(&o->spec, dopt, sizeof dopt);
+    if (dopt[0]) { /* names taken before data options existed stay */
         size_t l = strlen(all);
-        snprintf(all + l, sizeof all - l, " h%.17g", o->holdout);
+        snprintf(all + l, sizeof all - l, " %s", dopt);
     }
     sha256_t s;
     uint8_t d[32];
@@ -96,15 +100,17 @@ static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, 
 
 /* The training examples: the fraction's subset of the training split (data/feed.h).
  * EXIT_OK, or the exit code after saying what is wrong. */
-static int load_data(const opts_t *o, const space_t *S, const space_cfg_t *c, feed_t *f)
+static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *f)
 {
     feed_opts_t fo;
     feed_opts_default(&fo, S->data_kind);
+    fo.data = o->spec;
+    fo.data.kind = S->data_kind;
     fo.data.path = o->data_dir;
     fo.data.rows = c->extra[SPACE_CFG_ROWS];
+    if (o->input) fo.data.in_c = c->in_ch, fo.data.in_h = c->H, fo.data.in_w = c->W;
     fo.seed = (uint64_t)o->seed;
     fo.fraction = o->fraction;
-    fo.data.holdout = o->holdout;
     char err[1024];
     int frc = feed_open(f, &fo, err, sizeof err);
     if (frc) {
@@ -112,6 +118,10 @@ static int load_data(const opts_t *o, const space_t *S, const space_cfg_t *c, fe
         feed_close(f);
         return util_load_exit(frc);
     }
+    /* shapes and classes come from the data unless given */
+    if (!o->input) c->in_ch = f->c, c->H = f->h, c->W = f->w;
+    if (o->classes < 0) c->classes = f->classes;
+    c->extra[SPACE_CFG_DENSE] = f->dense;
     if (f->c != c->in_ch || f->h != c->H || f->w != c->W || f->classes > c->classes) {
         util_err("%s: images are %dx%dx%d with %d classes; the supernet takes %dx%dx%d with %d "
                  "(see --input, --classes)",
@@ -222,7 +232,7 @@ static int warmup(const opts_t *o, ckpt_t *c, const feed_t *d, char *err, size_t
 }
 
 enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
-              O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_HOLDOUT };
+              O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP };
 
 /* Options into o; -1 to go on, else the exit status (after --help, or a usage error). */
 static int parse_opts(int argc, char **argv, opts_t *o)
@@ -233,7 +243,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"data", 1, 0, O_DATA},      {"fraction", 1, 0, O_FRAC}, {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},    {"lr", 1, 0, O_LR},         {"momentum", 1, 0, O_MOM},
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
-        {"cache-name", 0, 0, O_CACHE}, {"holdout", 1, 0, O_HOLDOUT}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
+        {"cache-name", 0, 0, O_CACHE}, FEED_LONG_OPTIONS, {"keep-going", 0, 0, O_KEEP}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:qh", lo, NULL)) != -1) {
@@ -249,9 +259,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_FRAC:
             bad = util_parse_double(optarg, &o->fraction) || !(o->fraction >= 0 && o->fraction <= 1);
             break;
-        case O_HOLDOUT:
-            bad = util_parse_double(optarg, &o->holdout) || !(o->holdout >= 0 && o->holdout < 1);
-            break;
         case O_EPOCHS: bad = util_parse_long(optarg, 1, 100000, &o->epochs); break;
         case O_BATCH: bad = util_parse_long(optarg, 2, 65536, &o->batch); break;
         case O_LR: bad = util_parse_double(optarg, &o->lr) || !(o->lr > 0); break;
@@ -262,10 +269,22 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
         case O_CACHE: o->cache_name = 1; break;
+        case O_KEEP: o->spec.keep_going = 1; break;
         case O_PROGRESS: o->progress = 1; break;
         case 'q': o->progress = -1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: {
+            char err[256];
+            int f = feed_option(&o->spec, ch, optarg, err, sizeof err);
+            if (f < 0) {
+                util_err("%s", err);
+                return EXIT_USAGE;
+            }
+            if (f > 0) {
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+        }
         }
         if (bad) {
             util_bad_option(lo, ch, optarg);
@@ -305,7 +324,10 @@ int main(int argc, char **argv)
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.01, .holdout = 0.1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = 0.01, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+    feed_opts_t fd;
+    feed_opts_default(&fd, DATA_IMAGES);
+    o.spec = fd.data;
     int prc = parse_opts(argc, argv, &o);
     if (prc >= 0) return prc;
     const space_t *S = space_find(o.space);
@@ -379,6 +401,10 @@ int main(int argc, char **argv)
         }
         memcpy(c->data_fingerprint, train.fingerprint, sizeof c->data_fingerprint);
         strcpy(c->data_dir, o.data_dir);
+        feed_options_string(&o.spec, c->data_options, sizeof c->data_options);
+        c->n_norm = train.normalize ? train.c : 0;
+        memcpy(c->norm_mean, train.mean, sizeof(float) * (size_t)c->n_norm);
+        memcpy(c->norm_std, train.std, sizeof(float) * (size_t)c->n_norm);
     }
 
     params_init(&c->P);
