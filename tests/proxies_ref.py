@@ -169,6 +169,8 @@ def main():
     x8, _ = load_idx(data)
     mean = x8.mean(dtype=np.float64) / 255.0
     std = math.sqrt((x8.astype(np.float64) ** 2).mean() / 255.0 ** 2 - mean * mean)
+    if ck.get("data", {}).get("mean"):  # score-sigeo normalizes with the checkpoint's statistics
+        mean, std = float(ck["data"]["mean"][0]), float(ck["data"]["std"][0])
     idx = choose(seed, len(x8), need)[:batch]
     x = torch.from_numpy(((x8[idx].astype(np.float32) / np.float32(255.0)) - np.float32(mean))
                          * np.float32(1.0 / np.float32(std)))
