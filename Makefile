@@ -15,7 +15,7 @@ LDFLAGS += -Wl,--as-needed
 
 # src/tools/: one source file per tool. The other folders of src/ are the layers of the
 # library every tool links (docs/architecture.md).
-LAYERS     := base io data engine spaces proxies
+LAYERS     := base io data engine spaces model proxies
 TOOL_SRC   := $(wildcard src/tools/*.c)
 TOOLS      := $(TOOL_SRC:src/tools/%.c=bin/%)
 LIB_SRC    := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))

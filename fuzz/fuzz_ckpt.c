@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/ckpt.h"
+#include "model/ckpt.h"
 #include "base/util.h"
 
 #define TAIL 71

@@ -1,7 +1,7 @@
 /* test_ckpt.c — supernet checkpoints: bit-exact round trip, refusal of damaged,
  * truncated and mismatched files, atomic writes, and weight inheritance (a subnet over
  * the supernet's params computes exactly what the same cell built standalone does). */
-#include "io/ckpt.h"
+#include "model/ckpt.h"
 #include "spaces/nb201.h"
 
 #include <dirent.h>
@@ -211,7 +211,7 @@ static void test_round_trip(void)
         g[na] = 0xc0;
         spit(DIR_ "/trunc.ckpt", g, na + 1);
         free(g);
-        expect_refused(DIR_ "/trunc.ckpt", "after the checkpoint", "a trailing byte");
+        expect_refused(DIR_ "/trunc.ckpt", "after the map", "a trailing byte");
     }
     expect_refused(DIR_ "/does-not-exist.ckpt", "cannot open", "missing file");
     free(fa);

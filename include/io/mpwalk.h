@@ -1,5 +1,5 @@
 /* mpwalk.h — the one structural check of msgpack input, shared by every reader (record
- * streams in rec.c, checkpoints in ckpt.c, JSON's objects in json.c).
+ * streams in rec.c, checkpoint and model files in container.c, JSON's objects in json.c).
  *
  * mpw_scan walks encoded bytes without building anything: it finds where one object
  * ends and checks every declared length and element count against a byte cap before

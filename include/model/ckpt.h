@@ -1,8 +1,8 @@
-/* ckpt.h — supernet checkpoints: one msgpack map, readable by any msgpack client.
- * Layout (docs/records.md): kind "supernet", version, space, cfg, train options,
- * data fingerprint, steps, loss curve, lambda defaults for scoring, the state and
- * parameter tensors by name as little-endian float32 bin with their shapes, and a
- * SHA-256 content hash over everything else. Written atomically; verified on load. */
+/* ckpt.h — supernet checkpoints: a container file (io/container.h) of kind "supernet".
+ * Layout (docs/warmup.md): kind, version, space, cfg, train options, data (path,
+ * fingerprint, options, normalization), steps, loss curve, lambda defaults for scoring,
+ * the parameter and state tensors by name, and the SHA-256 content hash. Written
+ * atomically; verified on load against the space's supernet for the stored cfg. */
 #ifndef SIGEO_CKPT_H
 #define SIGEO_CKPT_H
 
@@ -40,5 +40,9 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err);
  * the stored cfg). On success c owns c->P. 0, or -1 with err naming the file. */
 int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err);
 void ckpt_free(ckpt_t *c);
+/* A "mean"/"std" pair of arrays (both absent: *n_norm = 0) into mean/std (64 floats
+ * each); shared with model files. 0, or -1 with err. */
+int ckpt_read_norm(const msgpack_object *me, const msgpack_object *sd, int *n_norm, float *mean,
+                   float *std, char *err, size_t n_err);
 
 #endif

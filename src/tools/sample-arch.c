@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/ckpt.h"
+#include "model/ckpt.h"
 #include "io/rec.h"
 #include "spaces/space.h"
 #include "base/util.h"

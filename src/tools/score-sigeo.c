@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/ckpt.h"
+#include "model/ckpt.h"
 #include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/net.h"

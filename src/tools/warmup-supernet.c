@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/ckpt.h"
+#include "model/ckpt.h"
 #include "io/file.h"
 #include "data/criteo.h"
 #include "data/feed.h"
