@@ -81,6 +81,10 @@ int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_s
 int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err);
 void feed_close(feed_t *f);
 
+/* The class names of the data (each NUL-terminated, back to back, f->classes of them),
+ * NULL when the data has none (image folders name them). Owned by f. */
+const char *feed_class_names(const feed_t *f);
+
 /* Examples pos[0..b) of split into x (b,c,h,w), normalized, and y (b). */
 void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int *y);
 

@@ -170,6 +170,11 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
     return rc;
 }
 
+const char *feed_class_names(const feed_t *f)
+{
+    return f->store[0].names;
+}
+
 void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int *y)
 {
     const dataset_t *d = f->src[split];

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/criteo.h"
@@ -20,6 +21,7 @@
 #include "engine/optim.h"
 #include "engine/train.h"
 #include "io/rec.h"
+#include "model/model.h"
 #include "spaces/space.h"
 #include "base/util.h"
 
@@ -33,6 +35,7 @@ typedef struct {
     float mean[DATA_MAX_CH], std[DATA_MAX_CH];
     int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
     int force;
+    const char *save;  /* --save DIR: a model file per record, or NULL */
 } opts_t;
 
 /* What one training run produced. */
@@ -40,6 +43,7 @@ typedef struct {
     double test_acc, test_loss, train_loss, seconds, images_per_s;
     double auc; /* click data: held-out AUC (test_loss is then the log loss) */
     size_t params;
+    char model[4096 + 64]; /* the model file written (--save), else "" */
 } result_t;
 
 static void usage(FILE *f)
@@ -64,6 +68,9 @@ static void usage(FILE *f)
             "  --test-fraction F    share of the test set, (0,1] [1]\n"
             FEED_USAGE
             "  --threads INT        engine threads (results depend on it) [1]\n"
+            "  --save DIR           write each trained network as DIR/<space>-<index>.model\n"
+            "                       (or <space>-<arch hash>.model) and its path as \"model\"\n"
+            "                       [none] (docs/models.md)\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -f, --force          write binary records to a terminal\n"
@@ -235,7 +242,61 @@ static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed
     return rc;
 }
 
-/* Build, train and evaluate the record's network; 0, or -1 with err set. */
+/* The model file's name for an arch: stable across runs, one per arch of a space. */
+static void model_name(const space_t *sp, const arch_t *a, const char *arch_str, char *buf,
+                       size_t n)
+{
+    int64_t i = sp->to_index(a);
+    if (i >= 0) {
+        snprintf(buf, n, "%s-%lld.model", sp->name, (long long)i);
+        return;
+    }
+    uint8_t d[32];
+    char hex[65];
+    sha256_t s;
+    sha256_init(&s);
+    sha256_update(&s, arch_str, strlen(arch_str));
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    snprintf(buf, n, "%s-%.16s.model", sp->name, hex);
+}
+
+/* Write the trained network P to o->save as a model file; its path into res->model.
+ * 0, or -1 with err set (a write error). */
+static int save_model(const opts_t *o, const space_t *sp, const space_cfg_t *c, const arch_t *a,
+                      params_t *P, const feed_t *f, result_t *res, char *err, size_t n_err)
+{
+    static model_t m; /* large; filled by hand, its buffers are P's and the feed's */
+    memset(&m, 0, sizeof m);
+    m.space = sp, m.cfg = *c, m.arch = *a, m.P = *P;
+    if (sp->format(a, m.arch_str, sizeof m.arch_str) < 0) {
+        snprintf(err, n_err, "cannot format the arch for the model file");
+        return -1;
+    }
+    m.index = sp->to_index(a);
+    snprintf(m.data_path, sizeof m.data_path, "%s", o->data_dir);
+    memcpy(m.data_fingerprint, f->fingerprint, sizeof m.data_fingerprint);
+    feed_options_string(&o->spec, m.data_options, sizeof m.data_options);
+    m.n_norm = o->n_norm;
+    memcpy(m.mean, o->mean, sizeof m.mean);
+    memcpy(m.std, o->std, sizeof m.std);
+    m.names = (char *)feed_class_names(f);
+    m.n_names = m.names ? f->classes : 0;
+    m.recipe = (model_recipe_t){sp->optimizer, o->epochs, o->batch, o->warmup, o->lr,
+                                o->momentum, o->weight_decay, o->schedule, o->nesterov,
+                                (uint64_t)o->seed, (int)o->threads, o->fraction, o->test_fraction};
+    int clicks = o->kind == SPACE_DATA_CLICKS;
+    m.metrics = (model_metrics_t){res->test_acc, res->test_loss, res->train_loss,
+                                  clicks ? res->test_loss : NAN, clicks ? res->auc : NAN,
+                                  f->n[FEED_TEST], (int64_t)res->params};
+    char name[256];
+    model_name(sp, a, m.arch_str, name, sizeof name);
+    snprintf(res->model, sizeof res->model, "%s/%s", o->save, name);
+    return model_save(res->model, &m, err, n_err);
+}
+
+/* Build, train and evaluate the record's network (and save it under --save); 0, -1 with
+ * err set (bad input), or -2 (the model file could not be written). */
 static int train_record(const opts_t *o, const msgpack_object *in, const feed_t *f, long recno,
                         result_t *res, char *err, size_t n_err)
 {
@@ -271,6 +332,7 @@ static int train_record(const opts_t *o, const msgpack_object *in, const feed_t 
         snprintf(err, n_err, "cannot allocate the network (out of memory?)");
     } else {
         rc = train_eval(o, sp, &net, f, recno, res, err, n_err);
+        if (rc == 0 && o->save && save_model(o, sp, &c, &a, &P, f, res, err, n_err)) rc = -2;
     }
     net_free(&net);
     params_free(&P);
@@ -289,6 +351,7 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
         bad |= rec_set_str(e, "truth.recipe.optimizer", "adagrad");
     }
     bad |= rec_set_f64(e, "truth.seconds", r->seconds);
+    if (r->model[0]) bad |= rec_set_str(e, "model", r->model);
     bad |= rec_set_i64(e, "truth.epochs", o->epochs);
     bad |= rec_set_i64(e, "truth.params", (int64_t)r->params);
     bad |= rec_set_i64(e, "truth.recipe.epochs", o->epochs);
@@ -355,8 +418,23 @@ static int load_data(const opts_t *o, feed_t *f)
     return EXIT_OK;
 }
 
+/* --save DIR: an existing directory, or one made now (its parent must exist). 0, or -1
+ * after saying what is wrong. */
+static int save_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return 0;
+        util_err("--save %s: not a directory", dir);
+        return -1;
+    }
+    if (errno == ENOENT && mkdir(dir, 0777) == 0) return 0;
+    util_err("--save %s: %s", dir, strerror(errno));
+    return -1;
+}
+
 enum opt_id { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
-              O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD };
+              O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_SAVE };
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
@@ -373,6 +451,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
+        {"save", 1, 0, O_SAVE},
         FEED_LONG_OPTIONS,              {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
@@ -397,6 +476,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         case O_KEEP: pol->keep_going = 1, o->spec.keep_going = 1; break;
         case O_OKBAD: pol->ok_if_bad = 1; break;
         case 'f': o->force = 1; break;
+        case O_SAVE: bad = !optarg[0]; o->save = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: {
             char err[256];
@@ -436,6 +516,7 @@ int main(int argc, char **argv)
     int prc = parse_opts(argc, argv, &o, &pol);
     if (prc >= 0) return prc;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    if (o.save && save_dir(o.save)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
 
     feed_t feed = {0};
@@ -453,6 +534,7 @@ int main(int argc, char **argv)
     while ((r = rec_read(rd, &in)) == 1) {
         long n = rec_reader_count(rd);
         result_t res;
+        res.model[0] = 0;
         rec_t e;
         if (!loaded) {
             /* The data kind (and for clicks the hash rows) come from the first record. */
@@ -479,7 +561,13 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        if (train_record(&o, &in, &feed, n, &res, err, sizeof err)) {
+        int trc = train_record(&o, &in, &feed, n, &res, err, sizeof err);
+        if (trc == -2) {
+            util_err("%s (record %ld)", err, n);
+            rc = EXIT_IO;
+            break;
+        }
+        if (trc) {
             if (rec_policy_bad(&pol, n, "%s", err)) continue;
             rc = EXIT_BAD_INPUT;
             break;
