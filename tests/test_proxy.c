@@ -634,6 +634,56 @@ static int same_out(const proxy_out_t *a, const proxy_out_t *b)
  * without PROXY_NODE_DY scores bit-identically with dy buffers shared between nodes, every
  * proxy with the input gradient skipped in the shared passes (PROXY_INPUT_DY readers take
  * it in their own pass), and a PROXY_BATCH0 proxy with batch 0 left cached by another. */
+/* latency: four positive keys once the context names the candidate (none without it); it
+ * leaves the working weights, the supernet and the batch-0 cache as they were, so the
+ * proxies after it score the same; only it is PROXY_TIMED. */
+static void test_latency(void)
+{
+    static const char *arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+"
+                              "|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
+    fix_t f;
+    if (fix_init(&f, build_nb201, (void *)arch, 4, 2, 1, 1, 23)) {
+        printf("NOT OK latency fixture\n");
+        n_fail++;
+        return;
+    }
+    proxy_out_t none = run(&f, "latency");
+    check(none.n == 0, "latency without the candidate in the context: not scored", none.n, 0);
+    space_cfg_t cfg;
+    arch_t a;
+    char err[128];
+    space_nb201.cfg_default(&cfg);
+    cfg.C = 2, cfg.N = 1, cfg.in_ch = 1, cfg.H = cfg.W = 8, cfg.classes = 3;
+    space_nb201.parse(arch, &a, err, sizeof err);
+    f.c.space = &space_nb201, f.c.cfg = &cfg, f.c.arch = &a;
+    f.c.lat_batch = 9, f.c.lat_repeats = 3;
+    proxy_ctx_reset(&f.c);
+    proxy_out_t g0 = run(&f, "grad_norm");
+    float *w0 = malloc(f.W.n_floats * sizeof(float)), *s0 = malloc(f.W.n_state_floats * sizeof(float));
+    if (w0) memcpy(w0, f.W.w, f.W.n_floats * sizeof(float));
+    if (s0) memcpy(s0, f.W.s, f.W.n_state_floats * sizeof(float));
+    proxy_out_t o = run(&f, "latency");
+    check(o.n == 4 && get(&o, "latency_ms") > 0 && get(&o, "latency_batch_ms") > 0 &&
+              isfinite(get(&o, "latency_ms")) && isfinite(get(&o, "latency_batch_ms")),
+          "latency: positive, finite latency_ms and latency_batch_ms", get(&o, "latency_ms"), 0);
+    check(get(&o, "latency_batch") == 9 && get(&o, "latency_threads") == lay_threads,
+          "latency states its batch and threads", get(&o, "latency_batch"), 9);
+    check(w0 && s0 && memcmp(w0, f.W.w, f.W.n_floats * sizeof(float)) == 0 &&
+              memcmp(s0, f.W.s, f.W.n_state_floats * sizeof(float)) == 0 && f.c.have_batch0,
+          "latency leaves the working weights, BN state and the batch-0 cache", 0, 0);
+    check(memcmp(f.S.w, f.S_copy, f.S.n_floats * sizeof(float)) == 0,
+          "latency leaves the supernet", 0, 0);
+    proxy_out_t g1 = run(&f, "grad_norm");
+    check(same_out(&g0, &g1), "grad_norm identical after latency ran", g1.v[0], g0.v[0]);
+    int timed = 0;
+    for (int i = 0; proxy_table[i]; i++)
+        timed += !!(proxy_table[i]->flags & PROXY_TIMED) != !strcmp(proxy_table[i]->name, "latency");
+    check(timed == 0 && !(proxy_find("latency")->flags & (PROXY_DEFAULT | PROXY_LIVE_ONLY)),
+          "only latency is PROXY_TIMED; it is neither default nor live-only", timed, 0);
+    free(w0), free(s0);
+    fix_free(&f);
+}
+
 static void test_flags(void)
 {
     static const char *arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+"
@@ -703,8 +753,9 @@ int main(void)
     test_oneshot_binary();
     test_fisher_rec();
     test_flags();
+    test_latency();
     int n = proxy_count();
-    check(n == 15 && proxy_find("sigeo") && !proxy_find("nope"), "table lists 15 proxies", n, 15);
+    check(n == 16 && proxy_find("sigeo") && !proxy_find("nope"), "table lists 16 proxies", n, 16);
     check(n < PROXY_MAX, "the table fits the callers' PROXY_MAX arrays", n, PROXY_MAX);
     check(proxy_index("fisher") == 4 && proxy_table[4] == proxy_find("fisher"),
           "proxy_index and proxy_find agree", proxy_index("fisher"), 4);

@@ -12,8 +12,12 @@
 
 #include <stddef.h>
 #include "engine/net.h"
+#include "spaces/space.h"
 
 #define PROXY_MAX_KEYS 5
+/* latency's defaults: the second batch size, and timed runs per size (their median) */
+#define PROXY_LAT_BATCH 64
+#define PROXY_LAT_REPEATS 5
 
 /* Everything a proxy reads. The caller owns every pointer; the proxies write only
  * net's activations, P (w, g, m, s of the used views) and the private cache fields. */
@@ -33,6 +37,13 @@ typedef struct {
     int n_bn, n_eval;
     const float *x_bn, *x_eval;
     const int *y_bn, *y_eval;
+    /* The candidate itself, for a proxy that builds it again at other batch sizes
+     * (latency); set by the caller per record, like net. */
+    const space_t *space;
+    const space_cfg_t *cfg;
+    const arch_t *arch;
+    int lat_batch, lat_repeats; /* latency: the second batch size and the timed runs per
+                                 * size (0: PROXY_LAT_BATCH, PROXY_LAT_REPEATS) */
     float step_lr;        /* SiGeo's plain-SGD step after each batch */
     double lambda[4];     /* SiGeo's l1, l2, l3 and l4 (weight of the Jacobian term J) */
     /* private caches, valid for the current candidate only (proxy_ctx_reset drops them):
@@ -75,6 +86,9 @@ enum {
     /* Reads the shared batch-0 forward/backward at the inherited weights (proxy_ctx_t
      * have_batch0), computed once per candidate for every proxy that has this flag. */
     PROXY_BATCH0 = 1 << 4,
+    /* Measures time on this machine: not deterministic, so `--proxies all` (whose
+     * outputs are compared byte for byte) leaves it out; it runs when named. */
+    PROXY_TIMED = 1 << 5,
 };
 
 typedef struct {

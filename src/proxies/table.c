@@ -18,6 +18,7 @@ extern const proxy_t proxy_oneshot;
 extern const proxy_t proxy_aznas;
 extern const proxy_t proxy_meco;
 extern const proxy_t proxy_swap;
+extern const proxy_t proxy_latency;
 
 const proxy_t *const proxy_table[] = {
     &proxy_sigeo,
@@ -35,5 +36,6 @@ const proxy_t *const proxy_table[] = {
     &proxy_aznas,
     &proxy_meco,
     &proxy_swap,
+    &proxy_latency,
     NULL,
 };

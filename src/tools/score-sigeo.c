@@ -28,6 +28,7 @@
 typedef struct {
     const char *supernet, *data_dir, *proxies;
     long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
+    long lat_batch, lat_repeats;
     double step_lr, lambda[4];
     int n_dopt;            /* data options given, replayed over the checkpoint's */
     int dopt_ch[16];
@@ -47,11 +48,14 @@ static void usage(FILE *f)
             "  --data PATH          training data [the checkpoint's data and data options, else "
             DATA_DEFAULT_DIR "]\n"
             FEED_USAGE
-            "  --proxies LIST       comma list of proxies, or 'all' [every default-on proxy]:\n"
+            "  --proxies LIST       comma list of proxies, or 'all' (every one but the timed)\n"
+            "                       [every default-on proxy]:\n"
             "                       ");
     for (int i = 0; proxy_table[i]; i++)
         fprintf(f, "%s%s%s", proxy_table[i]->name,
-                proxy_table[i]->flags & PROXY_DEFAULT ? "" : "(off)",
+                proxy_table[i]->flags & PROXY_TIMED     ? "(timed)"
+                : proxy_table[i]->flags & PROXY_DEFAULT ? ""
+                                                        : "(off)",
                 proxy_table[i + 1] ? "," : "\n");
     fprintf(f,
             "  --seed INT           which training examples form the batches [1]\n"
@@ -65,6 +69,8 @@ static void usage(FILE *f)
             "                       warmed up (explicit --lN still win)\n"
             "  --bn-batches INT     one-shot: batches that recompute BN statistics [4]\n"
             "  --eval-batches INT   one-shot: held-out batches evaluated [4]\n"
+            "  --latency-batch INT  latency: the batch timed besides batch 1 [%d]\n"
+            "  --latency-repeats INT  latency: timed runs per batch size, median kept [%d]\n"
             "  --shard I/N          score only records i (0-based) with i %% N == I [0/1]\n"
             "  --no-memo            score every record, also those whose network reaching the\n"
             "                       loss equals an earlier one's (same output either way)\n"
@@ -75,7 +81,8 @@ static void usage(FILE *f)
             REC_POLICY_USAGE
             "  -h, --help           this text\n"
             "A record that cannot be scored (bad arch, space or cfg other than the supernet's)\n"
-            "is bad input: exit 1 after the records before it (docs/reliability.md).\n");
+            "is bad input: exit 1 after the records before it (docs/reliability.md).\n",
+            PROXY_LAT_BATCH, PROXY_LAT_REPEATS);
 }
 
 /* Parse "a,b,c" / "all" into on[] (one flag per table entry). 0 or -1. */
@@ -84,8 +91,8 @@ static int parse_proxies(const char *list, unsigned char *on)
     int n = proxy_count();
     for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
     if (!list) return 0;
-    if (strcmp(list, "all") == 0) {
-        memset(on, 1, (size_t)n);
+    if (strcmp(list, "all") == 0) { /* reproducible outputs: the timed ones only when named */
+        for (int i = 0; i < n; i++) on[i] = !(proxy_table[i]->flags & PROXY_TIMED);
         return 0;
     }
     char buf[1024];
@@ -347,6 +354,7 @@ static int score_record(scorer_t *s, const msgpack_object *in, rec_t *e, char *e
     if (need_net) net_used_params(net, used);
     s->ctx.net = net;
     s->ctx.used = used;
+    s->ctx.space = sp, s->ctx.cfg = &c, s->ctx.arch = &a;
     proxy_ctx_reset(&s->ctx);
     scores_t sc = {0};
     for (int i = 0; proxy_table[i] && rc == 0; i++) {
@@ -363,6 +371,7 @@ static int score_record(scorer_t *s, const msgpack_object *in, rec_t *e, char *e
     if (slot >= 0 && !hit && rc == 0) memo->key1[slot] = key + 1; /* every output stored */
     s->ctx.net = NULL;
     s->ctx.used = NULL;
+    s->ctx.space = NULL, s->ctx.cfg = NULL, s->ctx.arch = NULL;
     free(used);
     return rc ? rc : scores_write(&sc, e);
 }
@@ -385,7 +394,7 @@ static int working_params(const params_t *S, params_t *W)
 
 enum opt_id { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
               O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
-              O_OKBAD, O_NOMEMO };
+              O_OKBAD, O_NOMEMO, O_LATB, O_LATR };
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
@@ -403,7 +412,8 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"force", 0, 0, 'f'},           {"help", 0, 0, 'h'},
         {"keep-going", 0, 0, O_KEEP},   {"ok-if-bad", 0, 0, O_OKBAD},
-        {"no-memo", 0, 0, O_NOMEMO},   FEED_LONG_OPTIONS,
+        {"no-memo", 0, 0, O_NOMEMO},   {"latency-batch", 1, 0, O_LATB},
+        {"latency-repeats", 1, 0, O_LATR}, FEED_LONG_OPTIONS,
         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
@@ -426,6 +436,8 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         case O_PAPER: o->paper = 1; break;
         case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o->bn_batches); break;
         case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o->eval_batches); break;
+        case O_LATB: bad = util_parse_long(optarg, 1, 4096, &o->lat_batch); break;
+        case O_LATR: bad = util_parse_long(optarg, 1, 1000, &o->lat_repeats); break;
         case O_SHARD: {
             char tail;
             static int shard_given; /* a second --shard would silently replace the first */
@@ -540,7 +552,8 @@ int main(int argc, char **argv)
 {
     util_set_prog("score-sigeo");
     opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
-                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0};
+                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0,
+                .lat_batch = PROXY_LAT_BATCH, .lat_repeats = PROXY_LAT_REPEATS};
     rec_policy_t pol = {0, 0, 0};
     int prc = parse_opts(argc, argv, &o, &pol);
     if (prc >= 0) return prc;
@@ -610,6 +623,7 @@ int main(int argc, char **argv)
         .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
         .x_eval = bt.x + (nk + nb) * img, .y_eval = bt.y + nk + nb,
         .step_lr = (float)o.step_lr,
+        .lat_batch = (int)o.lat_batch, .lat_repeats = (int)o.lat_repeats,
         .lambda = {o.lambda[0], o.lambda[1], o.lambda[2], o.lambda[3]},
     };
 
