@@ -189,4 +189,29 @@ for tool in "score-sigeo --supernet $T/sn.ckpt $PSC" mutate-arch; do
         '[ $rc -eq 1 ] && [ "$(mp2json < $T/out | wc -l)" -ge 2 ] && grep -q "1 bad record skipped" $T/err'
 done
 
+# --- sizes the writer accepts and the reader refuses: checked before any work -------------
+# lim: run under ulimit -v 1 GB (not under ASan, which reserves terabytes of shadow).
+lim() { if [ -n "${SIGEO_SANITIZE:-}" ]; then "$@"; else (ulimit -v 1000000; "$@"); fi; }
+t0=$(date +%s)
+lim timeout 60 warmup-supernet --channels 512 --fraction 0 -q -o "$T/big.ckpt" 2> "$T/err"; rc=$?
+check "warmup-supernet --channels 512: refused at once, exit 2, names the option, size, 1 GiB limit and why; no file" \
+    '[ $rc -eq 2 ] && [ $(($(date +%s) - t0)) -lt 10 ] && [ ! -e $T/big.ckpt ] &&
+     grep -q -- "--channels 512 --cells 1: .* has 403830282 parameters; its checkpoint would take about 1616 MB, more than the 1 GiB (1073741824 bytes) a checkpoint may hold (every tool that loads checkpoints refuses larger files)" $T/err'
+lim timeout 60 warmup-supernet --channels 1024 --fraction 0 -q -o "$T/big.ckpt" 2> "$T/err"; rc=$?
+check "warmup-supernet --channels 1024: exit 2, says which limit" \
+    '[ $rc -eq 2 ] && grep -q "would take about 6461 MB, more than the 1 GiB" $T/err'
+lim timeout 60 warmup-supernet --channels 512 --data "$T/data" --input 1x8x8 -q -o "$T/big.ckpt" 2> "$T/err"; rc=$?
+check "warmup-supernet --channels 512 with data: refused before reading it (exit 2)" \
+    '[ $rc -eq 2 ] && grep -q "1 GiB" $T/err && [ ! -e $T/big.ckpt ]'
+warmup-supernet --input 1x30x30 --fraction 0 -q -o "$T/big.ckpt" 2> "$T/err"; rc=$?
+check "warmup-supernet --input 1x30x30: exit 2 with the reason (multiples of 4)" \
+    '[ $rc -eq 2 ] && grep -q "cannot declare the nb201 supernet .*: input 30x30: H and W must be multiples of 4" $T/err'
+warmup-supernet -s nasrec --channels 4096 --fraction 0 -q -o "$T/big.ckpt" 2> "$T/err"; rc=$?
+check "warmup-supernet -s nasrec --channels 4096: exit 2, a cfg the loader would refuse (dmax 16..1024)" \
+    '[ $rc -eq 2 ] && grep -q "cfg dmax is 4096; the space takes 16..1024" $T/err && [ ! -e $T/big.ckpt ]'
+sample-arch -n 1 --channels 4096 --input 1x8x8 --classes 3 > "$T/huge.mp"
+lim timeout 60 train-arch --data "$T/data" --batch 8 -q < "$T/huge.mp" > "$T/out" 2> "$T/err"; rc=$?
+check "train-arch, a record of C=4096: exit 1, the parameter count and the memory it needs" \
+    '[ $rc -eq 1 ] && grep -q "cannot allocate the network: out of memory for [0-9]* parameters ([0-9]* MB with gradients and momentum)" $T/err'
+
 finish

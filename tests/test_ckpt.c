@@ -388,6 +388,40 @@ static void test_inherit(void)
     ckpt_free(&c);
 }
 
+/* ckpt_bytes_bound is an upper bound on the file size, also with every variable-length
+ * field at its longest, and not loose by more than its fixed allowance; a size over the
+ * limit is refused with the limit named. */
+static void test_size_bound(void)
+{
+    space_cfg_t cfg = small_cfg();
+    ckpt_t c;
+    char err[512];
+    struct stat st;
+    check(make_ckpt(&c, &cfg, &cfg, NULL, 3) == 0, "size: build");
+    size_t bound = ckpt_bytes_bound(&c.P);
+    check(ckpt_save(DIR_ "/s.ckpt", &c, err, sizeof err) == 0 && stat(DIR_ "/s.ckpt", &st) == 0 &&
+              (size_t)st.st_size <= bound && bound - (size_t)st.st_size < (40u << 10),
+          "size: a small checkpoint is below the bound, within 40 KB of it");
+    memset(c.data_dir, 'd', sizeof c.data_dir - 1);
+    memset(c.data_options, 'o', sizeof c.data_options - 1);
+    c.n_curve = CKPT_MAX_CURVE, c.n_norm = 64;
+    for (int i = 0; i < CKPT_MAX_CURVE; i++) c.curve[i] = 1.0f / (float)(i + 3);
+    for (int i = 0; i < 64; i++) c.norm_mean[i] = 0.1f * (float)i, c.norm_std[i] = 1.0f / (float)(i + 3);
+    check(ckpt_save(DIR_ "/s.ckpt", &c, err, sizeof err) == 0 && stat(DIR_ "/s.ckpt", &st) == 0 &&
+              (size_t)st.st_size <= bound,
+          "size: every field at its longest, still below the bound");
+    check(ckpt_size_check(&c.P, err, sizeof err) == 0, "size: a small supernet passes the check");
+    ckpt_free(&c);
+    params_t P;
+    params_init(&P);
+    int shape[2] = {1 << 14, 1 << 14}; /* 2^28 floats: 1 GiB of data alone */
+    check(params_declare(&P, "w", PK_LINEAR_W, 2, shape) == 0 &&
+              ckpt_size_check(&P, err, sizeof err) == -1 && strstr(err, "1073741824 bytes"),
+          "size: 2^28 floats are refused before allocation, naming the limit");
+    params_free(&P);
+    unlink(DIR_ "/s.ckpt");
+}
+
 int main(void)
 {
     mkdir("tests/tmp", 0755);
@@ -396,6 +430,7 @@ int main(void)
     test_mismatch();
     test_atomic();
     test_inherit();
+    test_size_bound();
     /* Clean up our scratch files. */
     const char *files[] = {"a", "b", "c", "u", "flip", "trunc", "wide", "deep", "extra", "old",
                            "inh"};

@@ -32,6 +32,8 @@ typedef struct {
     int bad;           /* a pack call failed (out of memory) */
     unsigned char *tmp;
     size_t n_tmp;
+    size_t max_bytes;  /* the caller's: the loader's cap for this kind (0: none) */
+    int too_big;       /* a tensor would have taken the file past max_bytes: not packed */
 } ctr_writer_t;
 
 /* Start a map with kind and version; the caller then packs exactly n_keys header entries
@@ -47,7 +49,10 @@ void ctr_tensors(ctr_writer_t *w, size_t n);
  * statistics). Stored as little-endian float32 whatever the host. */
 void ctr_tensor(ctr_writer_t *w, const char *name, int n_dim, const int *shape, const float *x,
                 size_t n, int state);
-/* Append the hash (into hash[65]) and write the file atomically. 0, or -1 with err
+/* At most the bytes ctr_tensor packs for a tensor of n floats (name, shape, keys, data). */
+size_t ctr_tensor_bound(const char *name, int n_dim, size_t n);
+/* Append the hash (into hash[65]) and write the file atomically; a file over w->max_bytes
+ * is not written (err says its size and the limit). 0, or -1 with err
  * starting with the path. */
 int ctr_save(ctr_writer_t *w, const char *path, char hash[65], char *err, size_t n_err);
 

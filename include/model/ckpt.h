@@ -10,6 +10,9 @@
 #include "spaces/space.h"
 
 #define CKPT_MAX_CURVE 4096
+/* The largest checkpoint file ckpt_load reads: far above any supernet we train (C=16 N=5
+ * is ~5 MB); it bounds what a damaged or hostile file can make a loader allocate. */
+#define CKPT_MAX_BYTES ((size_t)1 << 30)
 
 typedef struct {
     const space_t *space;
@@ -34,6 +37,13 @@ typedef struct {
     char hash[65];               /* filled by save and load */
 } ckpt_t;
 
+/* An upper bound on the bytes ckpt_save writes for the tensors declared in P; needs no
+ * allocation, so a writer can call it between declaring the tensors and params_alloc. */
+size_t ckpt_bytes_bound(const params_t *P);
+/* 0 if a checkpoint of P's tensors fits CKPT_MAX_BYTES; else -1 with err giving the size,
+ * the limit and why it exists. Every writer checks this before training (ckpt_save
+ * checks the exact size again). */
+int ckpt_size_check(const params_t *P, char *err, size_t n_err);
 /* Write c to path atomically (path.tmp.PID, fsync, rename). 0, or -1 with err. */
 int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err);
 /* Read and verify (hash, tensor names and shapes against the space's supernet for

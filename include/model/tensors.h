@@ -12,6 +12,8 @@
 /* The tensors entry of w: every view of P (allocated), trainable ones first, then the
  * state buffers, in declaration order. */
 void tensors_write(ctr_writer_t *w, const params_t *P);
+/* At most the bytes tensors_write packs for P's views; P need only be declared. */
+size_t tensors_bytes_bound(const params_t *P);
 /* Fill P (declared and allocated) from c: every tensor must name a view of P of the same
  * kind (parameter or state) and shape, once, and every view must be present. owner names
  * what declared P in messages ("the supernet for the stored cfg"). 0, or -1 with err (no

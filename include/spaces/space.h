@@ -47,6 +47,10 @@ typedef struct space {
     void (*cfg_default)(space_cfg_t *c);
     /* Read the record's "cfg" map (keys absent there take defaults). 0, or -1 with err. */
     int (*cfg_read)(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);
+    /* 0 if the space builds networks and supernets for c and cfg_read would read it back;
+     * else -1 with err naming the parameter and the range or rule it breaks. cfg_read
+     * applies it; a tool that builds a cfg from options calls it before declaring. */
+    int (*cfg_check)(const space_cfg_t *c, char *err, size_t n_err);
     /* Write cfg as the map at path (normally "cfg"). */
     int (*cfg_write)(const space_cfg_t *c, rec_t *e, const char *path);
     int (*parse)(const char *s, arch_t *a, char *err, size_t n_err);
@@ -104,6 +108,9 @@ typedef struct {
  * the defaults first); a key out of bounds or not an integer is an error. 0, or -1 with err. */
 int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
                         int n_keys, char *err, size_t n_err);
+/* 0 if every key of the table is within its bounds in c, else -1 with err naming it. */
+int space_cfg_check_keys(const space_cfg_t *c, const space_cfg_key_t *keys, int n_keys,
+                         char *err, size_t n_err);
 /* Write the table's keys as the map at path. 0 or -1. */
 int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
                          const space_cfg_key_t *keys, int n_keys);

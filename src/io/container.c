@@ -86,10 +86,20 @@ void ctr_tensors(ctr_writer_t *w, size_t n)
     w->bad |= ctr_pack_cstr(&w->pk, "tensors") | msgpack_pack_map(&w->pk, n);
 }
 
+size_t ctr_tensor_bound(const char *name, int n_dim, size_t n)
+{
+    /* name (str8), map, "shape" and uint32s, dtype, state, "data" and a bin32 header */
+    return 2 + strlen(name) + 1 + 6 + 1 + 5 * (size_t)n_dim + 12 + 7 + 5 + 5 + 4 * n;
+}
+
 void ctr_tensor(ctr_writer_t *w, const char *name, int n_dim, const int *shape, const float *x,
                 size_t n, int state)
 {
     msgpack_packer *pk = &w->pk;
+    if (w->too_big || (w->max_bytes && w->sb.size + 4 * n > w->max_bytes)) {
+        w->too_big = 1; /* never pack gigabytes only to refuse them */
+        return;
+    }
     if (n * 4 > w->n_tmp) {
         unsigned char *t = realloc(w->tmp, n * 4);
         if (!t) {
@@ -114,6 +124,11 @@ void ctr_tensor(ctr_writer_t *w, const char *name, int n_dim, const int *shape, 
 
 int ctr_save(ctr_writer_t *w, const char *path, char hash[65], char *err, size_t n_err)
 {
+    if (w->too_big || (w->max_bytes && w->sb.size + 71 > w->max_bytes)) {
+        snprintf(err, n_err, "%s: not written: more than the %zu bytes a file of this kind may "
+                 "hold (every tool that loads one refuses larger files)", path, w->max_bytes);
+        return -1;
+    }
     if (w->bad || w->sb.size == 0) {
         snprintf(err, n_err, "%s: out of memory while encoding", path);
         return -1;

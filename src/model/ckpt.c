@@ -12,8 +12,9 @@
 
 #define CKPT_KIND "supernet"
 #define CKPT_VERSION 1
-/* A sanity cap on the file size: far above any supernet we train (C=16 N=5 is ~5 MB). */
-#define CKPT_MAX_BYTES ((size_t)1 << 30)
+/* Bytes besides the tensors: the keys, cfg, options, data path and options (at most 256 +
+ * 1024), statistics (2 x 64 floats), the loss curve (4096 floats) and the hash: < 24 KB. */
+#define CKPT_FIXED_BOUND ((size_t)32 << 10)
 /* Header keys between version and tensors. */
 #define CKPT_N_HEADER 8
 
@@ -58,6 +59,22 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     return rc;
 }
 
+size_t ckpt_bytes_bound(const params_t *P)
+{
+    return CKPT_FIXED_BOUND + tensors_bytes_bound(P);
+}
+
+int ckpt_size_check(const params_t *P, char *err, size_t n_err)
+{
+    size_t b = ckpt_bytes_bound(P);
+    if (b <= CKPT_MAX_BYTES) return 0;
+    snprintf(err, n_err,
+             "its checkpoint would take about %.0f MB, more than the 1 GiB (%zu bytes) a "
+             "checkpoint may hold (every tool that loads checkpoints refuses larger files)",
+             (double)b / 1e6, CKPT_MAX_BYTES);
+    return -1;
+}
+
 int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
 {
     if (!c->space || !c->P.frozen) {
@@ -75,6 +92,7 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
     }
     ctr_writer_t w;
     ctr_writer_init(&w, CKPT_KIND, CKPT_VERSION, CKPT_N_HEADER);
+    w.max_bytes = CKPT_MAX_BYTES;
     w.bad |= pack_header(&w.pk, c, cfg);
     tensors_write(&w, &c->P);
     rec_edit_end(&e);

@@ -95,6 +95,7 @@ int model_save(const char *path, model_t *m, char *err, size_t n_err)
     }
     ctr_writer_t w;
     ctr_writer_init(&w, MODEL_KIND, MODEL_VERSION, MODEL_N_HEADER);
+    w.max_bytes = MODEL_MAX_BYTES;
     msgpack_packer *pk = &w.pk;
     int rc = ctr_pack_cstr(pk, "space") | ctr_pack_cstr(pk, m->space->name);
     rc |= ctr_pack_cstr(pk, "arch") | ctr_pack_cstr(pk, m->arch_str);

@@ -18,6 +18,15 @@ void tensors_write(ctr_writer_t *w, const params_t *P)
     }
 }
 
+size_t tensors_bytes_bound(const params_t *P)
+{
+    size_t b = 5; /* the "tensors" map header */
+    for (int i = 0; i < P->n; i++) b += ctr_tensor_bound(P->v[i].name, P->v[i].n_dim, P->v[i].n);
+    for (int i = 0; i < P->n_state; i++)
+        b += ctr_tensor_bound(P->sv[i].name, P->sv[i].n_dim, P->sv[i].n);
+    return b;
+}
+
 static void shape_str(char *buf, size_t n, int n_dim, const int *shape)
 {
     size_t k = (size_t)snprintf(buf, n, "(");

@@ -40,15 +40,20 @@ static const space_cfg_key_t cfg_keys[] = {
 };
 #define N_CFG_KEYS (int)(sizeof cfg_keys / sizeof cfg_keys[0])
 
-static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
-    cfg_default(c);
-    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
+    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
     if (c->C % 2 || c->H % 4 || c->W % 4) {
         snprintf(err, n_err, "darts \"cfg\": C must be even and H, W multiples of 4 "
                  "(factorized reduce halves them twice), got C %d, %dx%d", c->C, c->H, c->W);
         return -1;
     }
     return 0;
+}
+
+static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
+    cfg_default(c);
+    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+    return cfg_check(c, err, n_err);
 }
 
 static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
@@ -302,6 +307,7 @@ const space_t space_darts = {
                "choices, squared)",
     .cfg_default = cfg_default,
     .cfg_read = cfg_read,
+    .cfg_check = cfg_check,
     .cfg_write = cfg_write,
     .parse = parse,
     .format = format,

@@ -78,9 +78,21 @@ static int cfg_ok(const space_cfg_t *c) {
            c->extra[2] >= 1 && c->extra[SPACE_CFG_DENSE] >= 1 && c->in_ch > c->extra[SPACE_CFG_DENSE];
 }
 
+/* The key ranges keep the width lists non-empty (dmax >= 16, smax >= 16). */
+static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
+    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+    if (c->in_ch <= c->extra[SPACE_CFG_DENSE]) {
+        snprintf(err, n_err, "cfg in_ch %d must exceed dense %d (at least one categorical "
+                 "column)", c->in_ch, c->extra[SPACE_CFG_DENSE]);
+        return -1;
+    }
+    return 0;
+}
+
 static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
     cfg_default(c);
-    return space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err);
+    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+    return cfg_check(c, err, n_err);
 }
 
 static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
@@ -432,6 +444,7 @@ const space_t space_nasrec = {
     .n_arch = -1,
     .cfg_default = cfg_default,
     .cfg_read = cfg_read,
+    .cfg_check = cfg_check,
     .cfg_write = cfg_write,
     .parse = parse,
     .format = format,

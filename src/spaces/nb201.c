@@ -59,9 +59,21 @@ static const space_cfg_key_t cfg_keys[] = {
 };
 #define N_CFG_KEYS (int)(sizeof cfg_keys / sizeof cfg_keys[0])
 
+/* The two reductions halve H and W: both must stay even (28 -> 14 -> 7). */
+static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
+    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+    if (c->H % 4 || c->W % 4) {
+        snprintf(err, n_err, "input %dx%d: H and W must be multiples of 4 (two reductions "
+                 "halve them)", c->H, c->W);
+        return -1;
+    }
+    return 0;
+}
+
 static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
     cfg_default(c);
-    return space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err);
+    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+    return cfg_check(c, err, n_err);
 }
 
 static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
@@ -170,6 +182,7 @@ const space_t space_nb201 = {
     .n_arch = NB_N_ARCH,
     .cfg_default = cfg_default,
     .cfg_read = cfg_read,
+    .cfg_check = cfg_check,
     .cfg_write = cfg_write,
     .parse = parse,
     .format = format,

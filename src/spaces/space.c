@@ -116,6 +116,20 @@ int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_c
     return 0;
 }
 
+int space_cfg_check_keys(const space_cfg_t *c, const space_cfg_key_t *keys, int n_keys,
+                         char *err, size_t n_err)
+{
+    for (int k = 0; k < n_keys; k++) {
+        int v = *(const int *)((const char *)c + keys[k].off);
+        if (v < keys[k].lo || v > keys[k].hi) {
+            snprintf(err, n_err, "cfg %s is %d; the space takes %d..%d", keys[k].key, v,
+                     keys[k].lo, keys[k].hi);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
                          const space_cfg_key_t *keys, int n_keys)
 {

@@ -329,7 +329,9 @@ static int train_record(const opts_t *o, const msgpack_object *in, const feed_t 
         snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
     } else if ((net.share_dy = net.no_input_dy = 1, net_finalize(&net, &ri)) < 0) {
         /* no node dy is read, the image's gradient neither */
-        snprintf(err, n_err, "cannot allocate the network (out of memory?)");
+        snprintf(err, n_err, "cannot allocate the network: out of memory for %zu parameters "
+                 "(%.0f MB with gradients and momentum)%s", P.n_floats, 12e-6 * (double)P.n_floats,
+                 net.n_arena ? " and its activations (see --batch)" : "");
     } else {
         rc = train_eval(o, sp, &net, f, recno, res, err, n_err);
         if (rc == 0 && o->save && save_model(o, sp, &c, &a, &P, f, res, err, n_err)) rc = -2;

@@ -319,6 +319,33 @@ static int supernet_cfg(const opts_t *o, const space_t *S, space_cfg_t *cfg)
     return 0;
 }
 
+/* Declare c's supernet for c->cfg into c->P (not allocated): the space must accept the
+ * cfg and the checkpoint must fit what loaders read. EXIT_OK, or the exit status after
+ * saying which option and which limit. */
+static int declare(ckpt_t *c)
+{
+    const space_t *S = c->space;
+    const space_cfg_t *g = &c->cfg;
+    char err[512], what[160];
+    snprintf(what, sizeof what, "the %s supernet for C=%d N=%d, input %dx%dx%d, %d classes",
+             S->name, g->C, g->N, g->in_ch, g->H, g->W, g->classes);
+    params_init(&c->P);
+    if (S->cfg_check && S->cfg_check(g, err, sizeof err)) {
+        util_err("cannot declare %s: %s (see --channels, --cells, --input, --classes)", what, err);
+        return EXIT_USAGE;
+    }
+    if (S->declare_supernet(&c->P, g)) {
+        util_err("cannot declare %s", what);
+        return EXIT_USAGE;
+    }
+    if (ckpt_size_check(&c->P, err, sizeof err)) {
+        util_err("--channels %d --cells %d: %s has %zu parameters; %s; lower --channels or "
+                 "--cells", g->C, g->N, what, c->P.n_floats, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     util_set_prog("warmup-supernet");
@@ -387,6 +414,13 @@ int main(int argc, char **argv)
     memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
     c->lambda_fraction = o.fraction > 0 ? S->lambda_fraction : 0;
 
+    /* before any work, with the shapes known so far; again below with the data's */
+    int drc = declare(c);
+    params_free(&c->P);
+    if (drc) {
+        free(c);
+        return drc;
+    }
     feed_t train = {0};
     if (o.fraction > 0) {
         if (strlen(o.data_dir) >= sizeof c->data_dir) {
@@ -407,15 +441,17 @@ int main(int argc, char **argv)
         memcpy(c->norm_std, train.std, sizeof(float) * (size_t)c->n_norm);
     }
 
-    params_init(&c->P);
     rng_t ri;
     rng_seed(&ri, (uint64_t)o.seed);
     char err[1024];
-    int rc = EXIT_OK;
-    if (S->declare_supernet(&c->P, &c->cfg) || params_alloc(&c->P)) {
-        util_err("cannot declare the %s supernet for C=%d N=%d", S->name, c->cfg.C, c->cfg.N);
-        rc = EXIT_USAGE;
-    } else {
+    int rc = declare(c);
+    if (rc == EXIT_OK && params_alloc(&c->P)) {
+        util_err("out of memory for the %s supernet's %zu parameters (%.0f MB with their "
+                 "gradients and momentum)", S->name, c->P.n_floats,
+                 12e-6 * (double)c->P.n_floats);
+        rc = EXIT_IO;
+    }
+    if (rc == EXIT_OK) {
         params_init_default(&c->P, &ri);
         if (o.fraction > 0 && lay_blas_room(err, sizeof err)) {
             util_err("%s", err);
