@@ -214,4 +214,66 @@ lim timeout 60 train-arch --data "$T/data" --batch 8 -q < "$T/huge.mp" > "$T/out
 check "train-arch, a record of C=4096: exit 1, the parameter count and the memory it needs" \
     '[ $rc -eq 1 ] && grep -q "cannot allocate the network: out of memory for [0-9]* parameters ([0-9]* MB with gradients and momentum)" $T/err'
 
+# --- decompression bombs: sizes declared in headers are checked before the body is read ----
+# bombs DIR: small files that inflate to 2 GiB (gzip members of 256 MiB of zeros, repeated)
+# behind headers that declare too much (or a plausible size, then more bytes than it).
+bombs() { $PY - "$1" <<'EOF'
+import gzip, struct, sys, zlib, os
+d = sys.argv[1]
+c = zlib.compressobj(9, zlib.DEFLATED, 31)
+zeros = bytes(1 << 24)
+member = b''.join(c.compress(zeros) for _ in range(16)) + c.flush()   # 256 MiB of zeros
+body = member * 8                                                      # 2 GiB
+def idx(sub, n, h, w):
+    os.makedirs(d + '/' + sub)
+    open(d + '/' + sub + '/train-images-idx3-ubyte.gz', 'wb').write(gzip.compress(struct.pack('>IIII', 0x803, n, h, w)) + body)
+    open(d + '/' + sub + '/train-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 0x801, n) + bytes(min(n, 100)))
+idx('idx-huge', 0xffffffff, 4096, 4096)    # declares 2^32-1 images of 4096x4096
+idx('idx-long', 60, 28, 28)                # declares 60 images, then 2 GiB
+def npy(shape):
+    h = "{'descr': '|u1', 'fortran_order': False, 'shape': %s, }" % (shape,)
+    h += ' ' * (63 - (10 + len(h)) % 64) + '\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode()
+open(d + '/x.npy', 'wb').write(gzip.compress(npy((2147483647, 4096, 4096))) + body)
+open(d + '/xs.npy', 'wb').write(gzip.compress(npy((60, 28, 28))) + body)
+open(d + '/y.npy', 'wb').write(npy((60,)) + bytes(60))
+# .npz: x.npy deflated, its directory entry claiming 2^31-1 bytes, its header 10^11
+raw = npy((100000, 1000, 1000)) + bytes(1 << 20)
+co = zlib.compressobj(9, zlib.DEFLATED, -15)
+comp = co.compress(raw) + co.flush()
+name = b'x.npy'
+usize, crc = 0x7fffffff, zlib.crc32(raw)
+loc = struct.pack('<IHHHHHIIIHH', 0x04034b50, 20, 0, 8, 0, 0, crc, len(comp), usize, len(name), 0) + name
+cen = struct.pack('<IHHHHHHIIIHHHHHII', 0x02014b50, 20, 20, 0, 8, 0, 0, crc, len(comp), usize, len(name), 0, 0, 0, 0, 0, 0) + name
+end = struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, 1, 1, len(cen), len(loc) + len(comp), 0)
+open(d + '/bomb.npz', 'wb').write(loc + comp + cen + end)
+# a PNG declaring 30000x30000 grey pixels (stb_image itself refuses over 2^30 bytes), in two class folders
+def chunk(t, b): return struct.pack('>I', len(b)) + t + b + struct.pack('>I', zlib.crc32(t + b))
+png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 30000, 30000, 8, 0, 0, 0, 0)) \
+    + chunk(b'IDAT', zlib.compress(bytes(30001 * 4))) + chunk(b'IEND', b'')
+for k in 'ab':
+    os.makedirs(d + '/png/' + k)
+    open(d + '/png/' + k + '/0.png', 'wb').write(png)
+EOF
+}
+B="$T/bombs"
+mkdir -p "$B"
+if bombs "$B"; then
+    for c in "idx-huge:--data $B/idx-huge:header declares 4294967295 images of 4096x4096 (72057594021150736 bytes), more than the 2147483648 bytes" \
+             "idx-long:--data $B/idx-long:train-images-idx3-ubyte.gz: longer than the 47056 bytes its header declares" \
+             "npy-huge:--data $B/x.npy --labels $B/y.npy:x.npy: shape (2147483647, 4096, 4096) of 1-byte values declares more than the 2147483648 bytes" \
+             "npy-long:--data $B/xs.npy --labels $B/y.npy:xs.npy: longer than the 47168 bytes its .npy header declares" \
+             "npz:--data $B/bomb.npz:bomb.npz: x.npy: shape (100000, 1000, 1000) of 1-byte values declares more than" \
+             "png:--data $B/png:0.png: header declares 30000x30000 pixels, more than the 67108864"; do
+        name=${c%%:*} rest=${c#*:}; opts=${rest%%:*} want=${rest#*:}
+        t0=$(date +%s)
+        lim timeout 60 warmup-supernet --input 1x28x28 $opts -q -o "$T/bomb.ckpt" 2> "$T/err"; rc=$?
+        check "decompression bomb ($name) under ulimit -v 1 GB: bad input (exit 1) at once, names the declared size" \
+            '[ $rc -eq 1 ] && [ $(($(date +%s) - t0)) -lt 10 ] && grep -qF -- "$want" $T/err && [ ! -e $T/bomb.ckpt ]'
+    done
+else
+    notok "decompression bomb fixtures (python3)"
+fi
+rm -rf "$B"
+
 finish

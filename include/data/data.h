@@ -12,8 +12,9 @@
 
 #define DATA_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 #define DATA_MAX_CH 64 /* channels of an image store (and of the statistics kept) */
-/* Hard cap on one decompressed file: catches a gzip bomb or a wrong file before we try to
- * allocate for it (CIFAR-10 train batch 30 MB, MNIST train images 47 MB). */
+/* Hard cap on one decompressed file (CIFAR-10 train batch 30 MB, MNIST train images 47 MB).
+ * Formats whose headers declare sizes check them against it before reading the body and
+ * read no further than declared (data_read_limited), so a gzip bomb is refused at once. */
 #define DATA_MAX_FILE ((size_t)1 << 31)
 
 /* What a space's networks read (space.h keeps the same values). */
@@ -85,9 +86,18 @@ void data_channel_stats(const dataset_t *d, const int *rows, int n, float *mean,
  * split for share holdout: a hash of i alone, so every tool and every --fraction agree. */
 int data_held_out(uint64_t i, double holdout);
 
-/* Read a whole file, gzip-compressed or plain, into *buf (malloc'd, caller frees).
- * 0, or -1 (-2: out of memory) with a message naming the file. */
+/* Read a whole file, gzip-compressed or plain, of at most DATA_MAX_FILE bytes (once
+ * decompressed) into *buf (malloc'd, caller frees). 0, or -1 (-2: out of memory) with a
+ * message naming the file. */
 int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err);
+/* The same with a limit of max bytes, which a format takes from the sizes a header declares
+ * (checked against DATA_MAX_FILE first) so that a gzip bomb is never inflated past them;
+ * why says where max comes from ("its header declares"). Memory grows with the bytes read. */
+int data_read_limited(const char *path, size_t max, const char *why, unsigned char **buf,
+                      size_t *n, char *err, size_t n_err);
+/* The first n bytes of path, decompressed, into buf; *got < n at its end. 0 or -1 with err. */
+int data_read_head(const char *path, unsigned char *buf, size_t n, size_t *got, char *err,
+                   size_t n_err);
 int data_is_file(const char *path);
 int data_is_dir(const char *path);
 uint32_t data_be32(const unsigned char *p);

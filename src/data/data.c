@@ -73,57 +73,96 @@ void data_sha2(const void *a, size_t na, const void *b, size_t nb, char out[65])
     sha256_hex(dg, out);
 }
 
-int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err)
+/* gzopen path for reading, after checking with fopen that it can be opened (zlib's
+ * errors do not say why). NULL with err. */
+static gzFile open_gz(const char *path, char *err, size_t n_err)
 {
-    *buf = NULL;
-    *n = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, n_err, "%s: %s", path, strerror(errno));
-        return -1;
+        return NULL;
     }
     fclose(f);
     gzFile g = gzopen(path, "rb");
-    if (!g) {
+    if (!g)
         snprintf(err, n_err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-        return -1;
-    }
-    gzbuffer(g, 1 << 17);
-    size_t cap = 1 << 20, len = 0;
-    int rc = -1;
-    unsigned char *b = malloc(cap);
-    if (!b) goto nomem;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= DATA_MAX_FILE) {
-                snprintf(err, n_err, "%s: larger than %zu bytes, not a data file", path,
-                         (size_t)DATA_MAX_FILE);
-                goto fail;
-            }
-            unsigned char *nb = realloc(b, cap * 2);
-            if (!nb) goto nomem;
-            b = nb;
-            cap *= 2;
-        }
-        size_t want = cap - len;
-        if (want > (1u << 30)) want = 1u << 30;
-        int r = gzread(g, b + len, (unsigned)want);
+    else
+        gzbuffer(g, 1 << 17);
+    return g;
+}
+
+/* gzread of up to want bytes (any size_t); the count read, or -1 with err. */
+static long long gz_read(gzFile g, const char *path, unsigned char *b, size_t want, char *err,
+                         size_t n_err)
+{
+    size_t got = 0;
+    while (got < want) {
+        size_t k = want - got > (1u << 30) ? 1u << 30 : want - got;
+        int r = gzread(g, b + got, (unsigned)k);
         if (r < 0) {
             int zerr;
             const char *m = gzerror(g, &zerr);
-            snprintf(err, n_err, "%s: read error: %s", path,
-                     zerr == Z_ERRNO ? strerror(errno) : m);
-            goto fail;
+            snprintf(err, n_err, "%s: read error: %s", path, zerr == Z_ERRNO ? strerror(errno) : m);
+            return -1;
         }
         if (r == 0) break;
-        len += (size_t)r;
+        got += (size_t)r;
     }
     /* A truncated gzip stream reads as a short file with Z_BUF_ERROR at the end. */
     int zerr;
     const char *m = gzerror(g, &zerr);
-    if (zerr != Z_OK && zerr != Z_STREAM_END) {
+    if (got < want && zerr != Z_OK && zerr != Z_STREAM_END) {
         snprintf(err, n_err, "%s: truncated or corrupt gzip data (%s)", path, m);
-        goto fail;
+        return -1;
+    }
+    return (long long)got;
+}
+
+int data_read_head(const char *path, unsigned char *buf, size_t n, size_t *got, char *err,
+                   size_t n_err)
+{
+    *got = 0;
+    gzFile g = open_gz(path, err, n_err);
+    if (!g) return -1;
+    long long k = gz_read(g, path, buf, n, err, n_err);
+    gzclose(g);
+    if (k < 0) return -1;
+    *got = (size_t)k;
+    return 0;
+}
+
+int data_read_limited(const char *path, size_t max, const char *why, unsigned char **buf,
+                      size_t *n, char *err, size_t n_err)
+{
+    *buf = NULL;
+    *n = 0;
+    gzFile g = open_gz(path, err, n_err);
+    if (!g) return -1;
+    /* grow by doubling up to max: memory follows the bytes that really come, so a file
+     * shorter than its header says costs what it holds, not what it declares */
+    size_t cap = max < (1u << 20) ? max : 1u << 20, len = 0;
+    int rc = -1;
+    unsigned char *b = malloc(cap ? cap : 1), extra;
+    if (!b) goto nomem;
+    for (;;) {
+        long long k = gz_read(g, path, b + len, cap - len, err, n_err);
+        if (k < 0) goto fail;
+        len += (size_t)k;
+        if (len < cap) break;
+        if (cap == max) { /* full: anything more is over the limit */
+            if ((k = gz_read(g, path, &extra, 1, err, n_err)) < 0) goto fail;
+            if (k == 0) break;
+            if (why)
+                snprintf(err, n_err, "%s: longer than the %zu bytes %s", path, max, why);
+            else
+                snprintf(err, n_err, "%s: larger than %zu bytes, not a data file", path, max);
+            goto fail;
+        }
+        size_t nc = cap > max / 2 ? max : cap * 2;
+        unsigned char *nb = realloc(b, nc);
+        if (!nb) goto nomem;
+        b = nb;
+        cap = nc;
     }
     gzclose(g);
     /* give back the doubling slack: the buffer may be the data set's one copy */
@@ -138,6 +177,11 @@ fail:
     free(b);
     gzclose(g);
     return rc;
+}
+
+int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err)
+{
+    return data_read_limited(path, DATA_MAX_FILE, NULL, buf, n, err, n_err);
 }
 
 void data_free(dataset_t *d)

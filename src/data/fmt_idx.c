@@ -8,59 +8,68 @@
 
 #include "data/data.h"
 
+/* The headers say how many bytes each file holds: both are checked before any body is
+ * read, and neither file is inflated past its declared size (a gzip bomb stops there). */
 int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err)
 {
     memset(d, 0, sizeof *d);
-    unsigned char *ib = NULL, *lb = NULL;
+    unsigned char *ib = NULL, *lb = NULL, hi[16], hl[8];
     size_t ni = 0, nl = 0;
-    int rc = data_read_file(images, &ib, &ni, err, n_err);
-    if (rc < 0) return rc;
-    if ((rc = data_read_file(labels, &lb, &nl, err, n_err)) < 0) goto fail;
-    rc = -1;
-
+    int rc = -1;
+    if (data_read_head(images, hi, sizeof hi, &ni, err, n_err) < 0) return -1;
     /* Images: magic 0x00000803 (unsigned bytes, 3 dims), n, rows, cols, pixels. */
     if (ni < 16) {
         snprintf(err, n_err, "%s: truncated IDX header (%zu bytes)", images, ni);
-        goto fail;
+        return -1;
     }
-    if (data_be32(ib) != 0x00000803) {
+    if (data_be32(hi) != 0x00000803) {
         snprintf(err, n_err, "%s: wrong magic 0x%08x, expected 0x00000803 (IDX ubyte images)",
-                 images, (unsigned)data_be32(ib));
-        goto fail;
+                 images, (unsigned)data_be32(hi));
+        return -1;
     }
-    uint32_t n = data_be32(ib + 4), h = data_be32(ib + 8), w = data_be32(ib + 12);
-    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096 || n > (1u << 28)) {
+    uint32_t n = data_be32(hi + 4), h = data_be32(hi + 8), w = data_be32(hi + 12);
+    if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096) {
         snprintf(err, n_err, "%s: implausible dimensions %ux%ux%u", images, (unsigned)n,
                  (unsigned)h, (unsigned)w);
-        goto fail;
+        return -1;
     }
-    size_t px = (size_t)h * w, want = 16 + (size_t)n * px;
-    if (ni != want) {
-        snprintf(err, n_err, "%s: %s: %zu bytes, header says %u images of %ux%u (%zu bytes)",
-                 images, ni < want ? "truncated" : "trailing bytes", ni, (unsigned)n,
-                 (unsigned)h, (unsigned)w, want);
-        goto fail;
+    size_t px = (size_t)h * w, want = 16 + (size_t)n * px; /* < 2^57: no overflow */
+    if (want > DATA_MAX_FILE) {
+        snprintf(err, n_err, "%s: header declares %u images of %ux%u (%zu bytes), more than the "
+                 "%zu bytes a data file may hold", images, (unsigned)n, (unsigned)h,
+                 (unsigned)w, want, (size_t)DATA_MAX_FILE);
+        return -1;
     }
     /* Labels: magic 0x00000801 (unsigned bytes, 1 dim), n, labels. */
+    if (data_read_head(labels, hl, sizeof hl, &nl, err, n_err) < 0) return -1;
     if (nl < 8) {
         snprintf(err, n_err, "%s: truncated IDX header (%zu bytes)", labels, nl);
-        goto fail;
+        return -1;
     }
-    if (data_be32(lb) != 0x00000801) {
+    if (data_be32(hl) != 0x00000801) {
         snprintf(err, n_err, "%s: wrong magic 0x%08x, expected 0x00000801 (IDX ubyte labels)",
-                 labels, (unsigned)data_be32(lb));
-        goto fail;
+                 labels, (unsigned)data_be32(hl));
+        return -1;
     }
-    uint32_t nlab = data_be32(lb + 4);
+    uint32_t nlab = data_be32(hl + 4);
     if (nlab != n) {
         snprintf(err, n_err, "%s has %u labels but %s has %u images", labels, (unsigned)nlab,
                  images, (unsigned)n);
+        return -1;
+    }
+    const char *why = "its header declares (trailing bytes)";
+    if ((rc = data_read_limited(images, want, why, &ib, &ni, err, n_err)) < 0 ||
+        (rc = data_read_limited(labels, 8 + (size_t)n, why, &lb, &nl, err, n_err)) < 0)
+        goto fail;
+    rc = -1;
+    if (ni != want) {
+        snprintf(err, n_err, "%s: truncated: %zu bytes, header says %u images of %ux%u (%zu bytes)",
+                 images, ni, (unsigned)n, (unsigned)h, (unsigned)w, want);
         goto fail;
     }
     if (nl != 8 + (size_t)n) {
-        snprintf(err, n_err, "%s: %s: %zu bytes, header says %u labels (%zu bytes)", labels,
-                 nl < 8 + (size_t)n ? "truncated" : "trailing bytes", nl, (unsigned)n,
-                 8 + (size_t)n);
+        snprintf(err, n_err, "%s: truncated: %zu bytes, header says %u labels (%zu bytes)", labels,
+                 nl, (unsigned)n, 8 + (size_t)n);
         goto fail;
     }
     d->y = malloc((size_t)n * sizeof(int));

@@ -6,6 +6,7 @@
  * --input's size, and without --input every image must have one size. The fingerprint
  * is the sha256 of every file's class, name and bytes in order. */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,18 @@
 #include "data/data.h"
 
 #define IMGDIR_MAX_CLASSES 4096
+/* Pixels of one image (8192 x 8192): its header's size is checked before decoding, so a
+ * small file declaring a huge image is refused instead of inflated. */
+#define IMGDIR_MAX_PIXELS (1L << 26)
+
+/* 0 if the size an image's header declares is within IMGDIR_MAX_PIXELS, else -1 with err. */
+static int size_ok(const char *path, int x, int y, char *err, size_t n_err)
+{
+    if ((long)x * y <= IMGDIR_MAX_PIXELS) return 0;
+    snprintf(err, n_err, "%s: header declares %dx%d pixels, more than the %ld an image may have",
+             path, x, y, IMGDIR_MAX_PIXELS);
+    return -1;
+}
 
 typedef struct {
     char **path; /* every file, class by class */
@@ -140,6 +153,7 @@ static int pick_shape(const data_spec_t *s, const listing_t *l, int *c, int *h, 
             snprintf(err, n_err, "%s: cannot decode: %s", l->path[i], stbi_failure_reason());
             return -1;
         }
+        if (size_ok(l->path[i], x, y, err, n_err)) return -1;
         grey &= comp <= 2;
         if (n0 == 0) h0 = y, w0 = x;
         if (y == h0 && x == w0) n0++;
@@ -189,7 +203,13 @@ static int decode(const listing_t *l, int c, int h, int w, dataset_t *d, char *e
         }
         sha256_update(&s, l->path[i], strlen(l->path[i]) + 1);
         sha256_update(&s, file, nb);
-        unsigned char *px = stbi_load_from_memory(file, (int)nb, &x, &y, &comp, c);
+        int len = nb > INT_MAX ? INT_MAX : (int)nb; /* a longer file fails to decode */
+        if (stbi_info_from_memory(file, len, &x, &y, &comp) && size_ok(l->path[i], x, y, err, n_err)) {
+            free(file);
+            free(hwc);
+            return -1;
+        }
+        unsigned char *px = stbi_load_from_memory(file, len, &x, &y, &comp, c);
         free(file);
         if (!px) {
             snprintf(err, n_err, "%s: cannot decode: %s", l->path[i], stbi_failure_reason());

@@ -38,9 +38,14 @@ static const char *dict_value(const char *h, const char *key)
     return p;
 }
 
-/* Parse buf (n bytes) as .npy into a. 0, or -1 with err naming name. */
-static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t *a, char *err,
-                     size_t n_err)
+/* The longest header read: magic, version, length and a dict of at most 65536 bytes. */
+#define NPY_HEAD (12 + 65536)
+
+/* Parse the header at the start of buf (n bytes, at least the header) into a, with a->data
+ * the offset of the data from buf; *total: the file size the header declares (at most
+ * DATA_MAX_FILE). 0, or -1 with err naming name. */
+static int npy_header(const char *name, const unsigned char *buf, size_t n, npy_t *a,
+                      size_t *total, char *err, size_t n_err)
 {
     memset(a, 0, sizeof *a);
     if (n < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
@@ -88,7 +93,7 @@ static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t
         return -1;
     }
     const char *p = sh + 1;
-    size_t count = 1;
+    size_t bytes = (size_t)size, limit = DATA_MAX_FILE - off - hl;
     while (*p && *p != ')') {
         while (*p == ' ' || *p == ',') p++;
         if (*p == ')') break;
@@ -97,12 +102,20 @@ static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t
             return -1;
         }
         long v = strtol(p, (char **)&p, 10);
+        const char *q = strchr(sh, ')');
+        int ns = q && q - sh < 80 ? (int)(q - sh + 1) : 80;
         if (v <= 0 || v > (1L << 31)) {
-            snprintf(err, n_err, "%s: shape %.40s: empty or implausible", name, sh);
+            snprintf(err, n_err, "%s: shape %.*s: empty or implausible", name, ns, sh);
             return -1;
         }
         a->shape[a->n_dim++] = v;
-        count *= (size_t)v;
+        /* the product stays <= the limit, so it cannot overflow */
+        if ((size_t)v > limit / bytes) {
+            snprintf(err, n_err, "%s: shape %.*s of %d-byte values declares more than the %zu "
+                     "bytes a data file may hold", name, ns, sh, size, (size_t)DATA_MAX_FILE);
+            return -1;
+        }
+        bytes *= (size_t)v;
     }
     if (a->n_dim == 0) {
         snprintf(err, n_err, "%s: a scalar, not an array", name);
@@ -110,14 +123,44 @@ static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t
     }
     a->kind = kind, a->size = size;
     a->data = buf + off + hl;
-    a->n_data = n - off - hl;
-    if (a->n_data != count * (size_t)size) {
+    *total = off + hl + bytes;
+    return 0;
+}
+
+/* Parse buf (n bytes) as .npy into a. 0, or -1 with err naming name. */
+static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t *a, char *err,
+                     size_t n_err)
+{
+    size_t total;
+    if (npy_header(name, buf, n, a, &total, err, n_err)) return -1;
+    a->n_data = n - (size_t)(a->data - buf);
+    if (n != total) {
         snprintf(err, n_err, "%s: %s: %zu data bytes, shape and dtype say %zu", name,
-                 a->n_data < count * (size_t)size ? "truncated" : "trailing bytes", a->n_data,
-                 count * (size_t)size);
+                 n < total ? "truncated" : "trailing bytes", a->n_data, total - (size_t)(a->data - buf));
         return -1;
     }
     return 0;
+}
+
+/* A .npy file (z NULL) or the member file of zip z, its header checked before the body
+ * is read (DATA_MAX_FILE, and never more than the header declares); name for messages.
+ * 0; 1 when z has no such member; -1 or -2 with err. */
+static int npy_read(zip_t *z, const char *file, const char *name, unsigned char **buf, size_t *n,
+                    char *err, size_t n_err)
+{
+    unsigned char *head = malloc(NPY_HEAD);
+    size_t got, total;
+    npy_t a;
+    int rc = !head ? -2
+             : z   ? zip_read_head(z, file, head, NPY_HEAD, &got, err, n_err)
+                   : data_read_head(file, head, NPY_HEAD, &got, err, n_err);
+    if (!head) snprintf(err, n_err, "%s: out of memory", name);
+    if (rc == 0 && npy_header(name, head, got, &a, &total, err, n_err)) rc = -1;
+    free(head);
+    if (rc) return rc;
+    const char *why = "its .npy header declares (trailing bytes)";
+    return z ? zip_read(z, file, total, why, buf, n, err, n_err)
+             : data_read_limited(file, total, why, buf, n, err, n_err);
 }
 
 /* Integer label i of a 1-d array. */
@@ -235,9 +278,9 @@ static int load_pair(const data_spec_t *s, zip_t *z, const char *xk, const char 
         snprintf(yn, sizeof yn, "%s: %s.npy", s->path, yk);
         char m[64];
         snprintf(m, sizeof m, "%s.npy", xk);
-        if ((rc = zip_read(z, m, &xb, &nx, err, n_err))) return rc;
+        if ((rc = npy_read(z, m, xn, &xb, &nx, err, n_err))) return rc;
         snprintf(m, sizeof m, "%s.npy", yk);
-        if ((rc = zip_read(z, m, &yb, &ny, err, n_err))) {
+        if ((rc = npy_read(z, m, yn, &yb, &ny, err, n_err))) {
             free(xb);
             if (rc == 1) snprintf(err, n_err, "%s has %s.npy but no %s.npy", s->path, xk, yk);
             return rc == 1 ? -1 : rc;
@@ -249,8 +292,8 @@ static int load_pair(const data_spec_t *s, zip_t *z, const char *xk, const char 
         }
         snprintf(xn, sizeof xn, "%s", s->path);
         snprintf(yn, sizeof yn, "%s", s->labels);
-        if ((rc = data_read_file(s->path, &xb, &nx, err, n_err)) ||
-            (rc = data_read_file(s->labels, &yb, &ny, err, n_err))) {
+        if ((rc = npy_read(NULL, s->path, xn, &xb, &nx, err, n_err)) ||
+            (rc = npy_read(NULL, s->labels, yn, &yb, &ny, err, n_err))) {
             free(xb);
             return rc;
         }

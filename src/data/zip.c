@@ -107,62 +107,111 @@ static const entry_t *find(const zip_t *z, const char *name)
 
 int zip_has(const zip_t *z, const char *name) { return find(z, name) != NULL; }
 
-/* Inflate e's csize raw-deflate bytes from f into out (usize). 0 or -1. */
-static int inflate_member(FILE *f, const entry_t *e, unsigned char *out)
+/* Seek to e's data (past its local header). 0, or -1 with err. */
+static int seek_member(zip_t *z, const entry_t *e, char *err, size_t n_err)
+{
+    unsigned char h[30];
+    if (fseek(z->f, (long)e->local, SEEK_SET) || fread(h, 1, 30, z->f) != 30 ||
+        le32(h) != 0x04034b50 || fseek(z->f, (long)(le16(h + 26) + le16(h + 28)), SEEK_CUR)) {
+        snprintf(err, n_err, "%s: %s: bad local header (truncated archive?)", z->path, e->name);
+        return -1;
+    }
+    if (e->method != 0 && e->method != 8) {
+        snprintf(err, n_err, "%s: %s: compression method %u (want stored or deflate)", z->path,
+                 e->name, e->method);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first want bytes of e's data (stored or raw deflate) into *out, which grows by
+ * doubling up to want (*cap: its size), so memory follows the bytes that really come.
+ * The count produced, or -1 for corrupt data, -2 out of memory. */
+static long long inflate_member(FILE *f, const entry_t *e, unsigned char **out, size_t *cap,
+                                size_t want)
 {
     z_stream s;
     memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) return -1;
+    if (e->method == 8 && inflateInit2(&s, -MAX_WBITS) != Z_OK) return -2;
     unsigned char in[1 << 16];
     uint32_t left = e->csize;
     int r = Z_OK;
-    s.next_out = out;
-    s.avail_out = e->usize;
-    while (r != Z_STREAM_END) {
+    size_t done = 0;
+    long long rc = -1;
+    while (done < want && r != Z_STREAM_END) {
+        if (done == *cap) {
+            size_t nc = *cap > want / 2 ? want : *cap * 2;
+            unsigned char *nb = realloc(*out, nc);
+            if (!nb) {
+                rc = -2;
+                goto out;
+            }
+            *out = nb, *cap = nc;
+        }
         if (s.avail_in == 0) {
             size_t k = left < sizeof in ? left : sizeof in;
             if (k == 0 || fread(in, 1, k, f) != k) break;
             left -= (uint32_t)k;
             s.next_in = in, s.avail_in = (uInt)k;
         }
+        size_t room = *cap - done;
+        if (e->method == 0) { /* stored: copy */
+            size_t k = room < s.avail_in ? room : s.avail_in;
+            memcpy(*out + done, s.next_in, k);
+            s.next_in += k, s.avail_in -= (uInt)k, done += k;
+            continue;
+        }
+        s.next_out = *out + done;
+        s.avail_out = room > (1u << 30) ? 1u << 30 : (uInt)room;
         r = inflate(&s, Z_NO_FLUSH);
+        done = (size_t)(s.next_out - *out);
         if (r != Z_OK && r != Z_STREAM_END) break;
     }
-    int ok = r == Z_STREAM_END && s.total_out == e->usize;
-    inflateEnd(&s);
-    return ok ? 0 : -1;
+    rc = (long long)done;
+out:
+    if (e->method == 8) inflateEnd(&s);
+    return rc;
 }
 
-int zip_read(zip_t *z, const char *name, unsigned char **buf, size_t *n, char *err, size_t n_err)
+int zip_read_head(zip_t *z, const char *name, unsigned char *buf, size_t n, size_t *got,
+                  char *err, size_t n_err)
+{
+    *got = 0;
+    const entry_t *e = find(z, name);
+    if (!e) return 1;
+    if (seek_member(z, e, err, n_err)) return -1;
+    unsigned char *b = malloc(n ? n : 1);
+    size_t cap = n;
+    long long k = b ? inflate_member(z->f, e, &b, &cap, n) : -2;
+    if (k >= 0) memcpy(buf, b, (size_t)k), *got = (size_t)k;
+    free(b);
+    if (k == -2) snprintf(err, n_err, "%s: %s: out of memory", z->path, name);
+    return k >= 0 ? 0 : (int)k;
+}
+
+int zip_read(zip_t *z, const char *name, size_t max, const char *why, unsigned char **buf,
+             size_t *n, char *err, size_t n_err)
 {
     *buf = NULL, *n = 0;
     const entry_t *e = find(z, name);
     if (!e) return 1;
-    unsigned char h[30];
-    if (fseek(z->f, (long)e->local, SEEK_SET) || fread(h, 1, 30, z->f) != 30 ||
-        le32(h) != 0x04034b50 || fseek(z->f, (long)(le16(h + 26) + le16(h + 28)), SEEK_CUR)) {
-        snprintf(err, n_err, "%s: %s: bad local header (truncated archive?)", z->path, name);
+    if (seek_member(z, e, err, n_err)) return -1;
+    if ((size_t)e->usize > max) {
+        snprintf(err, n_err, "%s: %s: %u bytes, more than the %zu bytes %s", z->path, name,
+                 (unsigned)e->usize, max, why ? why : "a data file may hold");
         return -1;
     }
-    if (e->method != 0 && e->method != 8) {
-        snprintf(err, n_err, "%s: %s: compression method %u (want stored or deflate)", z->path,
-                 name, e->method);
-        return -1;
-    }
-    if ((size_t)e->usize >= DATA_MAX_FILE) {
-        snprintf(err, n_err, "%s: %s: larger than %zu bytes", z->path, name, (size_t)DATA_MAX_FILE);
-        return -1;
-    }
-    unsigned char *b = malloc(e->usize ? e->usize : 1);
-    if (!b) {
+    size_t cap = e->usize < (1u << 20) ? e->usize : 1u << 20;
+    unsigned char *b = malloc(cap ? cap : 1);
+    long long k = b ? inflate_member(z->f, e, &b, &cap, e->usize) : -2;
+    if (k == -2) {
         snprintf(err, n_err, "%s: %s: out of memory", z->path, name);
+        free(b);
         return -2;
     }
-    int bad = e->method == 0 ? (e->csize != e->usize || fread(b, 1, e->usize, z->f) != e->usize)
-                             : inflate_member(z->f, e, b) != 0;
-    if (bad || (uint32_t)crc32(0L, b, e->usize) != e->crc) {
+    if (k != (long long)e->usize || (uint32_t)crc32(0L, b, e->usize) != e->crc) {
         snprintf(err, n_err, "%s: %s: %s", z->path, name,
-                 bad ? "truncated or corrupt data" : "CRC mismatch (corrupt archive)");
+                 k != (long long)e->usize ? "truncated or corrupt data" : "CRC mismatch (corrupt archive)");
         free(b);
         return -1;
     }
