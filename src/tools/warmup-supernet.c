@@ -319,6 +319,24 @@ static int supernet_cfg(const opts_t *o, const space_t *S, space_cfg_t *cfg)
     return 0;
 }
 
+/* The run's options into the checkpoint. */
+static void set_options(const opts_t *o, const space_t *S, ckpt_t *c)
+{
+    c->space = S;
+    c->fraction = o->fraction;
+    c->epochs = (int)o->epochs;
+    c->batch = (int)o->batch;
+    c->lr = o->lr;
+    c->momentum = o->momentum;
+    c->weight_decay = o->weight_decay;
+    c->seed = (uint64_t)o->seed;
+    c->threads = (int)o->threads;
+    /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
+     * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
+    memcpy(c->lambda, S->lambda[o->fraction > 0], sizeof c->lambda);
+    c->lambda_fraction = o->fraction > 0 ? S->lambda_fraction : 0;
+}
+
 /* Declare c's supernet for c->cfg into c->P (not allocated): the space must accept the
  * cfg and the checkpoint must fit what loaders read. EXIT_OK, or the exit status after
  * saying which option and which limit. */
@@ -400,20 +418,7 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 #endif
 
-    c->space = S;
-    c->fraction = o.fraction;
-    c->epochs = (int)o.epochs;
-    c->batch = (int)o.batch;
-    c->lr = o.lr;
-    c->momentum = o.momentum;
-    c->weight_decay = o.weight_decay;
-    c->seed = (uint64_t)o.seed;
-    c->threads = (int)o.threads;
-    /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
-     * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
-    memcpy(c->lambda, S->lambda[o.fraction > 0], sizeof c->lambda);
-    c->lambda_fraction = o.fraction > 0 ? S->lambda_fraction : 0;
-
+    set_options(&o, S, c);
     /* before any work, with the shapes known so far; again below with the data's */
     int drc = declare(c);
     params_free(&c->P);
