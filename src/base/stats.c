@@ -148,3 +148,74 @@ double stats_topk_hit(const double *x, const double *y, size_t n, size_t k) {
     free(ix), free(iy), free(tmp), free(top);
     return hit;
 }
+
+static const double *g_sort_v; /* qsort has no context argument */
+static int cmp_nan_first(const void *a, const void *b) {
+    double x = g_sort_v[*(const size_t *)a], y = g_sort_v[*(const size_t *)b];
+    if (isnan(x) || isnan(y)) return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+int stats_rank_aggregate(double *const *v, int m, size_t n, int use_log, double *out) {
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);
+    if (!ord) return -1;
+    for (size_t i = 0; i < n; i++) out[i] = 0;
+    for (int k = 0; k < m; k++) {
+        for (size_t i = 0; i < n; i++) ord[i] = i;
+        g_sort_v = v[k];
+        qsort(ord, n, sizeof *ord, cmp_nan_first); /* NaN first: the worst */
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            double vi = v[k][ord[i]];
+            while (j < n && (isnan(vi) ? isnan(v[k][ord[j]]) : v[k][ord[j]] == vi)) j++;
+            double r = (double)(i + 1 + j) / 2 / (double)n; /* mean of ranks i+1 .. j, over n */
+            for (size_t q = i; q < j; q++) out[ord[q]] += use_log ? log(r) : r;
+            i = j;
+        }
+    }
+    free(ord);
+    return 0;
+}
+
+static int dominates(const double *a, const double *b, int n) {
+    int better = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i] < b[i]) return 0;
+        better |= a[i] > b[i];
+    }
+    return better;
+}
+
+static int pv_n;
+static int lex_desc(const void *x, const void *y) {
+    const double *a = g_sort_v + *(const size_t *)x * (size_t)pv_n;
+    const double *b = g_sort_v + *(const size_t *)y * (size_t)pv_n;
+    for (int i = 0; i < pv_n; i++)
+        if (a[i] != b[i]) return a[i] > b[i] ? -1 : 1;
+    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+/* Sorted lexicographically best first, a point can only be dominated by one before it, and
+ * a dominated one is dominated by a member of the front, so each point is compared with
+ * the front found so far. */
+int stats_pareto_front(const double *v, size_t N, int n, unsigned char *keep) {
+    size_t n_front = 0;
+    size_t *ord = malloc((N ? N : 1) * sizeof *ord), *front = malloc((N ? N : 1) * sizeof *front);
+    if (!ord || !front) {
+        free(ord), free(front);
+        return -1;
+    }
+    for (size_t i = 0; i < N; i++) ord[i] = i, keep[i] = 0;
+    g_sort_v = v, pv_n = n;
+    qsort(ord, N, sizeof *ord, lex_desc);
+    for (size_t i = 0; i < N; i++) {
+        const double *a = v + ord[i] * (size_t)n;
+        size_t j = 0;
+        while (j < n_front && !dominates(v + front[j] * (size_t)n, a, n)) j++;
+        if (j < n_front) continue;
+        front[n_front++] = ord[i];
+        keep[ord[i]] = 1;
+    }
+    free(ord), free(front);
+    return 0;
+}

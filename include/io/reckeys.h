@@ -1,0 +1,37 @@
+/* reckeys.h — numeric conditions and key lists over records, for rank's --where,
+ * --pareto and --aggregate (and any filter that selects or combines records by keys). */
+#ifndef SIGEO_RECKEYS_H
+#define SIGEO_RECKEYS_H
+
+#include <msgpack.h>
+
+#define RECKEYS_MAX 16
+
+/* "KEY OP NUMBER", OP one of <= >= == != < >. */
+typedef struct {
+    char key[128];
+    int op;
+    double v;
+} rec_cond_t;
+
+/* "KEY1,-KEY2,+KEY3": -KEY when smaller is better. */
+typedef struct {
+    int n;
+    char key[RECKEYS_MAX][128];
+    int sign[RECKEYS_MAX]; /* +1 larger is better, -1 smaller is better */
+} rec_keys_t;
+
+/* 0, or -1 if s is not a condition. */
+int rec_cond_parse(const char *s, rec_cond_t *c);
+/* 1 if o passes every condition, 0 if not (a missing key or NaN fails), -1 if a key holds
+ * a non-number (its name in *bad). */
+int rec_cond_pass(const msgpack_object *o, const rec_cond_t *c, int n, const char **bad);
+
+/* Parse s into k, at most max keys; a key without a dot gets prefix (may be ""). 0, or -1
+ * if s is empty, has an empty key, a key too long or too many keys. */
+int rec_keys_parse(const char *s, const char *prefix, int max, rec_keys_t *k);
+/* The oriented values of o (larger is better) into v, NaN where missing. 1 if all are
+ * numbers, 0 if one is missing or NaN, -1 if one is not a number (its name in *bad). */
+int rec_keys_values(const msgpack_object *o, const rec_keys_t *k, double *v, const char **bad);
+
+#endif
