@@ -46,6 +46,7 @@ typedef struct {
     dataset_t store[2];
     const dataset_t *src[2];
     int *row[2];    /* split position -> row of src[split] */
+    int *orig[2];   /* split position -> position before the --fraction subset (NULL: same) */
     float inv[DATA_MAX_CH];
 } feed_t;
 
@@ -80,6 +81,10 @@ int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_s
  * input; err names the file and what is wrong) or -2 (out of memory). */
 int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err);
 void feed_close(feed_t *f);
+
+/* The position of example pos of split in that split before the --fraction subsets were
+ * taken (formats that take subsets while streaming: pos). */
+int feed_split_index(const feed_t *f, int split, int pos);
 
 /* The class names of the data (each NUL-terminated, back to back, f->classes of them),
  * NULL when the data has none (image folders name them). Owned by f. */

@@ -33,6 +33,8 @@ void feed_close(feed_t *f)
     data_free(&f->store[1]);
     free(f->row[0]);
     free(f->row[1]);
+    free(f->orig[0]);
+    free(f->orig[1]);
     memset(f, 0, sizeof *f);
 }
 
@@ -57,6 +59,11 @@ static int subset(feed_t *f, int split, double fraction, uint64_t seed)
     rng_seed(&r, seed);
     rng_pick(&r, pos, n, k);
     qsort(pos, (size_t)k, sizeof(int), cmp_int);
+    if (!(f->orig[split] = malloc((size_t)k * sizeof(int)))) {
+        free(pos);
+        return -2;
+    }
+    memcpy(f->orig[split], pos, (size_t)k * sizeof(int));
     for (long i = 0; i < k; i++) pos[i] = f->row[split][pos[i]];
     free(f->row[split]);
     f->row[split] = pos;
@@ -168,6 +175,11 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
          (rc = subset(f, FEED_TEST, o->test_fraction, o->seed ^ SEED_SALT_TEST))))
         snprintf(err, n_err, "out of memory taking data subsets");
     return rc;
+}
+
+int feed_split_index(const feed_t *f, int split, int pos)
+{
+    return f->orig[split] ? f->orig[split][pos] : pos;
 }
 
 const char *feed_class_names(const feed_t *f)

@@ -21,6 +21,7 @@
 #include "engine/optim.h"
 #include "engine/train.h"
 #include "io/rec.h"
+#include "model/eval.h"
 #include "model/model.h"
 #include "spaces/space.h"
 #include "base/util.h"
@@ -90,54 +91,6 @@ static void progress_line(const opts_t *o, long rec, long ep, long step, long st
     fflush(stderr);
 }
 
-/* Mean cross-entropy and accuracy of the first n rows of logits (n,k) against y. */
-static void score_logits(const float *logits, const int *y, int n, int k, double *loss, long *correct)
-{
-    for (int i = 0; i < n; i++) {
-        const float *l = logits + (size_t)i * k;
-        int best = 0;
-        double mx = l[0];
-        for (int j = 1; j < k; j++)
-            if (l[j] > mx) mx = l[j], best = j;
-        double se = 0;
-        for (int j = 0; j < k; j++) se += exp(l[j] - mx);
-        *loss += log(se) + mx - l[y[i]];
-        *correct += best == y[i];
-    }
-}
-
-/* Held-out log loss, AUC and accuracy (logit > 0) of a click model, in batches padded with
- * copies of example 0. Fills res; 0 or -1 (out of memory). */
-static int eval_clicks(const opts_t *o, net_t *net, const feed_t *f, float *x, int *y,
-                       int *idx, result_t *res)
-{
-    int B = (int)o->batch, nt = f->n[FEED_TEST];
-    float *z = malloc(sizeof(float) * (size_t)(nt ? nt : 1));
-    int *yt = malloc(sizeof(int) * (size_t)(nt ? nt : 1));
-    if (!z || !yt) {
-        free(z), free(yt);
-        return -1;
-    }
-    const node_t *lg = &net->nodes[net->logits];
-    long correct = 0;
-    for (int at = 0; at < nt; at += B) {
-        int n = nt - at < B ? nt - at : B;
-        for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
-        feed_batch(f, FEED_TEST, idx, B, x, y);
-        net_forward(net, x, y);
-        for (int i = 0; i < n; i++) {
-            z[at + i] = lg->y[i];
-            yt[at + i] = y[i];
-            correct += (lg->y[i] > 0) == (y[i] == 1);
-        }
-    }
-    res->test_loss = criteo_logloss(z, yt, nt);
-    res->auc = criteo_auc(z, yt, nt);
-    res->test_acc = nt ? (double)correct / nt : NAN;
-    free(z), free(yt);
-    return 0;
-}
-
 /* The run's state between the engine's training loop and its callbacks. */
 typedef struct {
     const opts_t *o;
@@ -175,33 +128,6 @@ static void run_step(void *arg, long ep, long s, long t, float loss)
     }
 }
 
-/* Test loss and accuracy of an image classifier with running statistics; the last batch
- * is padded with copies of example 0 and only its first n rows are scored (BN_EVAL keeps
- * examples independent). 0, or -1 with err set. */
-static int eval_images(const opts_t *o, net_t *net, const feed_t *f, float *x, int *y, int *idx,
-                       result_t *res, char *err, size_t n_err)
-{
-    int B = (int)o->batch, nte = f->n[FEED_TEST];
-    double loss = 0;
-    long correct = 0;
-    const node_t *lg = &net->nodes[net->logits];
-    int k = lg->C * lg->H * lg->W;
-    for (int at = 0; at < nte; at += B) {
-        int n = nte - at < B ? nte - at : B;
-        for (int i = 0; i < B; i++) idx[i] = i < n ? at + i : 0;
-        feed_batch(f, FEED_TEST, idx, B, x, y);
-        net_forward(net, x, y);
-        score_logits(lg->y, y, n, k, &loss, &correct);
-    }
-    res->test_loss = loss / nte;
-    res->test_acc = (double)correct / nte;
-    if (!isfinite(res->test_loss)) {
-        snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
-        return -1;
-    }
-    return 0;
-}
-
 /* Train a freshly built net (batch o->batch) of space sp on the training split with the
  * space's optimizer, then evaluate it on the test split. 0, or -1 with err set. */
 static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed_t *f, long recno,
@@ -226,19 +152,15 @@ static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed
     res->train_loss = r.ep_loss / r.steps;
     res->images_per_s = (double)r.steps * o->epochs * B / (t_train > 0 ? t_train : 1e-9);
 
-    float *x = malloc((size_t)B * T.x_floats * sizeof(float));
-    int *y = malloc((size_t)B * sizeof(int)), *idx = malloc((size_t)B * sizeof(int));
-    int rc = -1;
-    net->bn_mode = BN_EVAL;
-    if (!x || !y || !idx)
-        snprintf(err, n_err, "out of memory evaluating");
-    else if (o->kind != SPACE_DATA_CLICKS)
-        rc = eval_images(o, net, f, x, y, idx, res, err, n_err);
-    else if ((rc = eval_clicks(o, net, f, x, y, idx, res)))
-        snprintf(err, n_err, "out of memory evaluating");
+    eval_result_t ev;
+    int rc = eval_split(net, f, FEED_TEST, o->kind == SPACE_DATA_CLICKS, NULL, NULL, &ev, err, n_err);
+    res->test_acc = ev.acc, res->test_loss = ev.loss, res->auc = ev.auc;
+    if (rc == 0 && o->kind != SPACE_DATA_CLICKS && !isfinite(ev.loss)) {
+        snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
+        rc = -1;
+    }
     res->seconds = util_now() - r.t0;
     res->params = net_param_count(net);
-    free(x), free(y), free(idx);
     return rc;
 }
 
