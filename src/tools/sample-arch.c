@@ -67,148 +67,135 @@ static int emit(rec_writer_t *w, const space_t *S, const space_cfg_t *c, const a
     return ret;
 }
 
-int main(int argc, char **argv) {
-    util_set_prog(argv[0]);
+typedef struct {
+    const char *space, *input, *supernet;
+    long n, seed, channels, cells, classes;
+    int all, force, have_n;
+} opts_t;
+
+/* -1 to go on, or the exit status. */
+static int parse_opts(int argc, char **argv, opts_t *o) {
     enum { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_SUPERNET };
-    static const struct option opts[] = {{"space", required_argument, 0, 's'},
-                                         {"all", no_argument, 0, 'a'},
-                                         {"count", required_argument, 0, 'n'},
-                                         {"seed", required_argument, 0, 'S'},
-                                         {"channels", required_argument, 0, O_CHANNELS},
-                                         {"cells", required_argument, 0, O_CELLS},
-                                         {"input", required_argument, 0, O_INPUT},
-                                         {"classes", required_argument, 0, O_CLASSES},
-                                         {"supernet", required_argument, 0, O_SUPERNET},
-                                         {"force", no_argument, 0, 'f'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *space = "nb201", *input = NULL, *supernet = NULL;
-    long n = 100, seed = 1, channels = -1, cells = -1, classes = -1;
-    int all = 0, force = 0, have_n = 0, ch;
-    while ((ch = getopt_long(argc, argv, "s:an:S:fh", opts, NULL)) != -1) {
+    static const struct option lo[] = {{"space", required_argument, 0, 's'},
+                                       {"all", no_argument, 0, 'a'},
+                                       {"count", required_argument, 0, 'n'},
+                                       {"seed", required_argument, 0, 'S'},
+                                       {"channels", required_argument, 0, O_CHANNELS},
+                                       {"cells", required_argument, 0, O_CELLS},
+                                       {"input", required_argument, 0, O_INPUT},
+                                       {"classes", required_argument, 0, O_CLASSES},
+                                       {"supernet", required_argument, 0, O_SUPERNET},
+                                       {"force", no_argument, 0, 'f'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    *o = (opts_t){.space = "nb201", .n = 100, .seed = 1, .channels = -1, .cells = -1, .classes = -1};
+    int ch, bad = 0;
+    while (!bad && (ch = getopt_long(argc, argv, "s:an:S:fh", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': space = optarg; break;
-        case 'a': all = 1; break;
-        case 'n':
-            have_n = 1;
-            if (util_parse_long(optarg, 0, 1L << 40, &n)) goto bad_num;
-            break;
-        case 'S':
-            if (util_parse_long(optarg, 0, INT64_MAX, &seed)) goto bad_num;
-            break;
-        case O_CHANNELS:
-            if (util_parse_long(optarg, 1, 4096, &channels)) goto bad_num;
-            break;
-        case O_CELLS:
-            if (util_parse_long(optarg, 1, 64, &cells)) goto bad_num;
-            break;
-        case O_CLASSES:
-            if (util_parse_long(optarg, 2, 100000, &classes)) goto bad_num;
-            break;
-        case O_INPUT: input = optarg; break;
-        case O_SUPERNET: supernet = optarg; break;
-        case 'f': force = 1; break;
+        case 's': o->space = optarg; break;
+        case 'a': o->all = 1; break;
+        case 'n': o->have_n = 1, bad = util_parse_long(optarg, 0, 1L << 40, &o->n); break;
+        case 'S': bad = util_parse_long(optarg, 0, INT64_MAX, &o->seed); break;
+        case O_CHANNELS: bad = util_parse_long(optarg, 1, 4096, &o->channels); break;
+        case O_CELLS: bad = util_parse_long(optarg, 1, 64, &o->cells); break;
+        case O_CLASSES: bad = util_parse_long(optarg, 2, 100000, &o->classes); break;
+        case O_INPUT: o->input = optarg; break;
+        case O_SUPERNET: o->supernet = optarg; break;
+        case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
-        continue;
-    bad_num:
-        util_bad_option(opts, ch, optarg);
+    }
+    if (bad) return util_bad_option(lo, ch, optarg), EXIT_USAGE;
+    if (optind < argc) return util_err("unexpected argument '%s'", argv[optind]), EXIT_USAGE;
+    if (o->all && o->have_n) return util_err("--all and -n exclude each other"), EXIT_USAGE;
+    if (o->supernet && (o->channels > 0 || o->cells > 0 || o->classes > 0 || o->input)) {
+        util_err("--supernet sets the space parameters; drop --channels, --cells, --input, --classes");
         return EXIT_USAGE;
     }
-    if (optind < argc) {
-        util_err("unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
+    return -1;
+}
+
+/* The space and its configuration from the options (and --supernet). -1 to go on, or the
+ * exit status. */
+static int resolve(const opts_t *o, const space_t **sp, space_cfg_t *c) {
     static ckpt_t ck; /* large (loss curve): not on the stack */
-    if (supernet) {
+    const char *space = o->space;
+    if (o->supernet) {
         char err[1024];
-        if (channels > 0 || cells > 0 || classes > 0 || input) {
-            util_err("--supernet sets the space parameters; drop --channels, --cells, --input, --classes");
-            return EXIT_USAGE;
-        }
-        if (ckpt_load(supernet, &ck, err, sizeof err)) {
-            util_err("%s", err);
-            return EXIT_BAD_INPUT;
-        }
+        if (ckpt_load(o->supernet, &ck, err, sizeof err)) return util_err("%s", err), EXIT_BAD_INPUT;
         space = ck.space->name;
     }
     const space_t *S = space_find(space);
-    if (!S) {
-        util_err("unknown space '%s'", space);
-        return EXIT_USAGE;
-    }
-    if (all && have_n) {
-        util_err("--all and -n exclude each other");
-        return EXIT_USAGE;
-    }
-    if (all && S->n_arch < 0) {
+    if (!S) return util_err("unknown space '%s'", space), EXIT_USAGE;
+    if (o->all && S->n_arch < 0) {
         util_err("space '%s' cannot be enumerated (--all)%s%s", S->name, S->no_enum ? ": " : "",
                  S->no_enum ? S->no_enum : "");
         return EXIT_USAGE;
     }
-    if (!all && S->n_arch >= 0 && n > S->n_arch) {
-        util_err("cannot sample %ld distinct cells from a space of %lld", n, (long long)S->n_arch);
+    if (!o->all && S->n_arch >= 0 && o->n > S->n_arch) {
+        util_err("cannot sample %ld distinct cells from a space of %lld", o->n, (long long)S->n_arch);
         return EXIT_USAGE;
     }
-    space_cfg_t c;
-    S->cfg_default(&c);
-    if (supernet) c = ck.cfg, ckpt_free(&ck);
-    if (channels > 0) c.C = (int)channels;
-    if (cells > 0) c.N = (int)cells;
-    if (classes > 0) c.classes = (int)classes;
-    if (input) {
+    S->cfg_default(c);
+    if (o->supernet) *c = ck.cfg, ckpt_free(&ck);
+    if (o->channels > 0) c->C = (int)o->channels;
+    if (o->cells > 0) c->N = (int)o->cells;
+    if (o->classes > 0) c->classes = (int)o->classes;
+    if (o->input) {
         int ci, h, wd;
         char tail;
-        if (sscanf(input, "%dx%dx%d%c", &ci, &h, &wd, &tail) != 3 || ci < 1 || ci > 64 || h < 4 || h > 4096 ||
+        if (sscanf(o->input, "%dx%dx%d%c", &ci, &h, &wd, &tail) != 3 || ci < 1 || ci > 64 || h < 4 || h > 4096 ||
             wd < 4 || wd > 4096) {
-            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", input);
+            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o->input);
             return EXIT_USAGE;
         }
-        c.in_ch = ci, c.H = h, c.W = wd;
+        c->in_ch = ci, c->H = h, c->W = wd;
     }
-    if (util_check_binary_stdout(force)) return EXIT_USAGE;
+    *sp = S;
+    return -1;
+}
 
-    rec_writer_t *w = rec_writer_new(STDOUT_FILENO);
-    if (!w) {
-        util_err("out of memory");
-        return EXIT_IO;
-    }
+/* Every cell (--all) or n distinct random ones. 0, -2 out of memory, -1 write error. */
+static int write_cells(rec_writer_t *w, const space_t *S, const space_cfg_t *c, const opts_t *o) {
     int ret = 0;
-    if (all) {
+    if (o->all) {
         for (int64_t i = 0; i < S->n_arch && ret == 0; i++) {
             arch_t a;
-            if (S->from_index(i, &a)) ret = -2;
-            else ret = emit(w, S, &c, &a);
+            ret = S->from_index(i, &a) ? -2 : emit(w, S, c, &a);
         }
-    } else if (n > 0) {
-        seen_t s;
-        s.cap = 16;
-        while (s.cap < 2 * (size_t)n) s.cap *= 2;
-        s.slot = calloc(s.cap, sizeof *s.slot);
-        if (!s.slot) {
-            util_err("out of memory for %ld samples", n);
-            return EXIT_IO;
-        }
-        rng_t r;
-        rng_seed(&r, (uint64_t)seed);
-        for (long k = 0; k < n && ret == 0;) {
-            arch_t a;
-            space_sample(S, &r, &c, &a);
-            if (!seen_add(&s, &a)) continue;
-            ret = emit(w, S, &c, &a);
-            k++;
-        }
-        free(s.slot);
+        return ret;
     }
+    if (o->n == 0) return 0;
+    seen_t s = {NULL, 16};
+    while (s.cap < 2 * (size_t)o->n) s.cap *= 2;
+    if (!(s.slot = calloc(s.cap, sizeof *s.slot))) return -2;
+    rng_t r;
+    rng_seed(&r, (uint64_t)o->seed);
+    for (long k = 0; k < o->n && ret == 0;) {
+        arch_t a;
+        space_sample(S, &r, c, &a);
+        if (!seen_add(&s, &a)) continue;
+        ret = emit(w, S, c, &a);
+        k++;
+    }
+    free(s.slot);
+    return ret;
+}
+
+int main(int argc, char **argv) {
+    util_set_prog(argv[0]);
+    opts_t o;
+    const space_t *S = NULL;
+    space_cfg_t c;
+    int st = parse_opts(argc, argv, &o);
+    if (st >= 0 || (st = resolve(&o, &S, &c)) >= 0) return st;
+    if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    rec_writer_t *w = rec_writer_new(STDOUT_FILENO);
+    if (!w) return util_err("out of memory"), EXIT_IO;
+    int ret = write_cells(w, S, &c, &o);
     rec_writer_free(w);
-    if (ret == -2) {
-        util_err("out of memory building a record");
-        return EXIT_IO;
-    }
-    if (ret) {
-        util_err("writing stdout: %s", strerror(errno));
-        return EXIT_IO;
-    }
+    if (ret == -2) return util_err("out of memory building a record"), EXIT_IO;
+    if (ret) return util_err("writing stdout: %s", strerror(errno)), EXIT_IO;
     return EXIT_OK;
 }
