@@ -19,6 +19,9 @@ Across machines, every host needs score-sigeo at the same path (make install) an
 set (Debian's dataset-fashion-mnist, or the --data directory) at the same path. The
 checkpoint and the candidate stream are copied with --basefile; each shard comes back
 with --return and is removed remotely with --cleanup.
+Options after -- go to every score-sigeo process as given (--proxies, --latency-batch, ...).
+A timed proxy (--proxies latency) measures each candidate while the other shards run:
+keep -j at most the number of cores, or the times include waiting for one.
 EOF
 }
 

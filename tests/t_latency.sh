@@ -3,7 +3,7 @@
 # finite latency_ms and latency_batch_ms with the batch and thread count it was measured
 # at; a large network (C=32, 3 cells per stage, every edge a 3x3 conv) is slower than a
 # tiny one (C=2, one cell of skips) by a wide margin at both batch sizes; `--proxies all`
-# leaves the timed proxy out; bad --latency-* values are usage errors naming the option.
+# leaves the timed proxy out and `all,latency` adds it; bad --latency-* values are usage errors naming the option.
 set -u
 T=tests/tmp/t_latency.$$
 rm -rf "$T"
@@ -41,6 +41,8 @@ score-sigeo --supernet "$T/small.ckpt" $SC --proxies latency --threads 2 < "$T/s
 check "six records with --threads 2 and the defaults, exit 0" '[ $? -eq 0 ]'
 score-sigeo --supernet "$T/small.ckpt" $SC --proxies all < "$T/six.mp" > "$T/all.mp" 2> "$T/err"
 check "--proxies all, exit 0" '[ $? -eq 0 ]'
+score-sigeo --supernet "$T/small.ckpt" $SC --proxies all,latency < "$T/six.mp" > "$T/all_lat.mp" 2> "$T/err"
+check "--proxies all,latency, exit 0" '[ $? -eq 0 ]'
 
 $PY - "$T" <<'EOF' || n_fail=$((n_fail + 1))
 import math, msgpack, sys
@@ -52,7 +54,7 @@ def check(c, what):
     print(("ok " if c else "NOT OK ") + what)
     fail |= not c
 (s,), (l,) = rd("small_s.mp"), rd("large_s.mp")
-six, alls = rd("six_s.mp"), rd("all.mp")
+six, alls, all_lat = rd("six_s.mp"), rd("all.mp"), rd("all_lat.mp")
 pos = lambda v: isinstance(v, float) and math.isfinite(v) and v > 0
 for name, r in (("small", s), ("large", l)):
     sc = r["scores"]
@@ -73,6 +75,9 @@ check(len(six) == 6 and all(pos(r["scores"].get("latency_ms")) and
 check(len(alls) == 6 and all("params" in r["scores"] for r in alls) and
       not any(k.startswith("latency") for r in alls for k in r["scores"]),
       "--proxies all scores everything but latency")
+check(len(all_lat) == 6 and all(set(a["scores"]) == set(b["scores"]) | {"latency_ms", "latency_batch_ms",
+                                "latency_batch", "latency_threads"} for a, b in zip(all_lat, alls)),
+      "--proxies all,latency: all's keys and latency's")
 sys.exit(fail)
 EOF
 

@@ -57,6 +57,10 @@ typedef struct {
     double loss0, jacov_s, jacov_loss;
     float *g0;
     size_t n_g0;
+    /* latency's two networks (batch 1, batch lat_nb) over P, kept from one candidate to
+     * the next so their activation memory is reused (net_reset), NULL until first used */
+    net_t *lat_net;
+    int lat_nb;
 } proxy_ctx_t;
 
 /* What one proxy produced: n keys (relative to "scores.") and their values; a

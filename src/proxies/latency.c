@@ -15,20 +15,20 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median seconds of one forward pass of the candidate built at batch B over c->P, x
- * (B examples) its input: one warm-up run (first touch of the arena, cold caches), then
- * `repeats` timed ones. -1 when the network cannot be built (out of memory). */
-static double time_forward(proxy_ctx_t *c, int B, const float *x, const int *y, int repeats)
+/* Median seconds of one forward pass of the candidate built in net (reset first) over
+ * c->P, x (net->batch examples) its input: one warm-up run (first touch of new arena
+ * memory, cold caches), then `repeats` timed ones. -1 when the network cannot be built
+ * (out of memory). */
+static double time_forward(proxy_ctx_t *c, net_t *net, const float *x, const int *y, int repeats)
 {
-    net_t net;
-    net_init(&net, c->P, B);
+    net_reset(net);
     double *t = malloc((size_t)repeats * sizeof *t), med = -1;
-    if (t && c->space->build(&net, c->cfg, c->arch) == 0 && net_finalize(&net, NULL) == 0) {
-        net.bn_mode = BN_EVAL;
-        net_forward(&net, x, y);
+    if (t && c->space->build(net, c->cfg, c->arch) == 0 && net_finalize(net, NULL) == 0) {
+        net->bn_mode = BN_EVAL;
+        net_forward(net, x, y);
         for (int r = 0; r < repeats; r++) {
             double t0 = util_now();
-            net_forward(&net, x, y);
+            net_forward(net, x, y);
             t[r] = util_now() - t0;
         }
         qsort(t, (size_t)repeats, sizeof *t, cmp_double);
@@ -36,8 +36,20 @@ static double time_forward(proxy_ctx_t *c, int B, const float *x, const int *y, 
         med = 0.5 * (t[(repeats - 1) / 2] + t[repeats / 2]);
     }
     free(t);
-    net_free(&net);
     return med;
+}
+
+/* The context's two networks for batches 1 and B (made on first use, or again when B
+ * changes). NULL out of memory. */
+static net_t *lat_nets(proxy_ctx_t *c, int B)
+{
+    if (c->lat_net && c->lat_nb == B) return c->lat_net;
+    if (c->lat_net) net_free(&c->lat_net[0]), net_free(&c->lat_net[1]);
+    else if (!(c->lat_net = malloc(2 * sizeof *c->lat_net))) return NULL;
+    net_init(&c->lat_net[0], c->P, 1);
+    net_init(&c->lat_net[1], c->P, B);
+    c->lat_nb = B;
+    return c->lat_net;
 }
 
 static int p_latency(proxy_ctx_t *c, proxy_out_t *o)
@@ -58,8 +70,9 @@ static int p_latency(proxy_ctx_t *c, proxy_out_t *o)
     for (int i = 0; i < B; i++) memcpy(x + i * img, c->x + (size_t)(i % have) * img, img * sizeof *x);
     /* the inherited weights (values matter little to the time, but denormals would) */
     proxy_restore(c);
-    double t1 = time_forward(c, 1, x, y, repeats);
-    double tb = t1 < 0 ? -1 : time_forward(c, B, x, y, repeats);
+    net_t *nets = lat_nets(c, B);
+    double t1 = nets ? time_forward(c, &nets[0], x, y, repeats) : -1;
+    double tb = t1 < 0 ? -1 : time_forward(c, &nets[1], x, y, repeats);
     free(x), free(y);
     if (tb < 0) return -1;
     proxy_set_out(o, "latency_ms", 1e3 * t1);

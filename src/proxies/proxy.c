@@ -64,6 +64,9 @@ void proxy_ctx_free(proxy_ctx_t *c)
     c->g0 = NULL;
     c->n_g0 = 0;
     c->have_g0 = 0;
+    if (c->lat_net) net_free(&c->lat_net[0]), net_free(&c->lat_net[1]);
+    free(c->lat_net);
+    c->lat_net = NULL;
 }
 
 size_t proxy_img_size(const proxy_ctx_t *c)

@@ -48,8 +48,8 @@ static void usage(FILE *f)
             "  --data PATH          training data [the checkpoint's data and data options, else "
             DATA_DEFAULT_DIR "]\n"
             FEED_USAGE
-            "  --proxies LIST       comma list of proxies, or 'all' (every one but the timed)\n"
-            "                       [every default-on proxy]:\n"
+            "  --proxies LIST       comma list of proxies; 'all' in it is every one but the\n"
+            "                       timed [every default-on proxy]:\n"
             "                       ");
     for (int i = 0; proxy_table[i]; i++)
         fprintf(f, "%s%s%s", proxy_table[i]->name,
@@ -85,20 +85,22 @@ static void usage(FILE *f)
             PROXY_LAT_BATCH, PROXY_LAT_REPEATS);
 }
 
-/* Parse "a,b,c" / "all" into on[] (one flag per table entry). 0 or -1. */
+/* Parse "a,b,c" into on[] (one flag per table entry); "all" in the list stands for every
+ * proxy but the timed ones (reproducible outputs), which run only when named. 0 or -1. */
 static int parse_proxies(const char *list, unsigned char *on)
 {
     int n = proxy_count();
     for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
     if (!list) return 0;
-    if (strcmp(list, "all") == 0) { /* reproducible outputs: the timed ones only when named */
-        for (int i = 0; i < n; i++) on[i] = !(proxy_table[i]->flags & PROXY_TIMED);
-        return 0;
-    }
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", list);
     int any = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "all") == 0) {
+            for (int i = 0; i < n; i++) on[i] |= !(proxy_table[i]->flags & PROXY_TIMED);
+            any = 1;
+            continue;
+        }
         int i = proxy_index(t);
         if (i < 0) {
             util_err("unknown proxy '%s' (see --help)", t);
