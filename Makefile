@@ -6,7 +6,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -Iinclude
 # The engine's parallel loops (layers.c's lay_par); without OpenMP they run in order.
 CFLAGS  += -fopenmp
 MSGPACK := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
-PKGS    := $(MSGPACK) openblas zlib stb
+PKGS    := $(MSGPACK) openblas zlib stb libprotobuf-c
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 # Link only the libraries a tool uses: rank and the JSON converters then do not load
@@ -15,11 +15,15 @@ LDFLAGS += -Wl,--as-needed
 
 # src/tools/: one source file per tool. The other folders of src/ are the layers of the
 # library every tool links (docs/architecture.md).
-LAYERS     := base io data engine spaces model proxies
+LAYERS     := base io data engine spaces model proxies export
 TOOL_SRC   := $(wildcard src/tools/*.c)
 TOOLS      := $(TOOL_SRC:src/tools/%.c=bin/%)
 LIB_SRC    := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
-LIB_OBJ    := $(LIB_SRC:src/%.c=build/%.o)
+# ONNX's schema compiled to C by protobuf-c at build time (src/export/ writes ONNX files).
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+GEN_SRC    := build/gen/onnx.pb-c.c
+LIB_OBJ    := $(LIB_SRC:src/%.c=build/%.o) $(GEN_SRC:.c=.o)
+CFLAGS     += -Ibuild/gen
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=build/tests/%)
 
@@ -28,6 +32,16 @@ all: $(TOOLS)
 build/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/gen/onnx.pb-c.c build/gen/onnx.pb-c.h &: $(ONNX_PROTO)
+	@mkdir -p build/gen
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=build/gen $(ONNX_PROTO)
+
+build/gen/%.o: build/gen/%.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Every object may include the generated header: it exists before any is compiled.
+$(LIB_OBJ) $(TEST_BIN): | build/gen/onnx.pb-c.h
 
 # The engine's loops (ReLU, BN, pooling, im2col, the conv paths) need the loop vectorizer.
 $(filter build/engine/%,$(LIB_OBJ)): CFLAGS += -O3
@@ -45,7 +59,7 @@ bin build/tests:
 	mkdir -p $@
 
 # Runs every C test and every tests/t_*.sh; prints "N passed, N failed".
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) build/tests/onnx_dump
 	@tests/run.sh
 
 # Engine cross-check against PyTorch (tests/torch_check.py; skips when torch is missing).

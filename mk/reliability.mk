@@ -4,13 +4,16 @@
 # make sanitize: every tool and C test with ASan+UBSan into build-san/ and bin-san/, then
 # the whole test suite against them.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_OBJ   := $(LIB_SRC:src/%.c=build-san/%.o)
+SAN_OBJ   := $(LIB_SRC:src/%.c=build-san/%.o) $(GEN_SRC:build/%.c=build-san/%.o)
 SAN_TOOLS := $(TOOLS:bin/%=bin-san/%)
 SAN_TESTS := $(TEST_BIN:build/tests/%=build-san/tests/%)
 
-build-san/%.o: src/%.c
+build-san/%.o: src/%.c | build/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+build-san/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 build-san/libsigeo.a: $(SAN_OBJ)
 	$(AR) rcs $@ $^
 bin-san/%: src/tools/%.c build-san/libsigeo.a | bin-san
@@ -38,9 +41,12 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 FUZZ_NAMES   := rec json ckpt
-FUZZ_OBJ     := $(LIB_SRC:src/%.c=build-fuzz/%.o)
+FUZZ_OBJ     := $(LIB_SRC:src/%.c=build-fuzz/%.o) $(GEN_SRC:build/%.c=build-fuzz/%.o)
 
-build-fuzz/%.o: src/%.c
+build-fuzz/%.o: src/%.c | build/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build-fuzz/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 build-fuzz/libsigeo.a: $(FUZZ_OBJ)

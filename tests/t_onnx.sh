@@ -1,0 +1,74 @@
+#!/bin/sh
+# ONNX export (docs/models.md "ONNX export") checked by independent readers: for NB201
+# cells that together use every op (none edges, zero nodes, dead nodes, a cell whose
+# output is all zeros), NASRec models (fc, gate and dot-product blocks; emb 1) and a DARTS
+# network, each with perturbed BN/LN/bias values, onnx.checker (python3-onnx, full check
+# with shape inference) accepts the file and onnxruntime-node's outputs on a batch match
+# the engine's to 1e-4 relative (tests/onnx_check.js says how it is measured). Each
+# reader's part skips with a message when it is missing.
+set -u
+T=tests/tmp/t_onnx.$$
+rm -rf "$T" && mkdir -p "$T" || exit 1
+. tests/lib.sh
+PY=/usr/bin/python3
+DUMP=build/tests/onnx_dump
+[ -x "$DUMP" ] || { echo "skip: $DUMP not built (make build/tests/onnx_dump)"; exit 0; }
+
+# onnxruntime-node: .ci/run installs it into build/node; NODE_PATH may name another place.
+export NODE_PATH="$PWD/build/node/node_modules${NODE_PATH:+:$NODE_PATH}"
+ort=1
+if ! command -v node > /dev/null 2>&1; then
+    echo "skip: no node; the onnxruntime comparisons need node and onnxruntime-node"; ort=0
+elif ! node -e "require('onnxruntime-node')" > /dev/null 2>&1; then
+    echo "skip: onnxruntime-node not found (npm install --prefix build/node --ignore-scripts onnxruntime-node)"; ort=0
+fi
+chk=1
+"$PY" -c "import onnx.checker" 2> /dev/null || { echo "skip: no python3-onnx; onnx.checker not run"; chk=0; }
+
+# case NAME SPACE ARCH [KEY=VALUE...]: export, check, run; ops of the live nodes to $T/ops
+case_() {
+    name=$1; shift
+    CHECK_ERR="$T/$name.err"
+    "$DUMP" "$T/$name" "$@" > "$T/$name.ops" 2> "$T/$name.err"
+    check "$name: exported" '[ $? -eq 0 ] && [ -s "$T/$name.onnx" ]'
+    grep -v ' dead$' "$T/$name.ops" | grep '^op ' >> "$T/ops"
+    grep -q ' dead$' "$T/$name.ops" && echo "$name" >> "$T/dead"
+    if [ $chk = 1 ]; then
+        "$PY" -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" \
+            "$T/$name.onnx" 2> "$T/$name.err"
+        check "$name: onnx.checker accepts it" '[ $? -eq 0 ]'
+    fi
+    if [ $ort = 1 ]; then
+        node tests/onnx_check.js "$T/$name" 1e-4 > "$T/$name.cmp" 2> "$T/$name.err"
+        rc=$?
+        sed "s/^/    $name: /" "$T/$name.cmp"
+        CHECK_ERR="$T/$name.cmp"
+        check "$name: onnxruntime matches the engine to 1e-4" '[ $rc -eq 0 ]'
+    fi
+}
+
+: > "$T/ops"; : > "$T/dead"
+# every NB201 op; a dead node (node 1 reaches only none edges) and a zero node feeding a
+# conv; a cell whose output is zero (the rest of the network sees a constant); pools only
+case_ all5 nb201 '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'
+case_ dead nb201 '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|' in_ch=3 H=16 W=16 N=2
+case_ zero nb201 '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|' B=3
+case_ pools nb201 '|avg_pool_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|avg_pool_3x3~2|' C=4 in_ch=2 H=8 W=8 classes=3
+# NASRec: dot-product, gate and fc blocks; embeddings of size 1; ids out of range
+case_ rec1 nasrec 'B0:dp64,efc32,d=0,s=0|B1:gate64,efc32,d=0+1,s=0+1|B2:dp16,efc16,d=0+2,s=1|B3:fc16,efc32,d=1+2+3,s=0+2+3' rows=50
+case_ rec2 nasrec 'B0:gate128,efc32,d=0,s=0|B1:fc128,efc16,d=0,s=0|B2:gate16,efc16,d=0+1+2,s=0+1+2|B3:fc32,efc32,d=1+2+3,s=1+2+3' rows=50 B=7
+case_ rec3 nasrec 'B0:dp64,efc32,d=0,s=0|B1:gate64,efc32,d=0+1,s=0+1|B2:dp16,efc16,d=0+2,s=1' blocks=3 emb=1 rows=7 in_ch=10 dense=4
+# DARTS: separable and dilated convs, both pools, skip (factorized reduce), concatenation
+case_ darts darts "Genotype(normal=[('max_pool_3x3', 0), ('dil_conv_3x3', 1), ('dil_conv_5x5', 0), ('avg_pool_3x3', 2), ('dil_conv_3x3', 0), ('sep_conv_3x3', 2), ('sep_conv_5x5', 2), ('avg_pool_3x3', 3)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 1), ('dil_conv_3x3', 2), ('avg_pool_3x3', 1), ('dil_conv_3x3', 3), ('dil_conv_3x3', 0), ('dil_conv_3x3', 4)], reduce_concat=[2, 3, 4, 5])" C=4 N=3
+
+# Every op of the image, recommender and DARTS families reached the logits in some case.
+missing=""
+for op in input zero conv bn relu add avgpool3 avgpool2 gap linear embed slice rlinear efc dot \
+          layernorm sigmoid mul concat dwconv maxpool3s avgpool3s facred chcat; do
+    grep -qx "op $op" "$T/ops" || missing="$missing $op"
+done
+check "every exportable op is exported in some case (missing:${missing:- none})" '[ -z "$missing" ]'
+check "dead nodes are present (and left out) in some case" 'grep -q dead "$T/dead"'
+
+rm -rf "$T"
+finish
