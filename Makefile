@@ -90,6 +90,10 @@ build/bench/bench_conv: bench/bench_conv.c build/libsigeo.a | build/bench
 build/bench/bench_darts: bench/bench_darts.c build/libsigeo.a | build/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
 
+# Model file load and build time (bench/bench_model.c; docs/models.md).
+build/bench/bench_model: bench/bench_model.c build/libsigeo.a | build/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsigeo.a $(LDLIBS)
+
 bench-darts: build/bench/bench_darts
 	/usr/bin/python3 bench/darts.py
 
