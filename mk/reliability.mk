@@ -31,7 +31,8 @@ sanitize: $(SAN_TOOLS) $(SAN_TESTS)
 
 # make valgrind: memcheck over sample-arch | score-sigeo (untrained supernet, tiny data)
 # | rank, and the JSON round trip; any error or leak fails.
-valgrind: bin/sample-arch bin/score-sigeo bin/rank bin/warmup-supernet bin/mp2json bin/json2mp
+valgrind: bin/sample-arch bin/score-sigeo bin/rank bin/warmup-supernet bin/mp2json bin/json2mp \
+          bin/train-arch bin/predict
 	tests/valgrind.sh
 
 # make fuzz FUZZ_SECONDS=60: each libFuzzer harness in fuzz/ for FUZZ_SECONDS, starting

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make valgrind: memcheck (--leak-check=full, any error fails) over the end-to-end pipeline
 # sample-arch | score-sigeo (untrained tiny supernet, tiny IDX data) | rank, over the JSON
-# round trip, and over a bad-input run (--keep-going on a damaged stream).
+# round trip, over a bad-input run (--keep-going on a damaged stream), and over
+# train-arch --save and predict (a model file, a truncated one).
 # Not part of make test (slow); run from the repository root.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -41,5 +42,12 @@ cmp -s "$T/r.mp" "$T/r2.mp" && echo "ok round trip under valgrind" || { echo "NO
 run rank-bad bin/rank --keep-going < "$T/bad.mp" > /dev/null 2>&1
 run score-bad bin/score-sigeo --supernet "$T/sn.ckpt" --data "$T/data" --batch 8 --batches 2 \
     --bn-batches 1 --eval-batches 1 --keep-going -q < "$T/bad.mp" > /dev/null 2>&1
+bin/sample-arch $SP -n 2 --seed 3 > "$T/a2.mp"
+run train-save bin/train-arch --data "$T/data" --holdout 0.25 --batch 8 -q --save "$T/m" < "$T/a2.mp" > "$T/t.mp"
+m=$(ls "$T/m"/*.model | head -1)
+run predict bin/predict --model "$m" -o "$T/p.mp"
+run predict-eval bin/predict --model "$m" --eval > /dev/null
+head -c 3000 "$m" > "$T/trunc.model"
+run predict-bad bin/predict --model "$T/trunc.model" -o "$T/p2.mp" 2> /dev/null
 [ $fail -eq 0 ] && rm -rf "$T"
 exit $fail
