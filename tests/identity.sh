@@ -45,9 +45,18 @@ $B/warmup-supernet --space nasrec --data "$T/criteo.tsv" --fraction 0.3 -q -o "$
 $B/score-sigeo --supernet "$T/rec.ckpt" --data "$T/criteo.tsv" --proxies all -q < "$T/rec-archs.mp" > "$T/rec-score.mp"
 $B/train-arch --data "$T/criteo.tsv" --fraction 0.3 -q < "$T/rec-archs.mp" | untime > "$T/rec-train.mp"
 $B/mutate-arch -k 2 < "$T/rec-archs.mp" > "$T/rec-mutants.mp"
+# trained models and predictions (model files are named by the arch's index or hash)
+$B/sample-arch -n 2 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 -q --save "$T/models" > /dev/null
+$B/sample-arch --space nasrec -n 1 --seed 3 | $B/train-arch --data "$T/criteo.tsv" --fraction 0.3 -q --save "$T/models" > /dev/null
+cp "$(ls "$T"/models/nb201-*.model | head -1)" "$T/nb201.model"
+cp "$(ls "$T"/models/nasrec-*.model | head -1)" "$T/nasrec.model"
+$B/predict --model "$T/nb201.model" --test-fraction 0.05 -o "$T/predict.mp"
+$B/predict --model "$T/nb201.model" --eval > "$T/predict-eval.txt"
+$B/predict --model "$T/nasrec.model" -o "$T/predict-rec.mp"
 (cd "$T" && sha256sum archs.mp sn0.ckpt sn.ckpt sn-t2.ckpt score0-all.mp score-default.mp score-all-t2.mp \
     score-paper.mp rank.mp rank-table.txt rank-stats.mp rank-stats.err score.jsonl roundtrip.mp mutants.mp \
-    train.mp train-t2.mp criteo.tsv rec-archs.mp rec.ckpt rec-score.mp rec-train.mp rec-mutants.mp) > "$T/now"
+    train.mp train-t2.mp criteo.tsv rec-archs.mp rec.ckpt rec-score.mp rec-train.mp rec-mutants.mp \
+    nb201.model nasrec.model predict.mp predict-eval.txt predict-rec.mp) > "$T/now"
 case "${1:-print}" in
 record) cp "$T/now" tests/identity.sha256 ;;
 check)
