@@ -59,7 +59,7 @@ bin build/tests:
 	mkdir -p $@
 
 # Runs every C test and every tests/t_*.sh; prints "N passed, N failed".
-test: all $(TEST_BIN) build/tests/onnx_dump
+test: all $(TEST_BIN) build/tests/onnx_dump build/tests/onnx_inputs
 	@tests/run.sh
 
 # Engine cross-check against PyTorch (tests/torch_check.py; skips when torch is missing).

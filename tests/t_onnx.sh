@@ -4,8 +4,12 @@
 # output is all zeros), NASRec models (fc, gate and dot-product blocks; emb 1) and a DARTS
 # network, each with perturbed BN/LN/bias values, onnx.checker (python3-onnx, full check
 # with shape inference) accepts the file and onnxruntime-node's outputs on a batch match
-# the engine's to 1e-4 relative (tests/onnx_check.js says how it is measured). Each
-# reader's part skips with a message when it is missing.
+# the engine's to 1e-4 relative (tests/onnx_check.js says how it is measured). Then
+# export-onnx on trained model files (three NB201 cells with none edges, a dead node and a
+# zero cell output, two NASRec models, a DARTS model): the checker accepts each file, its
+# metadata names the arch, and onnxruntime's probabilities on the test examples match
+# predict's to 1e-4; bad model files and outputs fail with nothing written. Each reader's
+# part skips with a message when it is missing.
 set -u
 T=tests/tmp/t_onnx.$$
 rm -rf "$T" && mkdir -p "$T" || exit 1
@@ -69,6 +73,93 @@ for op in input zero conv bn relu add avgpool3 avgpool2 gap linear embed slice r
 done
 check "every exportable op is exported in some case (missing:${missing:- none})" '[ -z "$missing" ]'
 check "dead nodes are present (and left out) in some case" 'grep -q dead "$T/dead"'
+
+# --- export-onnx on model files: onnxruntime against predict ---------------------------
+build/tests/test_formats export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
+[ -x build/tests/onnx_inputs ] || { echo "skip: build/tests/onnx_inputs not built"; finish; }
+TR="--batch 16 --epochs 2 --lr 0.05 -q"
+# the cells of all5, dead and zero above, trained; then nasrec and darts models
+for a in '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|' \
+         '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|' \
+         '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'; do
+    printf '{"kind":"arch","space":"nb201","arch":"%s","cfg":{"C":8,"N":1,"in_ch":1,"H":8,"W":8,"classes":3}}\n' "$a"
+done | json2mp | train-arch --data "$T/d/png" $TR --save "$T/m" > /dev/null 2> "$T/err"
+CHECK_ERR=$T/err check "nb201 cells trained and saved" '[ $? -eq 0 ] && [ $(ls "$T/m" | wc -l) -eq 3 ]'
+gen-criteo --rows 2000 --seed 4 -o "$T/c.tsv" &&
+    sample-arch --space nasrec -n 2 --seed 3 --cells 2 --channels 32 |
+    train-arch --data "$T/c.tsv" --batch 32 -q --save "$T/m" > /dev/null 2> "$T/err"
+CHECK_ERR=$T/err check "nasrec models trained and saved" '[ $? -eq 0 ] && [ $(ls "$T/m" | wc -l) -eq 5 ]'
+sample-arch --space darts -n 1 --seed 3 --input 1x8x8 --classes 3 --channels 4 --cells 2 |
+    train-arch --data "$T/d/idx" $TR --save "$T/m" > /dev/null 2> "$T/err"
+CHECK_ERR=$T/err check "a darts model trained and saved" '[ $? -eq 0 ] && [ $(ls "$T/m" | wc -l) -eq 6 ]'
+
+for f in "$T"/m/*.model; do
+    [ -e "$f" ] || continue
+    p=${f%.model} name=$(basename "$p")
+    export-onnx "$f" -o "$p.onnx" 2> "$T/err"
+    CHECK_ERR=$T/err check "export-onnx $name" '[ $? -eq 0 ] && [ -s "$p.onnx" ] && grep -q "bytes, ONNX opset 17" "$T/err"'
+    if [ $chk = 1 ]; then
+        "$PY" - "$p.onnx" "$f" > "$T/err" 2>&1 <<'PY'
+import msgpack, onnx, sys
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+meta = {p.key: p.value for p in m.metadata_props}
+src = msgpack.unpackb(open(sys.argv[2], "rb").read(), raw=False)
+assert meta["sigeo.arch"] == src["arch"] and meta["sigeo.space"] == src["space"], meta
+assert meta["sigeo.model_sha256"] == src["hash"], meta
+PY
+        CHECK_ERR=$T/err check "$name: onnx.checker accepts it; metadata names the arch and model" '[ $? -eq 0 ]'
+    fi
+    [ $ort = 1 ] || continue
+    # the test examples predict scores, as the graph takes them; predict's probabilities
+    build/tests/onnx_inputs "$f" "$p" 400 > "$T/n" 2> "$T/err" &&
+        predict --model "$f" -o "$p.pred" 2>> "$T/err" &&
+        "$PY" - "$p.pred" "$p.out0" "$(cat "$T/n")" >> "$T/err" 2>&1 <<'PY'
+import msgpack, sys, numpy as np
+n, out = int(sys.argv[3]), []
+for i, r in enumerate(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)):
+    if i == n:
+        break
+    assert r["index"] == i, (r["index"], i)
+    out.append(r["probs"] if "probs" in r else [r["prob"]])
+assert len(out) == n
+np.array(out, dtype=np.float32).tofile(sys.argv[2])
+PY
+    CHECK_ERR=$T/err check "$name: $(cat "$T/n") test examples and predict's probabilities" '[ $? -eq 0 ]'
+    node tests/onnx_check.js "$p" 1e-4 > "$T/cmp" 2>&1
+    rc=$?
+    sed "s/^/    $name: /" "$T/cmp"
+    CHECK_ERR=$T/cmp check "$name: onnxruntime's probabilities match predict's to 1e-4" '[ $rc -eq 0 ]'
+done
+
+# --- bad input: exit 1 (2 for usage), nothing written --------------------------------
+CHECK_ERR=$T/err
+f=$(ls "$T"/m/nb201-*.model | head -1)
+cp "$f" "$T/bad.model"
+printf '\377' | dd of="$T/bad.model" bs=1 seek=2000 conv=notrunc 2> /dev/null
+export-onnx "$T/bad.model" -o "$T/x.onnx" 2> "$T/err"
+check "a damaged model: exit 1, named, nothing written" \
+    '[ $? -eq 1 ] && grep -q "bad.model" "$T/err" && [ ! -e "$T/x.onnx" ]'
+head -c 500 "$f" > "$T/short.model"
+echo keep > "$T/keep.onnx"
+export-onnx "$T/short.model" -o "$T/keep.onnx" 2> "$T/err"
+check "a truncated model: exit 1, the existing output left as it was" \
+    '[ $? -eq 1 ] && [ "$(cat "$T/keep.onnx")" = keep ]'
+warmup-supernet --data "$T/d/png" --input 1x8x8 --fraction 0 -q -o "$T/sn.ckpt" 2> /dev/null
+export-onnx "$T/sn.ckpt" -o "$T/x.onnx" 2> "$T/err"
+check "a supernet checkpoint: exit 1, not a model file" \
+    '[ $? -eq 1 ] && grep -q "not a model" "$T/err" && [ ! -e "$T/x.onnx" ]'
+mkdir "$T/dir.onnx"
+export-onnx "$f" -o "$T/dir.onnx" 2> "$T/err"
+check "-o a directory: usage error (2), the directory left" '[ $? -eq 2 ] && [ -d "$T/dir.onnx" ]'
+export-onnx "$f" 2> "$T/err"
+check "no -o: usage error (2)" '[ $? -eq 2 ] && grep -q -- "-o FILE is required" "$T/err"'
+export-onnx -h > "$T/h" 2>&1
+check "-h lists the options" '[ $? -eq 0 ] && grep -q -- "--output FILE" "$T/h" && grep -q -- "--quiet" "$T/h"'
+ln -s target.onnx "$T/link.onnx"
+export-onnx -q "$f" -o "$T/link.onnx" 2> "$T/err"
+check "-o a symlink: its target written, the link kept, -q quiet" \
+    '[ $? -eq 0 ] && [ -L "$T/link.onnx" ] && cmp -s "$T/target.onnx" "${f%.model}.onnx" && [ ! -s "$T/err" ]'
 
 rm -rf "$T"
 finish
