@@ -17,7 +17,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     space_cfg_t c;
-    space_darts.cfg_default(&c);
+    space_cfg_default(&space_darts, &c);
     c.C = atoi(argv[2]), c.N = atoi(argv[3]), c.in_ch = atoi(argv[4]);
     c.H = c.W = atoi(argv[5]);
     int B = atoi(argv[6]), steps = atoi(argv[8]);

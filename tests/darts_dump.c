@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     }
     const char *geno = argc > 2 ? argv[2] : darts_v2;
     space_cfg_t c;
-    space_darts.cfg_default(&c);
+    space_cfg_default(&space_darts, &c);
     c.C = argc > 3 ? atoi(argv[3]) : 4;
     c.N = argc > 4 ? atoi(argv[4]) : 5;
     c.H = c.W = argc > 5 ? atoi(argv[5]) : 8;

@@ -181,7 +181,7 @@ static void test_sample_mutate(void) {
  * returns the parameter count or 0. */
 static size_t build(const char *g, int C, int N, int in_ch, int HW, int run) {
     space_cfg_t c;
-    space_darts.cfg_default(&c);
+    space_cfg_default(&space_darts, &c);
     c.C = C, c.N = N, c.in_ch = in_ch, c.H = c.W = HW;
     arch_t a;
     char err[256];
@@ -225,7 +225,7 @@ static void test_build(void) {
 
 static void test_supernet(void) {
     space_cfg_t c;
-    space_darts.cfg_default(&c);
+    space_cfg_default(&space_darts, &c);
     params_t P;
     params_init(&P);
     int ok = darts_declare_supernet(&P, &c) == 0 && params_alloc(&P) == 0;

@@ -238,7 +238,7 @@ static double net_fd(net_t *net, const unsigned char *used) {
 static void test_nasrec_net(void) {
     const space_t *S = space_find("nasrec");
     space_cfg_t c;
-    S->cfg_default(&c);
+    space_cfg_default(S, &c);
     c.N = 3, c.C = 32, c.extra[0] = 16, c.extra[1] = 20, c.extra[2] = 4;
     const char *archs[] = {"B0:dp16,efc16,d=0,s=0|B1:gate32,efc16,d=0+1,s=0+1|B2:fc16,efc16,d=1+2,s=2",
                            "B0:fc32,efc16,d=0,s=0|B1:dp16,efc16,d=1,s=0|B2:gate16,efc16,d=0+2,s=1+2"};

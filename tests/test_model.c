@@ -24,7 +24,7 @@ static void check(int ok, const char *what)
 static space_cfg_t small_cfg(void)
 {
     space_cfg_t c;
-    space_nb201.cfg_default(&c);
+    space_cfg_default(&space_nb201, &c);
     c.C = 4, c.N = 1, c.in_ch = 1, c.H = c.W = 8, c.classes = 3;
     return c;
 }

@@ -24,7 +24,7 @@ static void test_space(void) {
     check(S && S->n_arch == -1 && S->data_kind == SPACE_DATA_CLICKS, "nasrec: in the table, not enumerable, click data");
     if (!S) return;
     space_cfg_t c;
-    S->cfg_default(&c);
+    space_cfg_default(S, &c);
     rng_t r;
     rng_seed(&r, 3);
     int rt = 1, inside = 1, one = 1, seen_ops[NR_N_OPS] = {0};

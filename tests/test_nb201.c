@@ -104,14 +104,14 @@ static void test_sample_mutate(void) {
 static void test_record(void) {
     const space_t *S = &space_nb201;
     space_cfg_t c, d;
-    S->cfg_default(&c);
+    space_cfg_default(S, &c);
     check(c.C == 8 && c.N == 1 && c.in_ch == 1 && c.H == 28 && c.W == 28 && c.classes == 10, "cfg defaults");
     rec_t e;
     rec_new(&e);
     rec_set_str(&e, "kind", "arch");
     rec_set_str(&e, "arch", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|");
     c.C = 16, c.in_ch = 3, c.H = c.W = 32;
-    S->cfg_write(&c, &e, "cfg");
+    space_cfg_write(S, &c, &e, "cfg");
     const space_t *sp;
     arch_t a;
     char err[256];
@@ -147,7 +147,7 @@ static void test_record(void) {
     r = space_read_record(&e.root, &sp, &a, &d, err, sizeof err);
     check(r == -1 && strstr(err, "cfg.C"), "cfg key out of range");
     rec_del(&e, "cfg");
-    S->cfg_default(&c);
+    space_cfg_default(S, &c);
     r = space_read_record(&e.root, &sp, &a, &d, err, sizeof err);
     check(r == 0 && space_cfg_equal(&c, &d), "absent cfg takes defaults");
     rec_edit_end(&e);

@@ -78,7 +78,7 @@ static int build_mlp(net_t *net, void *arg)
 static int build_nb201(net_t *net, void *arg)
 {
     space_cfg_t c;
-    space_nb201.cfg_default(&c);
+    space_cfg_default(&space_nb201, &c);
     c.C = 2, c.N = 1, c.in_ch = 1, c.H = c.W = 8, c.classes = 3;
     arch_t a;
     char err[128];
@@ -652,7 +652,7 @@ static void test_latency(void)
     space_cfg_t cfg;
     arch_t a;
     char err[128];
-    space_nb201.cfg_default(&cfg);
+    space_cfg_default(&space_nb201, &cfg);
     cfg.C = 2, cfg.N = 1, cfg.in_ch = 1, cfg.H = cfg.W = 8, cfg.classes = 3;
     space_nb201.parse(arch, &a, err, sizeof err);
     f.c.space = &space_nb201, f.c.cfg = &cfg, f.c.arch = &a;

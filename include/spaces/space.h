@@ -44,15 +44,13 @@ typedef struct space {
     const char *name;
     int64_t n_arch; /* size of the space if enumerable, else -1 */
     const char *no_enum; /* why it is not enumerable (sample-arch --all), or NULL */
-    void (*cfg_default)(space_cfg_t *c);
-    /* Read the record's "cfg" map (keys absent there take defaults). 0, or -1 with err. */
-    int (*cfg_read)(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);
-    /* 0 if the space builds networks and supernets for c and cfg_read would read it back;
-     * else -1 with err naming the parameter and the range or rule it breaks. cfg_read
-     * applies it; a tool that builds a cfg from options calls it before declaring. */
-    int (*cfg_check)(const space_cfg_t *c, char *err, size_t n_err);
-    /* Write cfg as the map at path (normally "cfg"). */
-    int (*cfg_write)(const space_cfg_t *c, rec_t *e, const char *path);
+    /* The cfg: its defaults, its record keys with their bounds (space_cfg_key_t, below) and
+     * a rule across keys beyond their bounds (NULL if none; 0, or -1 with err). The
+     * space_cfg_* functions below read, check and write every space's cfg through these. */
+    space_cfg_t cfg_defaults;
+    const struct space_cfg_key *cfg_keys;
+    int n_cfg_keys;
+    int (*cfg_rule)(const space_cfg_t *c, char *err, size_t n_err);
     int (*parse)(const char *s, arch_t *a, char *err, size_t n_err);
     int (*format)(const arch_t *a, char *buf, size_t n);
     int64_t (*to_index)(const arch_t *a);        /* -1 if not enumerable */
@@ -98,22 +96,23 @@ void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t
 
 /* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
  * its bounds. Spaces describe their cfg with a table of these. */
-typedef struct {
+typedef struct space_cfg_key {
     const char *key;
     size_t off;
     int lo, hi;
 } space_cfg_key_t;
 
-/* Read rec's "cfg" map through a key table: keys absent keep c's values (the caller sets
- * the defaults first); a key out of bounds or not an integer is an error. 0, or -1 with err. */
-int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
-                        int n_keys, char *err, size_t n_err);
-/* 0 if every key of the table is within its bounds in c, else -1 with err naming it. */
-int space_cfg_check_keys(const space_cfg_t *c, const space_cfg_key_t *keys, int n_keys,
-                         char *err, size_t n_err);
-/* Write the table's keys as the map at path. 0 or -1. */
-int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
-                         const space_cfg_key_t *keys, int n_keys);
+/* c = the space's defaults. */
+void space_cfg_default(const struct space *S, space_cfg_t *c);
+/* Read rec's "cfg" map (keys absent there take the defaults; out of bounds or not an
+ * integer is an error), then check it. 0, or -1 with err. */
+int space_cfg_read(const struct space *S, space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err);
+/* 0 if the space builds networks and supernets for c and space_cfg_read would read it
+ * back; else -1 with err naming the parameter and the range or rule it breaks. A tool that
+ * builds a cfg from options calls it before declaring. */
+int space_cfg_check(const struct space *S, const space_cfg_t *c, char *err, size_t n_err);
+/* Write c as the map at path (normally "cfg"). 0 or -1. */
+int space_cfg_write(const struct space *S, const space_cfg_t *c, rec_t *e, const char *path);
 
 /* NULL if no space has that name. */
 const space_t *space_find(const char *name);

@@ -83,7 +83,7 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
     }
     rec_t e;
     const msgpack_object *cfg = NULL;
-    if (rec_new(&e) == 0 && c->space->cfg_write(&c->cfg, &e, "cfg") == 0)
+    if (rec_new(&e) == 0 && space_cfg_write(c->space, &c->cfg, &e, "cfg") == 0)
         cfg = rec_lookup(&e.root, "cfg");
     if (!cfg) {
         rec_edit_end(&e);
@@ -231,8 +231,8 @@ static int ckpt_decode(const ctr_t *f, ckpt_t *c, char *err, size_t n_err)
         snprintf(err, n_err, "unknown or missing space");
         return -1;
     }
-    c->space->cfg_default(&c->cfg);
-    if (c->space->cfg_read(&c->cfg, root, msg, sizeof msg) != 0) {
+    space_cfg_default(c->space, &c->cfg);
+    if (space_cfg_read(c->space, &c->cfg, root, msg, sizeof msg) != 0) {
         snprintf(err, n_err, "cfg: %s", msg);
         return -1;
     }

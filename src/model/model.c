@@ -86,7 +86,7 @@ int model_save(const char *path, model_t *m, char *err, size_t n_err)
     }
     rec_t e;
     const msgpack_object *cfg = NULL;
-    if (rec_new(&e) == 0 && m->space->cfg_write(&m->cfg, &e, "cfg") == 0)
+    if (rec_new(&e) == 0 && space_cfg_write(m->space, &m->cfg, &e, "cfg") == 0)
         cfg = rec_lookup(&e.root, "cfg");
     if (!cfg) {
         rec_edit_end(&e);
@@ -244,8 +244,8 @@ static int model_decode(const ctr_t *f, model_t *m, char *err, size_t n_err)
         snprintf(err, n_err, "unknown or missing space");
         return -1;
     }
-    m->space->cfg_default(&m->cfg);
-    if (m->space->cfg_read(&m->cfg, root, msg, sizeof msg) != 0) {
+    space_cfg_default(m->space, &m->cfg);
+    if (space_cfg_read(m->space, &m->cfg, root, msg, sizeof msg) != 0) {
         snprintf(err, n_err, "cfg: %s", msg);
         return -1;
     }

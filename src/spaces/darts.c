@@ -18,16 +18,6 @@ const char *const darts_op_names[DA_N_OPS] = {
 
 static const char *const cell_names[2] = {"normal", "reduce"};
 
-static void cfg_default(space_cfg_t *c) {
-    memset(c, 0, sizeof *c);
-    c->C = 8;
-    c->N = 5;
-    c->in_ch = 1;
-    c->H = 28;
-    c->W = 28;
-    c->classes = 10;
-}
-
 /* C: channels of the first cells (the stem has 3C); N: cells (layers), reductions at N/3
  * and 2N/3; H and W multiples of 4 (two factorized reduces). */
 static const space_cfg_key_t cfg_keys[] = {
@@ -40,24 +30,13 @@ static const space_cfg_key_t cfg_keys[] = {
 };
 #define N_CFG_KEYS (int)(sizeof cfg_keys / sizeof cfg_keys[0])
 
-static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
-    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+static int cfg_rule(const space_cfg_t *c, char *err, size_t n_err) {
     if (c->C % 2 || c->H % 4 || c->W % 4) {
         snprintf(err, n_err, "darts \"cfg\": C must be even and H, W multiples of 4 "
                  "(factorized reduce halves them twice), got C %d, %dx%d", c->C, c->H, c->W);
         return -1;
     }
     return 0;
-}
-
-static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
-    cfg_default(c);
-    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
-    return cfg_check(c, err, n_err);
-}
-
-static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
-    return space_cfg_write_keys(c, e, path, cfg_keys, N_CFG_KEYS);
 }
 
 /* ---- parsing ---------------------------------------------------------------------------- */
@@ -305,10 +284,10 @@ const space_t space_darts = {
     .n_arch = -1,
     .no_enum = "it has about 1.1e18 genotypes (per cell 180 input choices times 7^8 op "
                "choices, squared)",
-    .cfg_default = cfg_default,
-    .cfg_read = cfg_read,
-    .cfg_check = cfg_check,
-    .cfg_write = cfg_write,
+    .cfg_defaults = {.C = 8, .N = 5, .in_ch = 1, .H = 28, .W = 28, .classes = 10},
+    .cfg_keys = cfg_keys,
+    .n_cfg_keys = N_CFG_KEYS,
+    .cfg_rule = cfg_rule,
     .parse = parse,
     .format = format,
     .to_index = to_index,

@@ -41,19 +41,6 @@ const int nasrec_sparse_widths[NR_N_SW] = {16, 32, 48, 64};
 
 enum { G_OP = 0, G_DW, G_SW, G_DIN, G_SIN };
 
-static void cfg_default(space_cfg_t *c) {
-    memset(c, 0, sizeof *c);
-    c->N = 4;
-    c->C = 128;
-    c->extra[0] = 32;
-    c->extra[1] = CRITEO_ROWS_DEFAULT;
-    c->extra[2] = 16;
-    c->extra[SPACE_CFG_DENSE] = CRITEO_N_DENSE;
-    c->in_ch = CRITEO_N_COLS;
-    c->H = c->W = 1;
-    c->classes = 2;
-}
-
 static const space_cfg_key_t cfg_keys[] = {
     {"blocks", offsetof(space_cfg_t, N), 1, NR_MAX_BLOCKS},
     {"dmax", offsetof(space_cfg_t, C), 16, 1024},
@@ -79,24 +66,13 @@ static int cfg_ok(const space_cfg_t *c) {
 }
 
 /* The key ranges keep the width lists non-empty (dmax >= 16, smax >= 16). */
-static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
-    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+static int cfg_rule(const space_cfg_t *c, char *err, size_t n_err) {
     if (c->in_ch <= c->extra[SPACE_CFG_DENSE]) {
         snprintf(err, n_err, "cfg in_ch %d must exceed dense %d (at least one categorical "
                  "column)", c->in_ch, c->extra[SPACE_CFG_DENSE]);
         return -1;
     }
     return 0;
-}
-
-static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
-    cfg_default(c);
-    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
-    return cfg_check(c, err, n_err);
-}
-
-static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
-    return space_cfg_write_keys(c, e, path, cfg_keys, N_CFG_KEYS);
 }
 
 /* Structural validity (the lists in full; widths against a cfg are checked by build). */
@@ -260,7 +236,7 @@ static void sample_cfg(rng_t *r, const space_cfg_t *c, arch_t *a) {
 
 static void sample(rng_t *r, arch_t *a) {
     space_cfg_t c;
-    cfg_default(&c);
+    c = space_nasrec.cfg_defaults;
     sample_cfg(r, &c, a);
 }
 
@@ -287,7 +263,7 @@ static void mutate_cfg(rng_t *r, const space_cfg_t *c, const arch_t *parent, arc
 
 static void mutate(rng_t *r, const arch_t *parent, arch_t *child) {
     space_cfg_t c;
-    cfg_default(&c);
+    c = space_nasrec.cfg_defaults;
     mutate_cfg(r, &c, parent, child);
 }
 
@@ -442,10 +418,11 @@ static int declare_supernet(params_t *P, const space_cfg_t *c) {
 const space_t space_nasrec = {
     .name = "nasrec",
     .n_arch = -1,
-    .cfg_default = cfg_default,
-    .cfg_read = cfg_read,
-    .cfg_check = cfg_check,
-    .cfg_write = cfg_write,
+    .cfg_defaults = {.N = 4, .C = 128, .in_ch = CRITEO_N_COLS, .H = 1, .W = 1, .classes = 2,
+                     .extra = {[0] = 32, [1] = CRITEO_ROWS_DEFAULT, [2] = 16, [SPACE_CFG_DENSE] = CRITEO_N_DENSE}},
+    .cfg_keys = cfg_keys,
+    .n_cfg_keys = N_CFG_KEYS,
+    .cfg_rule = cfg_rule,
     .parse = parse,
     .format = format,
     .to_index = to_index,

@@ -38,16 +38,6 @@ static int valid(const arch_t *a) {
     return 1;
 }
 
-static void cfg_default(space_cfg_t *c) {
-    memset(c, 0, sizeof *c);
-    c->C = 8;
-    c->N = 1;
-    c->in_ch = 1;
-    c->H = 28;
-    c->W = 28;
-    c->classes = 10;
-}
-
 /* Record keys of the configuration, with their bounds. */
 static const space_cfg_key_t cfg_keys[] = {
     {"C", offsetof(space_cfg_t, C), 1, 4096},
@@ -60,24 +50,13 @@ static const space_cfg_key_t cfg_keys[] = {
 #define N_CFG_KEYS (int)(sizeof cfg_keys / sizeof cfg_keys[0])
 
 /* The two reductions halve H and W: both must stay even (28 -> 14 -> 7). */
-static int cfg_check(const space_cfg_t *c, char *err, size_t n_err) {
-    if (space_cfg_check_keys(c, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
+static int cfg_rule(const space_cfg_t *c, char *err, size_t n_err) {
     if (c->H % 4 || c->W % 4) {
         snprintf(err, n_err, "input %dx%d: H and W must be multiples of 4 (two reductions "
                  "halve them)", c->H, c->W);
         return -1;
     }
     return 0;
-}
-
-static int cfg_read(space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
-    cfg_default(c);
-    if (space_cfg_read_keys(c, rec, cfg_keys, N_CFG_KEYS, err, n_err)) return -1;
-    return cfg_check(c, err, n_err);
-}
-
-static int cfg_write(const space_cfg_t *c, rec_t *e, const char *path) {
-    return space_cfg_write_keys(c, e, path, cfg_keys, N_CFG_KEYS);
 }
 
 static int parse(const char *s, arch_t *a, char *err, size_t n_err) {
@@ -180,10 +159,10 @@ static int64_t live_key(const arch_t *a) {
 const space_t space_nb201 = {
     .name = "nb201",
     .n_arch = NB_N_ARCH,
-    .cfg_default = cfg_default,
-    .cfg_read = cfg_read,
-    .cfg_check = cfg_check,
-    .cfg_write = cfg_write,
+    .cfg_defaults = {.C = 8, .N = 1, .in_ch = 1, .H = 28, .W = 28, .classes = 10},
+    .cfg_keys = cfg_keys,
+    .n_cfg_keys = N_CFG_KEYS,
+    .cfg_rule = cfg_rule,
     .parse = parse,
     .format = format,
     .to_index = to_index,

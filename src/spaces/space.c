@@ -65,7 +65,7 @@ int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a, 
             snprintf(err, n_err, "\"arch\" holds a NUL byte");
         return -1;
     }
-    if (S->cfg_read(c, rec, err, n_err)) return -1;
+    if (space_cfg_read(S, c, rec, err, n_err)) return -1;
     if (sp) *sp = S;
     return 0;
 }
@@ -93,8 +93,12 @@ void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t
     else S->mutate(r, parent, child);
 }
 
-int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys,
-                        int n_keys, char *err, size_t n_err)
+void space_cfg_default(const space_t *S, space_cfg_t *c) {
+    *c = S->cfg_defaults;
+}
+
+static int read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys, int n_keys,
+                     char *err, size_t n_err)
 {
     const msgpack_object *m = rec_lookup(rec, "cfg");
     if (!m) return 0;
@@ -116,10 +120,9 @@ int space_cfg_read_keys(space_cfg_t *c, const msgpack_object *rec, const space_c
     return 0;
 }
 
-int space_cfg_check_keys(const space_cfg_t *c, const space_cfg_key_t *keys, int n_keys,
-                         char *err, size_t n_err)
-{
-    for (int k = 0; k < n_keys; k++) {
+int space_cfg_check(const space_t *S, const space_cfg_t *c, char *err, size_t n_err) {
+    const space_cfg_key_t *keys = S->cfg_keys;
+    for (int k = 0; k < S->n_cfg_keys; k++) {
         int v = *(const int *)((const char *)c + keys[k].off);
         if (v < keys[k].lo || v > keys[k].hi) {
             snprintf(err, n_err, "cfg %s is %d; the space takes %d..%d", keys[k].key, v,
@@ -127,14 +130,19 @@ int space_cfg_check_keys(const space_cfg_t *c, const space_cfg_key_t *keys, int 
             return -1;
         }
     }
-    return 0;
+    return S->cfg_rule ? S->cfg_rule(c, err, n_err) : 0;
 }
 
-int space_cfg_write_keys(const space_cfg_t *c, rec_t *e, const char *path,
-                         const space_cfg_key_t *keys, int n_keys)
-{
+int space_cfg_read(const space_t *S, space_cfg_t *c, const msgpack_object *rec, char *err, size_t n_err) {
+    space_cfg_default(S, c);
+    if (read_keys(c, rec, S->cfg_keys, S->n_cfg_keys, err, n_err)) return -1;
+    return space_cfg_check(S, c, err, n_err);
+}
+
+int space_cfg_write(const space_t *S, const space_cfg_t *c, rec_t *e, const char *path) {
+    const space_cfg_key_t *keys = S->cfg_keys;
     char key[128];
-    for (int k = 0; k < n_keys; k++) {
+    for (int k = 0; k < S->n_cfg_keys; k++) {
         if (snprintf(key, sizeof key, "%s.%s", path, keys[k].key) >= (int)sizeof key) return -1;
         if (rec_set_i64(e, key, *(const int *)((const char *)c + keys[k].off))) return -1;
     }

@@ -61,7 +61,7 @@ static int emit(rec_writer_t *w, const space_t *S, const space_cfg_t *c, const a
     int bad = rec_set_str(&e, "kind", "arch") || rec_set_str(&e, "space", S->name) || rec_set_str(&e, "arch", s);
     int64_t idx = S->to_index(a);
     if (!bad && idx >= 0) bad = rec_set_i64(&e, "index", idx);
-    if (!bad) bad = S->cfg_write(c, &e, "cfg");
+    if (!bad) bad = space_cfg_write(S, c, &e, "cfg");
     int ret = bad ? -2 : rec_write(w, &e.root);
     rec_edit_end(&e);
     return ret;
@@ -137,7 +137,7 @@ static int resolve(const opts_t *o, const space_t **sp, space_cfg_t *c) {
         util_err("cannot sample %ld distinct cells from a space of %lld", o->n, (long long)S->n_arch);
         return EXIT_USAGE;
     }
-    S->cfg_default(c);
+    space_cfg_default(S, c);
     if (o->supernet) *c = ck.cfg, ckpt_free(&ck);
     if (o->channels > 0) c->C = (int)o->channels;
     if (o->cells > 0) c->N = (int)o->cells;

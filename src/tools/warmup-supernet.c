@@ -302,7 +302,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
  * 0, or -1 after saying what is wrong. */
 static int supernet_cfg(const opts_t *o, const space_t *S, space_cfg_t *cfg)
 {
-    S->cfg_default(cfg);
+    space_cfg_default(S, cfg);
     if (o->channels > 0) cfg->C = (int)o->channels;
     if (o->cells > 0) cfg->N = (int)o->cells;
     if (o->classes > 0) cfg->classes = (int)o->classes;
@@ -348,7 +348,7 @@ static int declare(ckpt_t *c)
     snprintf(what, sizeof what, "the %s supernet for C=%d N=%d, input %dx%dx%d, %d classes",
              S->name, g->C, g->N, g->in_ch, g->H, g->W, g->classes);
     params_init(&c->P);
-    if (S->cfg_check && S->cfg_check(g, err, sizeof err)) {
+    if (space_cfg_check(S, g, err, sizeof err)) {
         util_err("cannot declare %s: %s (see --channels, --cells, --input, --classes)", what, err);
         return EXIT_USAGE;
     }
