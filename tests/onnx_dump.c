@@ -50,7 +50,7 @@ static int read_cfg(const space_t *S, int n, char **kv, space_cfg_t *c, int *B) 
     msgpack_unpacked_init(&u);
     char err[256];
     int rc = msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS
-                 ? S->cfg_read(c, &u.data, err, sizeof err)
+                 ? space_cfg_read(S, c, &u.data, err, sizeof err)
                  : -1;
     if (rc) fprintf(stderr, "onnx_dump: cfg: %s\n", err);
     msgpack_unpacked_destroy(&u);
