@@ -41,7 +41,7 @@ valgrind: bin/sample-arch bin/score-sigeo bin/rank bin/warmup-supernet bin/mp2js
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
-FUZZ_NAMES   := rec json ckpt
+FUZZ_NAMES   := rec json ckpt model
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=build-fuzz/%.o) $(GEN_SRC:build/%.c=build-fuzz/%.o)
 
 build-fuzz/%.o: src/%.c | build/gen/onnx.pb-c.h
