@@ -94,6 +94,16 @@ CHECK_ERR=$T/same check "nasrec: log loss, AUC and accuracy exactly" '[ ! -s "$T
 same_metrics "$T/dd.mp" > "$T/same" 2>&1
 CHECK_ERR=$T/same check "darts: exactly" '[ ! -s "$T/same" ]'
 
+# .npy with --labels: the model keeps the data options; other --data does not take its labels
+sample-arch -n 1 --seed 4 --input 1x8x8 --classes 3 |
+    train-arch --data "$T/d/npy/X.npy" --labels "$T/d/npy/y.npy" $TR --save "$T/mn" > "$T/n.mp" 2> "$T/err"
+same_metrics "$T/n.mp" > "$T/same" 2>&1
+CHECK_ERR=$T/same check ".npy and --labels: exactly, the data options from the model" '[ ! -s "$T/same" ]'
+predict --model "$T"/mn/*.model --eval --data "$T/d/npy/X.npy" > /dev/null 2> "$T/err"
+check "other --data: the model's --labels file is not used" '[ $? -eq 1 ] && grep -q "needs --labels" "$T/err"'
+same_metrics "$T/n.mp" --data "$T/d/npy/X.npy" --labels "$T/d/npy/y.npy" > "$T/same" 2>&1
+CHECK_ERR=$T/same check "... and given again, the same numbers" '[ ! -s "$T/same" ]'
+
 # predictions: one per example, in split order, consistent with the metrics
 m1=$(mp2json < "$T/tt.mp" | head -1 | $PY -c 'import json,sys; print(json.loads(sys.stdin.read())["model"])')
 predict --model "$m1" --test-fraction 0.5 -o "$T/p.mp" 2> "$T/err"

@@ -39,8 +39,8 @@ typedef struct {
     const char *arg[MODEL_FEED_MAX_OPTS];
 } model_feed_t;
 
-/* Open the split o asks for the way train-arch opened it for m: m's data options (then
- * o's), the recipe's seed, hold-out and subsets, m's normalization statistics, the
+/* Open the split o asks for the way train-arch opened it for m: m's data options (but
+ * not its --labels file when o names other data; then o's options), the recipe's seed, hold-out and subsets, m's normalization statistics, the
  * input size and click hash rows of m's cfg; then require the data's shape, classes and
  * dense columns to be the cfg's. f owns everything (feed_close, also after a failure).
  * 0, -1 (bad input; err names the data or, for a mismatch, both files) or -2 (out of

@@ -82,6 +82,7 @@ int model_feed_open(const model_t *m, const char *model_path, const model_feed_t
     memset(f, 0, sizeof *f);
     feed_opts_default(&fo, m->space->data_kind);
     if (feed_options_parse(&fo.data, m->data_options, store, sizeof store, err, n_err)) return -1;
+    if (o->path) fo.data.labels = NULL; /* a labels file belongs to the data it came with */
     for (int i = 0; i < o->n_opts; i++)
         if (feed_option(&fo.data, o->opt[i], o->arg[i], err, n_err)) return -1;
     fo.data.path = o->path ? o->path : m->data_path;
