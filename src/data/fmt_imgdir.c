@@ -81,7 +81,7 @@ static int list_dir(const char *dir, int dirs, char ***names, int *n)
         ++*n;
     }
     closedir(d);
-    qsort(*names, (size_t)*n, sizeof **names, cmp_str);
+    if (*n) qsort(*names, (size_t)*n, sizeof **names, cmp_str); /* names is NULL when empty */
     return 0;
 }
 
