@@ -9,8 +9,8 @@ T=$PWD/tests/tmp/t_data.$$ # absolute: score-parallel.sh runs elsewhere
 rm -rf "$T"
 mkdir -p "$T"
 . tests/lib.sh
-PATH="$PWD/bin:$PATH"
-build/tests/test_formats export "$T/d" || { echo "NOT OK fixtures"; exit 1; }
+PATH="${SIGEO_BIN:-$PWD/bin}:$PATH" # make sanitize: its tools and tests
+"${SIGEO_TESTS:-build/tests}/test_formats" export "$T/d" || { echo "NOT OK fixtures"; exit 1; }
 have_np=0
 /usr/bin/python3 -c "import numpy" 2>/dev/null && have_np=1
 
