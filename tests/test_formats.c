@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <stb_image_write.h>
 
@@ -279,8 +280,89 @@ static void test_bad(void)
     feed_close(&f);
 }
 
+/* Data options as stored in checkpoints: values with spaces, quotes and backslashes come
+ * back as given, and a relative --labels comes back absolute. */
+static void test_options_text(void)
+{
+    static const char *const labels[] = {"/a b/y.npy", "/it's/y 'q'.npy", "/back\\slash/x",
+                                         "/plain/y.npy", "/tab\there"};
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+        data_spec_t a, b;
+        memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+        a.labels = labels[i], a.holdout = b.holdout = 0.1, a.label_col = "my col";
+        char text[1024], store[1024], err[256];
+        int rc = feed_options_string(&a, text, sizeof text);
+        rc |= feed_options_parse(&b, text, store, sizeof store, err, sizeof err);
+        char what[256];
+        snprintf(what, sizeof what, "options text round trip of --labels %s: %s", labels[i], text);
+        check(rc == 0 && b.labels && strcmp(b.labels, a.labels) == 0 && b.label_col &&
+                  strcmp(b.label_col, "my col") == 0, what);
+    }
+    data_spec_t a, b;
+    memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+    a.labels = "rel dir/y.npy", a.holdout = b.holdout = 0.1;
+    char text[1024], store[1024], err[256], cwd[900], want[1024];
+    int rc = feed_options_string(&a, text, sizeof text) |
+             feed_options_parse(&b, text, store, sizeof store, err, sizeof err);
+    snprintf(want, sizeof want, "%s/rel dir/y.npy", getcwd(cwd, sizeof cwd) ? cwd : "?");
+    check(rc == 0 && b.labels && strcmp(b.labels, want) == 0, "a relative --labels is stored absolute");
+    check(feed_options_parse(&b, "--labels 'open", store, sizeof store, err, sizeof err) == -1 &&
+              strstr(err, "quote is not closed"), "an unclosed quote is an error");
+    check(feed_options_string(&a, text, 8) == -1, "options that do not fit are reported");
+}
+
+/* `test_formats same A LA B LB` (LA, LB: a labels .npy or "-"): both data sets through the
+ * feed with no hold-out; the same shapes, classes, statistics and, split by split, every
+ * normalized tensor and label bit for bit (a test split when both have one). bench/data.sh
+ * runs it on Fashion-MNIST. Exit 0 when identical. */
+static int same(char **argv)
+{
+    feed_t f[2];
+    for (int k = 0; k < 2; k++) {
+        feed_opts_t o;
+        feed_opts_default(&o, DATA_IMAGES);
+        o.data.path = argv[2 * k];
+        o.data.labels = strcmp(argv[2 * k + 1], "-") ? argv[2 * k + 1] : NULL;
+        o.data.holdout = 0;
+        o.want_test = 1;
+        char err[1024];
+        if (feed_open(&f[k], &o, err, sizeof err)) {
+            printf("%s\n", err);
+            return 2;
+        }
+    }
+    int ok = f[0].c == f[1].c && f[0].h == f[1].h && f[0].w == f[1].w &&
+             f[0].classes == f[1].classes && f[0].n[0] == f[1].n[0] &&
+             !memcmp(f[0].mean, f[1].mean, sizeof(float) * (size_t)f[0].c) &&
+             !memcmp(f[0].std, f[1].std, sizeof(float) * (size_t)f[0].c);
+    int splits = f[0].n[1] && f[1].n[1] ? 2 : 1;
+    ok = ok && (splits == 1 || f[0].n[1] == f[1].n[1]);
+    enum { CH = 1000 };
+    size_t sz = (size_t)f[0].c * f[0].h * f[0].w;
+    float *x[2] = {malloc(CH * sz * sizeof(float)), malloc(CH * sz * sizeof(float))};
+    int y[2][CH], pos[CH];
+    long compared = 0;
+    for (int sp = 0; ok && sp < splits; sp++)
+        for (int i = 0; ok && i < f[0].n[sp]; i += CH) {
+            int b = f[0].n[sp] - i < CH ? f[0].n[sp] - i : CH;
+            for (int j = 0; j < b; j++) pos[j] = i + j;
+            for (int k = 0; k < 2; k++) feed_batch(&f[k], sp, pos, b, x[k], y[k]);
+            ok = !memcmp(x[0], x[1], (size_t)b * sz * sizeof(float)) &&
+                 !memcmp(y[0], y[1], (size_t)b * sizeof(int));
+            compared += b;
+        }
+    printf("%s: %s and %s, %ld examples of %dx%dx%d (%s), %d classes, mean %.9g std %.9g\n",
+           ok ? "identical" : "DIFFERENT", argv[0], argv[2], compared, f[0].c, f[0].h, f[0].w,
+           splits == 2 ? "training and test splits" : "training split", f[0].classes,
+           f[0].mean[0], f[0].std[0]);
+    free(x[0]), free(x[1]);
+    feed_close(&f[0]), feed_close(&f[1]);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && !strcmp(argv[1], "same")) return same(argv + 2);
     if (argc == 3 && !strcmp(argv[1], "export")) {
         write_all(argv[2]);
         return 0;
@@ -290,6 +372,7 @@ int main(int argc, char **argv)
     write_all(DIR);
     test_equivalence();
     test_bad();
+    test_options_text();
     if (!fails && system("rm -rf " DIR)) return 2;
     printf("%s\n", fails ? "FAILED" : "all ok");
     return fails != 0;

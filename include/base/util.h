@@ -44,6 +44,12 @@ size_t util_utf8_len(const unsigned char *p, size_t n);
  * \xNN. Returns out, so it can be an argument of a message. */
 char *util_escape(const char *s, size_t n, char *out, size_t n_out);
 
+/* path as an absolute path into out: as given when it starts with '/', else the current
+ * directory, '/', and path without leading "./" (symlinks are kept, not resolved), so a
+ * path stored in a file means the same from any directory. 0, or -1 (no current
+ * directory, or out too small). */
+int util_abs_path(const char *path, char *out, size_t n_out);
+
 /* Monotonic wall clock in seconds. */
 double util_now(void);
 

@@ -70,9 +70,12 @@ typedef struct {
  * bad value (err says why); 1 if ch is not a data option. */
 int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err);
 /* The options of s that differ from the defaults, as text feed_options_parse reads back
- * ("--holdout 0.2 --labels y.npy"); "" when none. */
-void feed_options_string(const data_spec_t *s, char *buf, size_t n);
-/* Apply an options string (from a checkpoint or record) to s. Its strings point into
+ * ("--holdout 0.2 --labels /abs/y.npy"): a value with spaces or quotes is quoted as a
+ * POSIX shell reads it, and --labels is made absolute, so the text means the same in
+ * another directory; "" when none. 0, or -1 when it did not fit in n bytes. */
+int feed_options_string(const data_spec_t *s, char *buf, size_t n);
+/* Apply an options string (from a checkpoint or record; shell words: '...' quotes and
+ * backslash escapes) to s. Its strings point into
  * store (a copy of text, n_store bytes), which must outlive s. 0 or -1 with err. */
 int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_store, char *err,
                        size_t n_err);

@@ -23,7 +23,7 @@ typedef struct {
     uint64_t seed;
     int threads;                 /* OpenBLAS threads of the run (results depend on it); 0 unknown */
     char data_fingerprint[65];
-    char data_dir[256];
+    char data_dir[1024];         /* absolute */
     char data_options[1024];     /* the data options read with (feed.h), "" for none */
     int n_norm;                  /* channels of the normalization below, 0 if none */
     float norm_mean[64], norm_std[64]; /* per channel, of the training split */

@@ -151,6 +151,20 @@ char *util_escape(const char *s, size_t n, char *out, size_t n_out)
     return out;
 }
 
+int util_abs_path(const char *path, char *out, size_t n_out)
+{
+    if (path[0] == '/')
+        return snprintf(out, n_out, "%s", path) < (int)n_out ? 0 : -1;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return -1;
+    while (path[0] == '.' && path[1] == '/') {
+        path += 2;
+        while (*path == '/') path++;
+    }
+    if (!*path || strcmp(path, ".") == 0) return snprintf(out, n_out, "%s", cwd) < (int)n_out ? 0 : -1;
+    return snprintf(out, n_out, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) < (int)n_out ? 0 : -1;
+}
+
 double util_now(void)
 {
     struct timespec ts;

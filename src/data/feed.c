@@ -2,6 +2,7 @@
  * subsets, normalization statistics. */
 #include "data/feed.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,18 +225,66 @@ int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err
     return -1;
 }
 
-void feed_options_string(const data_spec_t *s, char *buf, size_t n)
+/* Append " --name value" to buf (length *l of n), the value quoted as a POSIX shell would
+ * read it when it holds anything but [A-Za-z0-9_./,:=+-]: '...', a ' as '\''. */
+static void append_option(char *buf, size_t n, size_t *l, const char *name, const char *v)
+{
+    int plain = *v != 0;
+    for (const char *p = v; *p && plain; p++)
+        plain = isalnum((unsigned char)*p) || strchr("_./,:=+-", *p);
+    size_t k = *l;
+    if (k < n) k += (size_t)snprintf(buf + k, n - k, "%s--%s %s", k ? " " : "", name, plain ? v : "'");
+    for (const char *p = v; !plain && *p && k < n; p++)
+        k += (size_t)snprintf(buf + k, n - k, *p == '\'' ? "'\\''" : "%c", *p);
+    if (!plain && k < n) k += (size_t)snprintf(buf + k, n - k, "'");
+    *l = k;
+}
+
+int feed_options_string(const data_spec_t *s, char *buf, size_t n)
 {
     const char *v[FEED_N_OPTIONS] = {s->labels, s->layout, NULL, s->label_col, s->dense_cols,
                                      s->cat_cols};
     static const char *const name[FEED_N_OPTIONS] = {"labels", "layout", "holdout", "label",
                                                      "dense", "categorical"};
-    char h[32];
+    char h[32], lab[4096];
     if (s->holdout != 0.1) snprintf(h, sizeof h, "%.17g", s->holdout), v[2] = h;
+    /* a file: absolute, so the text means the same from any directory */
+    if (v[0] && util_abs_path(v[0], lab, sizeof lab) == 0) v[0] = lab;
     size_t l = 0;
     buf[0] = 0;
     for (int i = 0; i < FEED_N_OPTIONS; i++)
-        if (v[i] && l < n) l += (size_t)snprintf(buf + l, n - l, "%s--%s %s", l ? " " : "", name[i], v[i]);
+        if (v[i]) append_option(buf, n, &l, name[i], v[i]);
+    return l < n ? 0 : -1;
+}
+
+/* The next shell word of *p (plain characters, '...' quotes, backslash escapes), written
+ * over itself; NULL at the end or on an unclosed quote (*bad set). */
+static char *next_word(char **p, int *bad)
+{
+    char *r = *p, *w;
+    while (*r == ' ') r++;
+    if (!*r) return NULL;
+    char *word = w = r;
+    while (*r && *r != ' ') {
+        if (*r == '\'') {
+            char *q = strchr(r + 1, '\'');
+            if (!q) {
+                *bad = 1;
+                return NULL;
+            }
+            memmove(w, r + 1, (size_t)(q - r - 1));
+            w += q - r - 1;
+            r = q + 1;
+        } else if (*r == '\\' && r[1]) {
+            *w++ = r[1], r += 2;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    if (*r) r++;
+    *w = 0;
+    *p = r;
+    return word;
 }
 
 int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_store, char *err,
@@ -248,9 +297,11 @@ int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_s
         return -1;
     }
     strcpy(store, text);
-    char *save = NULL;
-    for (char *t = strtok_r(store, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        char *v = strtok_r(NULL, " ", &save);
+    char *p = store, *t;
+    int bad = 0;
+    while ((t = next_word(&p, &bad))) {
+        char *v = next_word(&p, &bad);
+        if (bad) break;
         int i = 0;
         while (i < FEED_N_OPTIONS && !(t[0] == '-' && t[1] == '-' && !strcmp(t + 2, rows[i].name))) i++;
         if (i == FEED_N_OPTIONS || !v) {
@@ -258,6 +309,10 @@ int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_s
             return -1;
         }
         if (feed_option(s, FEED_OPT + i, v, err, n_err)) return -1;
+    }
+    if (bad) {
+        snprintf(err, n_err, "data options '%s': a quote is not closed", text);
+        return -1;
     }
     return 0;
 }

@@ -178,8 +178,11 @@ static int pick_shape(const data_spec_t *s, const listing_t *l, int *c, int *h, 
     return 0;
 }
 
-/* Decode every image of l into d (c,h,w). 0, -1 or -2 with err. */
-static int decode(const listing_t *l, int c, int h, int w, dataset_t *d, char *err, size_t n_err)
+/* Decode every image of l into d (c,h,w); the fingerprint hashes each path past its
+ * first skip bytes (the root: "class/name"), so it does not depend on how --data was
+ * spelled. 0, -1 or -2 with err. */
+static int decode(const listing_t *l, size_t skip, int c, int h, int w, dataset_t *d, char *err,
+                  size_t n_err)
 {
     memset(d, 0, sizeof *d);
     size_t sz = (size_t)c * h * w;
@@ -201,7 +204,7 @@ static int decode(const listing_t *l, int c, int h, int w, dataset_t *d, char *e
             free(hwc);
             return rc;
         }
-        sha256_update(&s, l->path[i], strlen(l->path[i]) + 1);
+        sha256_update(&s, l->path[i] + skip, strlen(l->path[i] + skip) + 1);
         sha256_update(&s, file, nb);
         int len = nb > INT_MAX ? INT_MAX : (int)nb; /* a longer file fails to decode */
         if (stbi_info_from_memory(file, len, &x, &y, &comp) && size_ok(l->path[i], x, y, err, n_err)) {
@@ -270,10 +273,10 @@ static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_tes
     listing_t l, lt = {0};
     int c, h, w, rc = list_split(root, NULL, 0, &l, err, n_err);
     if (rc == 0) rc = pick_shape(s, &l, &c, &h, &w, err, n_err);
-    if (rc == 0) rc = decode(&l, c, h, w, tr, err, n_err);
+    if (rc == 0) rc = decode(&l, strlen(root) + 1, c, h, w, tr, err, n_err);
     if (rc == 0 && *has_test && s->want_test) {
         rc = list_split(troot, l.cls, l.n_cls, &lt, err, n_err);
-        if (rc == 0) rc = decode(&lt, c, h, w, te, err, n_err);
+        if (rc == 0) rc = decode(&lt, strlen(troot) + 1, c, h, w, te, err, n_err);
         if (rc == 0) te->classes = tr->classes;
     }
     if (rc == 0) {

@@ -28,6 +28,7 @@
 
 typedef struct {
     const char *data_dir;
+    char data_abs[4096]; /* data_dir made absolute: what records and models store */
     int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
     long epochs, batch, seed, warmup, threads;
     double lr, momentum, weight_decay, fraction, test_fraction;
@@ -196,9 +197,13 @@ static int save_model(const opts_t *o, const space_t *sp, const space_cfg_t *c, 
         return -1;
     }
     m.index = sp->to_index(a);
-    snprintf(m.data_path, sizeof m.data_path, "%s", o->data_dir);
+    snprintf(m.data_path, sizeof m.data_path, "%s", o->data_abs);
     memcpy(m.data_fingerprint, f->fingerprint, sizeof m.data_fingerprint);
-    feed_options_string(&o->spec, m.data_options, sizeof m.data_options);
+    if (feed_options_string(&o->spec, m.data_options, sizeof m.data_options)) {
+        snprintf(err, n_err, "data options too long for a model file (at most %zu bytes)",
+                 sizeof m.data_options - 1);
+        return -1;
+    }
     m.n_norm = o->n_norm;
     memcpy(m.mean, o->mean, sizeof m.mean);
     memcpy(m.std, o->std, sizeof m.std);
@@ -290,10 +295,10 @@ static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *f
     bad |= rec_set_i64(e, "truth.recipe.threads", o->threads); /* results depend on it */
     bad |= rec_set_f64(e, "truth.recipe.fraction", o->fraction);
     bad |= rec_set_f64(e, "truth.recipe.test_fraction", o->test_fraction);
-    bad |= rec_set_str(e, "truth.recipe.data", o->data_dir);
+    bad |= rec_set_str(e, "truth.recipe.data", o->data_abs);
     bad |= rec_set_str(e, "truth.recipe.data_sha256", fp);
-    char dopt[1024];
-    feed_options_string(&o->spec, dopt, sizeof dopt);
+    char dopt[16384];
+    bad |= feed_options_string(&o->spec, dopt, sizeof dopt);
     bad |= rec_set_str(e, "truth.recipe.data_options", dopt);
     if (o->n_norm) { /* the training split's statistics the inputs were normalized with */
         msgpack_object m[2][DATA_MAX_CH], a[2];
@@ -473,6 +478,8 @@ int main(int argc, char **argv)
             o.kind = sp->data_kind;
             o.rows = c.extra[SPACE_CFG_ROWS];
             if (!o.data_given) o.data_dir = feed_default_path(o.kind);
+            if (util_abs_path(o.data_dir, o.data_abs, sizeof o.data_abs))
+                snprintf(o.data_abs, sizeof o.data_abs, "%s", o.data_dir);
             o.spec.in_c = c.in_ch, o.spec.in_h = c.H, o.spec.in_w = c.W;
             if ((rc = load_data(&o, &feed))) break;
             o.n_norm = feed.normalize ? feed.c : 0;

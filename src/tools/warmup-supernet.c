@@ -75,13 +75,14 @@ static void usage(FILE *f)
 static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, char *buf,
                        size_t n)
 {
-    char all[2200];
+    char all[6400], dir[4096];
+    if (util_abs_path(o->data_dir, dir, sizeof dir)) snprintf(dir, sizeof dir, "%s", o->data_dir);
     snprintf(all, sizeof all,
              "v1 %s C%d N%d %dx%dx%d k%d data=%s f%.17g e%ld b%ld lr%.17g m%.17g wd%.17g s%ld t%ld",
              S->name, c->C, c->N, c->in_ch, c->H, c->W, c->classes,
-             o->fraction > 0 ? o->data_dir : "-", o->fraction, o->epochs, o->batch, o->lr,
+             o->fraction > 0 ? dir : "-", o->fraction, o->epochs, o->batch, o->lr,
              o->momentum, o->weight_decay, o->seed, o->threads);
-    char dopt[1024];
+    char dopt[2048];
     feed_options_string(&o->spec, dopt, sizeof dopt);
     if (dopt[0]) { /* names taken before data options existed stay */
         size_t l = strlen(all);
@@ -428,8 +429,11 @@ int main(int argc, char **argv)
     }
     feed_t train = {0};
     if (o.fraction > 0) {
-        if (strlen(o.data_dir) >= sizeof c->data_dir) {
-            util_err("--data path longer than %zu bytes", sizeof c->data_dir - 1);
+        /* absolute, so the checkpoint's data path and options work from any directory */
+        if (util_abs_path(o.data_dir, c->data_dir, sizeof c->data_dir) ||
+            feed_options_string(&o.spec, c->data_options, sizeof c->data_options)) {
+            util_err("--data or --labels path too long for a checkpoint (%zu bytes with the "
+                     "current directory; at most %zu)", strlen(o.data_dir), sizeof c->data_dir - 1);
             free(c);
             return EXIT_USAGE;
         }
@@ -439,8 +443,6 @@ int main(int argc, char **argv)
             return lrc;
         }
         memcpy(c->data_fingerprint, train.fingerprint, sizeof c->data_fingerprint);
-        strcpy(c->data_dir, o.data_dir);
-        feed_options_string(&o.spec, c->data_options, sizeof c->data_options);
         c->n_norm = train.normalize ? train.c : 0;
         memcpy(c->norm_mean, train.mean, sizeof(float) * (size_t)c->n_norm);
         memcpy(c->norm_std, train.std, sizeof(float) * (size_t)c->n_norm);
