@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 B=${SIGEO_BIN:-bin}
 # Threads that sleep instead of spinning when the machine is oversubscribed; results do not depend on it.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-T=tests/tmp/identity # fixed: checkpoints and records carry the data path
+T=tests/tmp/identity
 rm -rf "$T"; mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 untime() { /usr/bin/python3 -c '
@@ -40,10 +40,15 @@ $B/sample-arch -n 3 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.0
 $B/sample-arch -n 2 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 --threads 2 --schedule constant --no-nesterov -q | untime > "$T/train-t2.mp"
 # nasrec
 $B/gen-criteo -n 3000 --seed 4 > "$T/criteo.tsv"
+# Checkpoints and records store the data path absolute: the table goes to a fixed place
+# outside the checkout (same bytes from every run, replaced atomically), so the outputs do
+# not depend on where the repository is.
+D=/tmp/sigeo-identity
+mkdir -p "$D" && cp "$T/criteo.tsv" "$D/criteo.tsv.$$" && mv -f "$D/criteo.tsv.$$" "$D/criteo.tsv"
 $B/sample-arch --space nasrec -n 6 --seed 2 > "$T/rec-archs.mp"
-$B/warmup-supernet --space nasrec --data "$T/criteo.tsv" --fraction 0.3 -q -o "$T/rec.ckpt"
-$B/score-sigeo --supernet "$T/rec.ckpt" --data "$T/criteo.tsv" --proxies all -q < "$T/rec-archs.mp" > "$T/rec-score.mp"
-$B/train-arch --data "$T/criteo.tsv" --fraction 0.3 -q < "$T/rec-archs.mp" | untime > "$T/rec-train.mp"
+$B/warmup-supernet --space nasrec --data "$D/criteo.tsv" --fraction 0.3 -q -o "$T/rec.ckpt"
+$B/score-sigeo --supernet "$T/rec.ckpt" --data "$D/criteo.tsv" --proxies all -q < "$T/rec-archs.mp" > "$T/rec-score.mp"
+$B/train-arch --data "$D/criteo.tsv" --fraction 0.3 -q < "$T/rec-archs.mp" | untime > "$T/rec-train.mp"
 $B/mutate-arch -k 2 < "$T/rec-archs.mp" > "$T/rec-mutants.mp"
 # trained models and predictions (model files are named by the arch's index or hash)
 $B/sample-arch -n 2 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 -q --save "$T/models" > /dev/null
