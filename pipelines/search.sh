@@ -61,6 +61,8 @@ threads="" dopts="" input="" space=nb201 max_params="" max_flops="" max_latency=
 die() { echo "search.sh: error: $*" >&2; exit 2; }
 # Paths the scoring processes read are made absolute: score-parallel.sh runs them elsewhere.
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+# q WORD: WORD single-quoted for eval (a ' becomes '\'')
+q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --parallel|--no-save|-h|--help) ;;
@@ -75,8 +77,8 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift ;;
     --fraction) fraction=$2; shift ;;
     --data) data=$(abs "$2"); shift ;;
-    --labels) dopts="$dopts $1 $(abs "$2")"; shift ;;
-    --layout|--holdout|--label|--dense|--categorical) dopts="$dopts $1 $2"; shift ;;
+    --labels) dopts="$dopts $1 $(q "$(abs "$2")")"; shift ;;
+    --layout|--holdout|--label|--dense|--categorical) dopts="$dopts $1 $(q "$2")"; shift ;;
     --input) input=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --train-fraction) train_fraction=$2; shift ;;
@@ -132,16 +134,18 @@ dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # 1. Warm-up, cached under a name derived from every option that changes the weights.
 t0=$(now)
-# Data options go to every stage that reads data ($dopts has no spaces inside a value).
-wopts="--space $space --fraction $fraction --seed $seed $dopts${input:+ --input $input}"
+# Data options go to every stage that reads data: the positional parameters hold them as
+# words, spaces and quotes inside a value kept.
+eval "set -- $dopts"
+wopts="--space $space --fraction $fraction --seed $seed${input:+ --input $input}"
 # shellcheck disable=SC2086
-ckpt="$cache/$("$bin/warmup-supernet" --data "$data" $wopts --cache-name)"
+ckpt="$cache/$("$bin/warmup-supernet" --data "$data" $wopts "$@" --cache-name)"
 if [ -f "$ckpt" ]; then
     say "reusing cached supernet $ckpt"
 else
     say "warming up the supernet on ${fraction} of the training data -> $ckpt"
     # shellcheck disable=SC2086
-    "$bin/warmup-supernet" --data "$data" $wopts -o "$ckpt"
+    "$bin/warmup-supernet" --data "$data" $wopts "$@" -o "$ckpt"
 fi
 t1=$(now)
 
@@ -156,7 +160,7 @@ t2=$(now)
 # 3. Scoring, one shard per process (pipelines/score-parallel.sh); rank merges them.
 say "scoring $( [ "$n" -eq 0 ] && echo all || echo "$n") candidates with $jobs processes ($runner)"
 SIGEO_BIN="$bin" "$here/pipelines/score-parallel.sh" --supernet "$ckpt" -j "$jobs" ${remote_flag:+"$remote_flag" "$remote_arg"} \
-    --runner "$runner" -- --data "$data" $dopts --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
+    --runner "$runner" -- --data "$data" "$@" --proxies "$proxies" -q < "$out/candidates.mp" > "$out/scored.mp"
 t3=$(now)
 
 # 4. Keep the candidates within the budget, rank them and train the top-k from scratch.
@@ -188,7 +192,7 @@ say "training the top $k by $by from scratch ($epochs epoch(s), $threads thread(
 "$bin/rank" --by "scores.$by" --top "$k" < "$out/ranked.mp" > "$out/top.mp"
 # shellcheck disable=SC2086
 "$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" \
-    --test-fraction "$test_fraction" --data "$data" $dopts $saveopt -q < "$out/top.mp" > "$out/trained.mp"
+    --test-fraction "$test_fraction" --data "$data" "$@" $saveopt -q < "$out/top.mp" > "$out/trained.mp"
 t4=$(now)
 
 # 5. The best trained network (highest test accuracy) as ONNX.

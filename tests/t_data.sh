@@ -9,6 +9,7 @@ T=$PWD/tests/tmp/t_data.$$ # absolute: score-parallel.sh runs elsewhere
 rm -rf "$T"
 mkdir -p "$T"
 . tests/lib.sh
+CHECK_ERR="$T/err"
 PATH="${SIGEO_BIN:-$PWD/bin}:$PATH" # make sanitize: its tools and tests
 "${SIGEO_TESTS:-build/tests}/test_formats" export "$T/d" || { echo "NOT OK fixtures"; exit 1; }
 have_np=0
@@ -112,6 +113,40 @@ warmup-supernet --space nasrec --data "$T/short.csv" --label a --dense b --categ
 check "an unknown column name: exit 1 naming it" '[ $? -eq 1 ] && grep -q "nope" "$T/err"'
 pipelines/search.sh -n 3 -k 1 -j 1 --fraction 1 --cache "$T/cache" --out "$T/o5" --space nasrec --data "$T/clicks.csv" $C > "$T/o5.txt" 2> "$T/err"
 check "search.sh --space nasrec --data FILE.csv --label --dense --categorical" '[ $? -eq 0 ] && grep -q "^1 " "$T/o5.txt"'
+
+# data paths stored in checkpoints and records: relative, with spaces and quotes, used from
+# another directory (stored absolute, options quoted as a shell reads them)
+W="$T/work dir"
+mkdir -p "$W/it's data"
+cp "$T/d/npy/X.npy" "$W/it's data/x s.npy"
+cp "$T/d/npy/y.npy" "$W/it's data/y 'q'.npy"
+(cd "$W" && warmup-supernet --data "it's data/x s.npy" --labels "it's data/y 'q'.npy" \
+    --holdout 0.2 --fraction 1 --batch 16 -q -o sn.ckpt) 2> "$T/err"
+check "warmup-supernet: relative --data and --labels with spaces and quotes" '[ $? -eq 0 ]'
+/usr/bin/python3 -c '
+import msgpack, sys
+d = msgpack.unpackb(open(sys.argv[1], "rb").read())["data"]
+assert d["dir"] == sys.argv[2], d["dir"]
+assert d["options"] == sys.argv[3], d["options"]' "$W/sn.ckpt" "$W/it's data/x s.npy" \
+    "--labels '$W/it'\\''s data/y '\\''q'\\''.npy' --holdout 0.20000000000000001" 2> "$T/err"
+check "the checkpoint stores the absolute data path and quoted, absolute options" '[ $? -eq 0 ]'
+sample-arch --supernet "$W/sn.ckpt" -n 2 > "$T/pa.mp"
+(cd / && score-sigeo --supernet "$W/sn.ckpt" --batch 8 --batches 2 --bn-batches 1 \
+    --eval-batches 1 --proxies params -q < "$T/pa.mp" > "$T/pa-scored.mp") 2> "$T/err"
+check "score-sigeo from another directory reads the checkpoint's data path and options" \
+    '[ $? -eq 0 ] && [ "$(mp2json < $T/pa-scored.mp | grep -c scores)" = 2 ]'
+(cd "$W" && train-arch --data "it's data/x s.npy" --labels "it's data/y 'q'.npy" --batch 16 -q \
+    < "$T/pa.mp" > "$T/pa-trained.mp") 2> "$T/err"
+/usr/bin/python3 -c '
+import msgpack, sys
+for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    t = r["truth"]["recipe"]
+    assert t["data"] == sys.argv[2], t["data"]
+    assert t["data_options"].startswith("--labels '\''/"), t["data_options"]' "$T/pa-trained.mp" "$W/it's data/x s.npy" 2>> "$T/err"
+check "train-arch records the absolute data path and quoted options" '[ $? -eq 0 ]'
+pipelines/search.sh $S --out "$T/o6" --cache "$T/cache6" --data "$W/it's data/x s.npy" \
+    --labels "$W/it's data/y 'q'.npy" > "$T/o6.txt" 2> "$T/err"
+check "search.sh --data and --labels with spaces and quotes" '[ $? -eq 0 ] && grep -q "^1 " "$T/o6.txt"'
 
 [ $n_fail -eq 0 ] && rm -rf "$T" || cat "$T/err"
 finish
