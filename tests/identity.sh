@@ -52,7 +52,7 @@ $B/train-arch --data "$D/criteo.tsv" --fraction 0.3 -q < "$T/rec-archs.mp" | unt
 $B/mutate-arch -k 2 < "$T/rec-archs.mp" > "$T/rec-mutants.mp"
 # trained models and predictions (model files are named by the arch's index or hash)
 $B/sample-arch -n 2 --seed 9 | $B/train-arch --fraction 0.01 --test-fraction 0.02 -q --save "$T/models" > /dev/null
-$B/sample-arch --space nasrec -n 1 --seed 3 | $B/train-arch --data "$T/criteo.tsv" --fraction 0.3 -q --save "$T/models" > /dev/null
+$B/sample-arch --space nasrec -n 1 --seed 3 | $B/train-arch --data "$D/criteo.tsv" --fraction 0.3 -q --save "$T/models" > /dev/null
 cp "$(ls "$T"/models/nb201-*.model | head -1)" "$T/nb201.model"
 cp "$(ls "$T"/models/nasrec-*.model | head -1)" "$T/nasrec.model"
 $B/predict --model "$T/nb201.model" --test-fraction 0.05 -o "$T/predict.mp"
