@@ -43,7 +43,7 @@ case_() {
         check "$name: onnx.checker accepts it" '[ $? -eq 0 ]'
     fi
     if [ $ort = 1 ]; then
-        node tests/onnx_check.js "$T/$name" 1e-4 > "$T/$name.cmp" 2> "$T/$name.err"
+        node tests/onnx_check.js -t 1e-4 "$T/$name" > "$T/$name.cmp" 2> "$T/$name.err"
         rc=$?
         sed "s/^/    $name: /" "$T/$name.cmp"
         CHECK_ERR="$T/$name.cmp"
@@ -64,6 +64,32 @@ case_ rec2 nasrec 'B0:gate128,efc32,d=0,s=0|B1:fc128,efc16,d=0,s=0|B2:gate16,efc
 case_ rec3 nasrec 'B0:dp64,efc32,d=0,s=0|B1:gate64,efc32,d=0+1,s=0+1|B2:dp16,efc16,d=0+2,s=1' blocks=3 emb=1 rows=7 in_ch=10 dense=4
 # DARTS: separable and dilated convs, both pools, skip (factorized reduce), concatenation
 case_ darts darts "Genotype(normal=[('max_pool_3x3', 0), ('dil_conv_3x3', 1), ('dil_conv_5x5', 0), ('avg_pool_3x3', 2), ('dil_conv_3x3', 0), ('sep_conv_3x3', 2), ('sep_conv_5x5', 2), ('avg_pool_3x3', 3)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 1), ('dil_conv_3x3', 2), ('avg_pool_3x3', 1), ('dil_conv_3x3', 3), ('dil_conv_3x3', 0), ('dil_conv_3x3', 4)], reduce_concat=[2, 3, 4, 5])" C=4 N=3
+
+# Random candidates, run by one node process: 30 NB201 cells (3 channels, 8x8, 2 cells per
+# stage), 10 NASRec models, 3 DARTS networks.
+arches() { mp2json | "$PY" -c 'import json, sys
+for l in sys.stdin: print(json.loads(l)["arch"])'; }
+sweep=""
+sample-arch -n 30 --seed 11 | arches > "$T/nb.txt"
+sample-arch --space nasrec -n 10 --seed 11 | arches > "$T/rec.txt"
+sample-arch --space darts -n 3 --seed 11 | arches > "$T/darts.txt"
+i=0 bad=0
+while IFS= read -r a; do
+    i=$((i + 1)); "$DUMP" "$T/s$i" nb201 "$a" C=4 N=2 H=8 W=8 in_ch=3 > /dev/null || bad=$((bad + 1)); sweep="$sweep $T/s$i"
+done < "$T/nb.txt"
+while IFS= read -r a; do
+    i=$((i + 1)); "$DUMP" "$T/s$i" nasrec "$a" rows=100 > /dev/null || bad=$((bad + 1)); sweep="$sweep $T/s$i"
+done < "$T/rec.txt"
+while IFS= read -r a; do
+    i=$((i + 1)); "$DUMP" "$T/s$i" darts "$a" C=4 N=3 > /dev/null || bad=$((bad + 1)); sweep="$sweep $T/s$i"
+done < "$T/darts.txt"
+check "43 random candidates exported" '[ $i -eq 43 ] && [ $bad -eq 0 ]'
+if [ $ort = 1 ]; then
+    node tests/onnx_check.js -t 1e-4 $sweep > "$T/sweep" 2>&1
+    rc=$?
+    tail -n 1 "$T/sweep" | sed "s/^/    /"
+    CHECK_ERR=$T/sweep check "onnxruntime matches the engine to 1e-4 on all of them" '[ $rc -eq 0 ]'
+fi
 
 # Every op of the image, recommender and DARTS families reached the logits in some case.
 missing=""
@@ -126,7 +152,7 @@ assert len(out) == n
 np.array(out, dtype=np.float32).tofile(sys.argv[2])
 PY
     CHECK_ERR=$T/err check "$name: $(cat "$T/n") test examples and predict's probabilities" '[ $? -eq 0 ]'
-    node tests/onnx_check.js "$p" 1e-4 > "$T/cmp" 2>&1
+    node tests/onnx_check.js -t 1e-4 "$p" > "$T/cmp" 2>&1
     rc=$?
     sed "s/^/    $name: /" "$T/cmp"
     CHECK_ERR=$T/cmp check "$name: onnxruntime's probabilities match predict's to 1e-4" '[ $rc -eq 0 ]'
