@@ -311,3 +311,21 @@ const char *model_class_name(const model_t *m, int k)
     while (k-- > 0) p += strlen(p) + 1;
     return p;
 }
+
+void model_file_name(const space_t *sp, const arch_t *a, char *buf, size_t n)
+{
+    int64_t i = sp->to_index(a);
+    if (i >= 0) {
+        snprintf(buf, n, "%s-%lld.model", sp->name, (long long)i);
+        return;
+    }
+    char s[MODEL_MAX_ARCH], hex[65];
+    uint8_t d[32];
+    sha256_t h;
+    if (sp->format(a, s, sizeof s) < 0) s[0] = 0;
+    sha256_init(&h);
+    sha256_update(&h, s, strlen(s));
+    sha256_final(&h, d);
+    sha256_hex(d, hex);
+    snprintf(buf, n, "%s-%.16s.model", sp->name, hex);
+}

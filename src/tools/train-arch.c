@@ -19,9 +19,8 @@
 #include "engine/layers.h"
 #include "engine/net.h"
 #include "engine/optim.h"
-#include "engine/train.h"
 #include "io/rec.h"
-#include "model/eval.h"
+#include "model/fit.h"
 #include "model/model.h"
 #include "spaces/space.h"
 #include "base/util.h"
@@ -82,106 +81,27 @@ static void usage(FILE *f)
             "exit 1 after the records before it (docs/reliability.md).\n");
 }
 
-static void progress_line(const opts_t *o, long rec, long ep, long step, long steps, double loss,
-                          double ips, int final)
+/* The recipe of the run for a space's optimizer, as model files and model_fit take it. */
+static model_recipe_t recipe_of(const opts_t *o, int optimizer)
 {
-    int tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "%strain-arch: record %ld epoch %ld/%ld step %ld/%ld loss %.4f %.0f img/s%s",
-            tty ? "\r" : "", rec, ep, o->epochs, step, steps, loss, ips,
-            tty && !final ? "\033[K" : "\n");
-    fflush(stderr);
+    return (model_recipe_t){optimizer, o->epochs, o->batch, o->warmup, o->lr, o->momentum,
+                            o->weight_decay, o->schedule, o->nesterov, (uint64_t)o->seed,
+                            (int)o->threads, o->fraction, o->test_fraction};
 }
 
-/* The run's state between the engine's training loop and its callbacks. */
-typedef struct {
-    const opts_t *o;
-    net_t *net;
-    const feed_t *f;
-    long recno, steps; /* steps per epoch */
-    int show;
-    double t0, t_last, every, ep_loss;
-} run_t;
-
-static net_t *run_net(void *arg, long t, char *err, size_t n_err)
-{
-    (void)t, (void)err, (void)n_err;
-    return ((run_t *)arg)->net; /* the same network every step */
-}
-
-static void run_batch(void *arg, const int *pos, int b, float *x, int *y)
-{
-    feed_batch(((run_t *)arg)->f, FEED_TRAIN, pos, b, x, y);
-}
-
-/* The epoch's mean loss so far (train_loss is the last epoch's) and the progress line. */
-static void run_step(void *arg, long ep, long s, long t, float loss)
-{
-    run_t *r = arg;
-    (void)t;
-    if (s == 0) r->ep_loss = 0;
-    r->ep_loss += loss;
-    double now = util_now();
-    if (r->show && (now - r->t_last >= r->every || s == r->steps - 1)) {
-        double ips = (double)(ep * r->steps + s + 1) * r->o->batch / (now - r->t0);
-        progress_line(r->o, r->recno, ep + 1, s + 1, r->steps, r->ep_loss / (s + 1), ips,
-                      s == r->steps - 1);
-        r->t_last = now;
-    }
-}
-
-/* Train a freshly built net (batch o->batch) of space sp on the training split with the
- * space's optimizer, then evaluate it on the test split. 0, or -1 with err set. */
+/* Train a freshly built net of space sp and evaluate it into res. 0, or -1 with err. */
 static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed_t *f, long recno,
                       result_t *res, char *err, size_t n_err)
 {
-    int B = (int)o->batch, tty = isatty(STDERR_FILENO);
-    run_t r = {.o = o, .net = net, .f = f, .recno = recno,
-               .show = o->progress > 0 || (o->progress == 0 && tty), .every = tty ? 0.5 : 10.0};
-    train_t T = {
-        .n_examples = f->n[FEED_TRAIN], .batch = B, .epochs = o->epochs,
-        /* data order has its own stream so that it does not shift with the parameter count */
-        .order_seed = (uint64_t)o->seed ^ SEED_SALT_ORDER,
-        .x_floats = (size_t)f->c * f->h * f->w,
-        .opt = {sp->optimizer, (float)o->momentum, (float)o->weight_decay, o->nesterov},
-        .batch_fn = run_batch, .net_fn = run_net, .step_fn = run_step, .arg = &r,
-    };
-    r.steps = train_steps_per_epoch(&T); /* the last partial batch is dropped, as drop_last */
-    T.sched = (optim_sched_t){o->schedule, o->lr, 0.0, r.steps * o->epochs, o->warmup};
-    r.t0 = r.t_last = util_now();
-    if (train_run(&T, err, n_err)) return -1;
-    double t_train = util_now() - r.t0;
-    res->train_loss = r.ep_loss / r.steps;
-    res->images_per_s = (double)r.steps * o->epochs * B / (t_train > 0 ? t_train : 1e-9);
-
-    eval_result_t ev;
-    int rc = eval_split(net, f, FEED_TEST, o->kind == SPACE_DATA_CLICKS, NULL, NULL, &ev, err, n_err);
-    res->test_acc = ev.acc, res->test_loss = ev.loss, res->auc = ev.auc;
-    if (rc == 0 && o->kind != SPACE_DATA_CLICKS && !isfinite(ev.loss)) {
-        snprintf(err, n_err, "test loss is not finite (running statistics diverged?)");
-        rc = -1;
-    }
-    res->seconds = util_now() - r.t0;
-    res->params = net_param_count(net);
+    int tty = isatty(STDERR_FILENO);
+    fit_progress_t p = {o->progress > 0 || (o->progress == 0 && tty), tty, recno};
+    model_recipe_t r = recipe_of(o, sp->optimizer);
+    fit_result_t fr;
+    int rc = model_fit(net, f, &r, o->kind == SPACE_DATA_CLICKS, &p, &fr, err, n_err);
+    res->test_acc = fr.test.acc, res->test_loss = fr.test.loss, res->auc = fr.test.auc;
+    res->train_loss = fr.train_loss, res->images_per_s = fr.images_per_s;
+    res->seconds = fr.seconds, res->params = fr.params;
     return rc;
-}
-
-/* The model file's name for an arch: stable across runs, one per arch of a space. */
-static void model_name(const space_t *sp, const arch_t *a, const char *arch_str, char *buf,
-                       size_t n)
-{
-    int64_t i = sp->to_index(a);
-    if (i >= 0) {
-        snprintf(buf, n, "%s-%lld.model", sp->name, (long long)i);
-        return;
-    }
-    uint8_t d[32];
-    char hex[65];
-    sha256_t s;
-    sha256_init(&s);
-    sha256_update(&s, arch_str, strlen(arch_str));
-    sha256_final(&s, d);
-    sha256_hex(d, hex);
-    snprintf(buf, n, "%s-%.16s.model", sp->name, hex);
 }
 
 /* Write the trained network P to o->save as a model file; its path into res->model.
@@ -209,15 +129,13 @@ static int save_model(const opts_t *o, const space_t *sp, const space_cfg_t *c, 
     memcpy(m.std, o->std, sizeof m.std);
     m.names = (char *)feed_class_names(f);
     m.n_names = m.names ? f->classes : 0;
-    m.recipe = (model_recipe_t){sp->optimizer, o->epochs, o->batch, o->warmup, o->lr,
-                                o->momentum, o->weight_decay, o->schedule, o->nesterov,
-                                (uint64_t)o->seed, (int)o->threads, o->fraction, o->test_fraction};
+    m.recipe = recipe_of(o, sp->optimizer);
     int clicks = o->kind == SPACE_DATA_CLICKS;
     m.metrics = (model_metrics_t){res->test_acc, res->test_loss, res->train_loss,
                                   clicks ? res->test_loss : NAN, clicks ? res->auc : NAN,
                                   f->n[FEED_TEST], (int64_t)res->params};
     char name[256];
-    model_name(sp, a, m.arch_str, name, sizeof name);
+    model_file_name(sp, a, name, sizeof name);
     snprintf(res->model, sizeof res->model, "%s/%s", o->save, name);
     return model_save(res->model, &m, err, n_err);
 }
