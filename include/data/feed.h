@@ -69,6 +69,9 @@ typedef struct {
 /* Parse data option ch (a FEED_OPT + i value) into s; arg must outlive s. 0; -1 for a
  * bad value (err says why); 1 if ch is not a data option. */
 int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err);
+/* feed_option for a tool's getopt loop: 0 taken; -1 a bad value, said on stderr; 1 not a
+ * data option (the tool prints its usage). */
+int feed_option_cli(data_spec_t *s, int ch, const char *arg);
 /* The options of s that differ from the defaults, as text feed_options_parse reads back
  * ("--holdout 0.2 --labels /abs/y.npy"): a value with spaces or quotes is quoted as a
  * POSIX shell reads it, and --labels is made absolute, so the text means the same in

@@ -225,6 +225,14 @@ int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err
     return -1;
 }
 
+int feed_option_cli(data_spec_t *s, int ch, const char *arg)
+{
+    char err[256];
+    int f = feed_option(s, ch, arg, err, sizeof err);
+    if (f < 0) util_err("%s", err);
+    return f;
+}
+
 /* Append " --name value" to buf (length *l of n), the value quoted as a POSIX shell would
  * read it when it holds anything but [A-Za-z0-9_./,:=+-]: '...', a ' as '\''. */
 static void append_option(char *buf, size_t n, size_t *l, const char *name, const char *v)

@@ -21,21 +21,16 @@
 #include "engine/layers.h"
 #include "engine/net.h"
 #include "proxies/proxy.h"
+#include "proxies/scorer.h"
 #include "io/rec.h"
 #include "spaces/space.h"
 #include "base/util.h"
 
 typedef struct {
-    const char *supernet, *data_dir, *proxies;
-    long seed, batches, batch, bn_batches, eval_batches, threads, shard_i, shard_n;
-    long lat_batch, lat_repeats;
-    double step_lr, lambda[4];
-    int n_dopt;            /* data options given, replayed over the checkpoint's */
-    int dopt_ch[16];
-    const char *dopt_arg[16];
-    int have_lambda[4];
-    int paper, keep_going;
-    int progress, force, no_memo;
+    const char *proxies;
+    long threads, shard_i, shard_n;
+    int progress, force;
+    scorer_opts_t so;
 } opts_t;
 
 static void usage(FILE *f)
@@ -85,315 +80,6 @@ static void usage(FILE *f)
             PROXY_LAT_BATCH, PROXY_LAT_REPEATS);
 }
 
-/* Parse "a,b,c" into on[] (one flag per table entry); "all" in the list stands for every
- * proxy but the timed ones (reproducible outputs), which run only when named. 0 or -1. */
-static int parse_proxies(const char *list, unsigned char *on)
-{
-    int n = proxy_count();
-    for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
-    if (!list) return 0;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", list);
-    int any = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "all") == 0) {
-            for (int i = 0; i < n; i++) on[i] |= !(proxy_table[i]->flags & PROXY_TIMED);
-            any = 1;
-            continue;
-        }
-        int i = proxy_index(t);
-        if (i < 0) {
-            util_err("unknown proxy '%s' (see --help)", t);
-            return -1;
-        }
-        on[i] = 1;
-        any = 1;
-    }
-    if (!any) util_err("--proxies: empty list");
-    return any ? 0 : -1;
-}
-
-/* The scoring, BN and evaluation batches: distinct examples of the training split drawn
- * by seed, normalized as warmup-supernet and train-arch normalize (data/feed.h). Only
- * these examples are kept. */
-typedef struct {
-    int n, c, h, w, classes, dense;
-    float *x;
-    int *y;
-} batches_t;
-
-static int load_batches(const opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
-{
-    long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
-    memset(bt, 0, sizeof *bt);
-    feed_opts_t fo;
-    feed_opts_default(&fo, ck->space->data_kind);
-    char store[1024], err[1024];
-    feed_t f;
-    memset(&f, 0, sizeof f);
-    /* the checkpoint's data options, then the ones given here */
-    int rc = feed_options_parse(&fo.data, ck->data_options, store, sizeof store, err, sizeof err);
-    for (int i = 0; i < o->n_dopt && rc == 0; i++)
-        rc = feed_option(&fo.data, o->dopt_ch[i], o->dopt_arg[i], err, sizeof err);
-    fo.data.path = path;
-    fo.data.rows = ck->cfg.extra[SPACE_CFG_ROWS];
-    fo.data.in_c = ck->cfg.in_ch, fo.data.in_h = ck->cfg.H, fo.data.in_w = ck->cfg.W;
-    /* normalize as the warm-up did */
-    fo.n_norm = ck->n_norm, fo.mean = ck->norm_mean, fo.std = ck->norm_std;
-    fo.data.keep_going = o->keep_going;
-    if (rc == 0) rc = feed_open(&f, &fo, err, sizeof err);
-    if (rc) {
-        util_err("%s", err);
-        feed_close(&f);
-        return util_load_exit(rc);
-    }
-    int n = f.n[FEED_TRAIN];
-    size_t img = (size_t)f.c * f.h * f.w;
-    int *perm = malloc((size_t)n * sizeof(int));
-    bt->x = malloc((size_t)(need > 0 ? need : 1) * img * sizeof(float));
-    bt->y = malloc((size_t)(need > 0 ? need : 1) * sizeof(int));
-    rc = EXIT_OK;
-    if (need > n) {
-        util_err("%s: %d training examples, fewer than the %ld the batches need", path, n, need);
-        rc = EXIT_BAD_INPUT;
-    } else if (!perm || !bt->x || !bt->y) {
-        util_err("out of memory for the batches");
-        rc = EXIT_IO;
-    } else {
-        rng_t r;
-        rng_seed(&r, (uint64_t)o->seed ^ SEED_SALT_BATCHES);
-        for (int i = 0; i < n; i++) perm[i] = i;
-        rng_pick(&r, perm, n, need);
-        feed_batch(&f, FEED_TRAIN, perm, (int)need, bt->x, bt->y);
-        bt->n = (int)need, bt->c = f.c, bt->h = f.h, bt->w = f.w, bt->classes = f.classes;
-        bt->dense = f.dense;
-    }
-    if (rc) free(bt->x), free(bt->y), bt->x = NULL, bt->y = NULL;
-    free(perm);
-    feed_close(&f);
-    return rc;
-}
-
-/* Outputs of the live_only proxies for candidates with the same live key (space.h), one
- * slot per key: a space of at most MEMO_MAX_SLOTS architectures (NB201: 15,625) never
- * evicts, so equal cells far apart in the stream are found; a larger one shares slots by
- * key modulo the table size. Only the selected live_only proxies are stored (about 100
- * bytes each per slot, allocated lazily by calloc), so memory stays fixed however long
- * the stream. */
-#define MEMO_MAX_SLOTS (1 << 16)
-typedef struct {
-    int n;
-    const char *key[PROXY_MAX_KEYS];
-    double v[PROXY_MAX_KEYS];
-    char *err; /* NULL when empty */
-} memo_out_t;
-typedef struct {
-    int64_t n_slots; /* 0: no memo */
-    int n_px;        /* stored proxies per slot */
-    int px_of[PROXY_MAX]; /* proxy table index -> position in a slot, or -1 */
-    int64_t *key1;   /* per slot: the key + 1 once all n_px outputs are stored, else 0 */
-    memo_out_t *out; /* n_slots * n_px */
-} memo_t;
-
-static void memo_free(memo_t *m) {
-    if (m->out)
-        for (int64_t i = 0; i < m->n_slots * m->n_px; i++) free(m->out[i].err);
-    free(m->key1), free(m->out);
-}
-
-/* 0, or -1 out of memory; m->n_slots stays 0 when there is nothing to memoize (or not
- * enabled). */
-static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int enable) {
-    memset(m, 0, sizeof *m);
-    for (int i = 0; proxy_table[i]; i++) {
-        m->px_of[i] = -1;
-        if (on[i] && proxy_table[i]->flags & PROXY_LIVE_ONLY) m->px_of[i] = m->n_px++;
-    }
-    if (!enable || !sp->live_key || !m->n_px) return 0;
-    m->n_slots = sp->n_arch > 0 && sp->n_arch < MEMO_MAX_SLOTS ? sp->n_arch : MEMO_MAX_SLOTS;
-    m->key1 = calloc((size_t)m->n_slots, sizeof *m->key1);
-    m->out = calloc((size_t)m->n_slots * m->n_px, sizeof *m->out);
-    if (!m->key1 || !m->out) {
-        memo_free(m);
-        return -1;
-    }
-    return 0;
-}
-
-/* What scores one stream: the supernet, the working parameters, one net whose arena each
- * record's graph reuses, the proxy context, the selected proxies and the memo. */
-typedef struct {
-    const opts_t *o;
-    ckpt_t *ck;
-    params_t W;
-    net_t net;
-    proxy_ctx_t ctx;
-    unsigned char on[PROXY_MAX];
-    memo_t memo;
-    long n_memo;
-} scorer_t;
-
-/* The record's candidate, if it is in the supernet's space with the supernet's cfg.
- * 0, or -1 with err. */
-static int read_candidate(const ckpt_t *ck, const msgpack_object *in, const space_t **sp,
-                          arch_t *a, space_cfg_t *c, char *err, size_t n_err)
-{
-    if (space_read_record(in, sp, a, c, err, n_err)) return -1;
-    if (*sp != ck->space) {
-        snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", (*sp)->name,
-                 ck->space->name);
-        return -1;
-    }
-    if (!space_cfg_equal(c, &ck->cfg)) {
-        snprintf(err, n_err,
-                 "record cfg (C=%d N=%d input %dx%dx%d classes %d) differs from the supernet's "
-                 "(C=%d N=%d input %dx%dx%d classes %d)",
-                 c->C, c->N, c->in_ch, c->H, c->W, c->classes, ck->cfg.C, ck->cfg.N,
-                 ck->cfg.in_ch, ck->cfg.H, ck->cfg.W, ck->cfg.classes);
-        return -1;
-    }
-    return 0;
-}
-
-/* Proxy i's outputs into out: from the memo slot on a hit, else by running it (and storing
- * them in the slot when it has one). 0, or -2 out of memory. */
-static int run_proxy(scorer_t *s, int i, int64_t slot, int hit, proxy_out_t *out)
-{
-    memo_t *memo = &s->memo;
-    memset(out, 0, sizeof *out);
-    int k = slot >= 0 ? memo->px_of[i] : -1;
-    memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
-    if (mo && hit) {
-        out->n = mo->n;
-        memcpy(out->key, mo->key, sizeof out->key);
-        memcpy(out->v, mo->v, sizeof out->v);
-        if (mo->err) snprintf(out->err, sizeof out->err, "%s", mo->err);
-        return 0;
-    }
-    if (proxy_table[i]->fn(&s->ctx, out) < 0) return -2;
-    if (!mo) return 0;
-    free(mo->err);
-    mo->err = out->err[0] ? strdup(out->err) : NULL;
-    if (out->err[0] && !mo->err) return -2;
-    mo->n = out->n;
-    memcpy(mo->key, out->key, sizeof mo->key);
-    memcpy(mo->v, out->v, sizeof mo->v);
-    return 0;
-}
-
-/* A record's scores, collected while the proxies run and added when they are done. */
-typedef struct {
-    int n;
-    const char *key[PROXY_MAX_SCORES];
-    double v[PROXY_MAX_SCORES];
-    char why[512];
-} scores_t;
-
-static void scores_add(scores_t *sc, const proxy_out_t *out)
-{
-    for (int k = 0; k < out->n && sc->n < PROXY_MAX_SCORES; k++) {
-        sc->key[sc->n] = out->key[k];
-        sc->v[sc->n++] = isfinite(out->v[k]) ? out->v[k] : NAN;
-    }
-    if (out->err[0]) {
-        size_t l = strlen(sc->why);
-        snprintf(sc->why + l, sizeof sc->why - l, "%s%s", l ? "; " : "", out->err);
-    }
-}
-
-/* scores.<key> for each score and "error" when a proxy gave a reason. 0 or -2. */
-static int scores_write(const scores_t *sc, rec_t *e)
-{
-    for (int k = 0; k < sc->n; k++) {
-        char key[64];
-        snprintf(key, sizeof key, "scores.%s", sc->key[k]);
-        if (rec_set_f64(e, key, sc->v[k])) return -2;
-    }
-    return sc->why[0] && rec_set_str(e, "error", sc->why) ? -2 : 0;
-}
-
-/* Build the record's network over W in s->net (reset first: its arena is reused from one
- * record to the next) unless the memo holds every selected proxy's outputs, run the
- * selected proxies and add their keys. 0, -1 with err for bad input, -2 out of memory. */
-static int score_record(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
-{
-    const space_t *sp;
-    arch_t a;
-    space_cfg_t c;
-    if (read_candidate(s->ck, in, &sp, &a, &c, err, n_err)) return -1;
-    memo_t *memo = &s->memo;
-    net_t *net = &s->net;
-    /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
-    int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
-    int hit = slot >= 0 && memo->key1[slot] == key + 1, need_net = 0;
-    for (int i = 0; proxy_table[i]; i++)
-        if (s->on[i] && !(hit && memo->px_of[i] >= 0)) need_net = 1;
-    if (hit) ++s->n_memo;
-    net_reset(net);
-    /* from the selected proxies' flags: without a reader of nodes' dy the dy buffers are
-     * shared between nodes (net.h share_dy: smaller, cache-warm arena); the input's
-     * gradient only in the readers' own passes */
-    proxy_plan_t plan;
-    proxy_plan(s->on, &plan);
-    net->share_dy = plan.share_dy;
-    net->no_input_dy = plan.no_input_dy;
-    unsigned char *used = calloc((size_t)s->W.n + 1, 1);
-    int rc = 0;
-    if (!used) {
-        rc = -2;
-    } else if (!need_net) {
-        /* every selected proxy's outputs are in the memo */
-    } else if (sp->build(net, &c, &a) < 0) {
-        snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
-        rc = -1;
-    } else if (net_finalize(net, NULL) < 0) {
-        rc = -2;
-    }
-    if (rc) {
-        free(used);
-        return rc;
-    }
-    if (need_net) net_used_params(net, used);
-    s->ctx.net = net;
-    s->ctx.used = used;
-    s->ctx.space = sp, s->ctx.cfg = &c, s->ctx.arch = &a;
-    proxy_ctx_reset(&s->ctx);
-    scores_t sc = {0};
-    for (int i = 0; proxy_table[i] && rc == 0; i++) {
-        if (!s->on[i]) continue;
-        proxy_out_t out;
-        if ((rc = run_proxy(s, i, slot, hit, &out))) break;
-        static unsigned char warned[PROXY_MAX];
-        if (out.n == 0 && !warned[i]) {
-            util_msg("%s is not defined for space '%s'; not scored", proxy_table[i]->name, sp->name);
-            warned[i] = 1;
-        }
-        scores_add(&sc, &out);
-    }
-    if (slot >= 0 && !hit && rc == 0) memo->key1[slot] = key + 1; /* every output stored */
-    s->ctx.net = NULL;
-    s->ctx.used = NULL;
-    s->ctx.space = NULL, s->ctx.cfg = NULL, s->ctx.arch = NULL;
-    free(used);
-    return rc ? rc : scores_write(&sc, e);
-}
-
-/* W gets the supernet's views (same names, kinds, shapes, order), allocated. */
-static int working_params(const params_t *S, params_t *W)
-{
-    params_init(W);
-    for (int i = 0; i < S->n; i++)
-        if (params_declare(W, S->v[i].name, S->v[i].kind, S->v[i].n_dim, S->v[i].shape) != i)
-            return -1;
-    for (int i = 0; i < S->n_state; i++)
-        if (params_declare(W, S->sv[i].name, S->sv[i].kind, S->sv[i].n_dim, S->sv[i].shape) != i)
-            return -1;
-    if (params_alloc(W) < 0) return -1;
-    memcpy(W->w, S->w, S->n_floats * sizeof(float));
-    memcpy(W->s, S->s, S->n_state_floats * sizeof(float));
-    return 0;
-}
-
 enum opt_id { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O_STEPLR, O_L1,
               O_L2, O_L3, O_L4, O_PAPER, O_BNB, O_EVB, O_SHARD, O_THREADS, O_PROGRESS, O_KEEP,
               O_OKBAD, O_NOMEMO, O_LATB, O_LATR };
@@ -417,29 +103,30 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         {"no-memo", 0, 0, O_NOMEMO},   {"latency-batch", 1, 0, O_LATB},
         {"latency-repeats", 1, 0, O_LATR}, FEED_LONG_OPTIONS,
         {0, 0, 0, 0}};
+    scorer_opts_t *so = &o->so;
     int ch;
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case O_SUPERNET: o->supernet = optarg; break;
-        case O_DATA: o->data_dir = optarg; break;
+        case O_SUPERNET: so->supernet = optarg; break;
+        case O_DATA: so->data_path = optarg; break;
         case O_PROXIES: o->proxies = optarg; break;
-        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
-        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &o->batches); break;
-        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &o->batch); break;
-        case O_STEPLR: bad = util_parse_double(optarg, &o->step_lr) || !(o->step_lr >= 0); break;
+        case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &so->seed); break;
+        case O_BATCHES: bad = util_parse_long(optarg, 2, 1024, &so->batches); break;
+        case O_BATCH: bad = util_parse_long(optarg, 2, 4096, &so->batch); break;
+        case O_STEPLR: bad = util_parse_double(optarg, &so->step_lr) || !(so->step_lr >= 0); break;
         case O_L1:
         case O_L2:
         case O_L3:
         case O_L4:
-            bad = util_parse_double(optarg, &o->lambda[ch - O_L1]);
-            o->have_lambda[ch - O_L1] = 1;
+            bad = util_parse_double(optarg, &so->lambda[ch - O_L1]);
+            so->have_lambda[ch - O_L1] = 1;
             break;
-        case O_PAPER: o->paper = 1; break;
-        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &o->bn_batches); break;
-        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &o->eval_batches); break;
-        case O_LATB: bad = util_parse_long(optarg, 1, 4096, &o->lat_batch); break;
-        case O_LATR: bad = util_parse_long(optarg, 1, 1000, &o->lat_repeats); break;
+        case O_PAPER: so->paper = 1; break;
+        case O_BNB: bad = util_parse_long(optarg, 1, 1024, &so->bn_batches); break;
+        case O_EVB: bad = util_parse_long(optarg, 1, 1024, &so->eval_batches); break;
+        case O_LATB: bad = util_parse_long(optarg, 1, 4096, &so->lat_batch); break;
+        case O_LATR: bad = util_parse_long(optarg, 1, 1000, &so->lat_repeats); break;
         case O_SHARD: {
             char tail;
             static int shard_given; /* a second --shard would silently replace the first */
@@ -453,25 +140,17 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         }
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
         case O_PROGRESS: o->progress = 1; break;
-        case O_NOMEMO: o->no_memo = 1; break;
+        case O_NOMEMO: so->no_memo = 1; break;
         case 'q': o->progress = -1; break;
-        case O_KEEP: pol->keep_going = 1, o->keep_going = 1; break;
+        case O_KEEP: pol->keep_going = 1, so->keep_going = 1; break;
         case O_OKBAD: pol->ok_if_bad = 1; break;
         case 'f': o->force = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: {
             data_spec_t probe = {0};
-            char err[256];
-            int f = feed_option(&probe, ch, optarg, err, sizeof err);
-            if (f < 0) {
-                util_err("%s", err);
-                return EXIT_USAGE;
-            }
-            if (f > 0 || o->n_dopt == 16) {
-                usage(stderr);
-                return EXIT_USAGE;
-            }
-            o->dopt_ch[o->n_dopt] = ch, o->dopt_arg[o->n_dopt++] = optarg;
+            int f = so->n_dopt == 16 ? 1 : feed_option_cli(&probe, ch, optarg);
+            if (f) return f > 0 ? usage(stderr), EXIT_USAGE : EXIT_USAGE;
+            so->dopt_ch[so->n_dopt] = ch, so->dopt_arg[so->n_dopt++] = optarg;
         }
         }
         if (bad) {
@@ -487,9 +166,8 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
 }
 
 /* Score the records of stdin (this shard's) onto stdout. The exit status. */
-static int score_stream(scorer_t *s, rec_policy_t *pol)
+static int score_stream(const opts_t *o, scorer_t *s, rec_policy_t *pol)
 {
-    const opts_t *o = s->o;
     char err[1024];
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
@@ -513,7 +191,7 @@ static int score_stream(scorer_t *s, rec_policy_t *pol)
             rc = EXIT_IO;
             break;
         }
-        int sr = score_record(s, &in, &e, err, sizeof err);
+        int sr = scorer_score(s, &in, &e, err, sizeof err);
         if (sr == -1 && rec_policy_bad(pol, n, "%s", err)) {
             rec_edit_end(&e);
             continue;
@@ -543,7 +221,7 @@ static int score_stream(scorer_t *s, rec_policy_t *pol)
     if (show && rc == EXIT_OK) {
         double dt = util_now() - t0;
         util_msg("%ld scored in %.1f s (%.2f/s), %ld with errors, %ld from the memo of "
-                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, s->n_memo);
+                 "equal live networks", scored, dt, dt > 0 ? scored / dt : 0.0, n_nan, scorer_memo_hits(s));
     }
     rec_reader_free(rd);
     rec_writer_free(wr);
@@ -553,101 +231,27 @@ static int score_stream(scorer_t *s, rec_policy_t *pol)
 int main(int argc, char **argv)
 {
     util_set_prog("score-sigeo");
-    opts_t o = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4,
-                .threads = 1, .shard_i = 0, .shard_n = 1, .step_lr = 1.0,
-                .lat_batch = PROXY_LAT_BATCH, .lat_repeats = PROXY_LAT_REPEATS};
+    opts_t o = {.threads = 1, .shard_n = 1,
+                .so = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4, .step_lr = 1.0,
+                       .lat_batch = PROXY_LAT_BATCH, .lat_repeats = PROXY_LAT_REPEATS}};
     rec_policy_t pol = {0, 0, 0};
-    int prc = parse_opts(argc, argv, &o, &pol);
-    if (prc >= 0) return prc;
-    if (!o.supernet) {
+    unsigned char on[PROXY_MAX];
+    char err[1024];
+    int rc = parse_opts(argc, argv, &o, &pol);
+    if (rc >= 0) return rc;
+    if (!o.so.supernet) {
         util_err("--supernet FILE is required (make one with warmup-supernet)");
         usage(stderr);
         return EXIT_USAGE;
     }
-    static scorer_t s; /* large (the memo's header, the proxy arrays) */
-    s.o = &o;
-    if (parse_proxies(o.proxies, s.on)) return EXIT_USAGE;
+    if (scorer_select(o.proxies, on, err, sizeof err)) return util_err("%s", err), EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
-
     static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
-    char err[1024];
-    if (ckpt_load(o.supernet, &ck, err, sizeof err)) {
-        util_err("%s", err);
-        return EXIT_BAD_INPUT;
-    }
-    if (o.paper) { /* the paper's defaults, keyed on whether the supernet saw data */
-        int warm = ck.steps > 0;
-        ck.lambda[0] = 1, ck.lambda[1] = warm ? 50 : 1, ck.lambda[2] = warm ? 1 : 0;
-        ck.lambda[3] = 0;
-    }
-    for (int i = 0; i < 4; i++)
-        if (!o.have_lambda[i]) o.lambda[i] = ck.lambda[i];
-    /* The checkpoint's lambda were chosen at one warm-up share; far from it they rank
-     * worse (docs/quality.md). Older checkpoints: the space's share. */
-    double lf = ck.lambda_fraction >= 0 ? ck.lambda_fraction : ck.space->lambda_fraction;
-    int own = !o.paper && !(o.have_lambda[0] && o.have_lambda[1] && o.have_lambda[2] && o.have_lambda[3]) &&
-              proxy_index("sigeo") >= 0 && s.on[proxy_index("sigeo")];
-    if (own && ck.steps > 0 && lf > 0 && (ck.fraction > 2 * lf || ck.fraction < lf / 2))
-        util_msg("warning: %s was warmed up on %g%% of the data, its sigeo weights were chosen "
-                 "at %g%%; they rank worse there (docs/quality.md): warm up with --fraction %g "
-                 "or give --l1..--l4", o.supernet, 100 * ck.fraction, 100 * lf, lf);
-    const char *dir = o.data_dir                ? o.data_dir
-                      : ck.data_dir[0] ? ck.data_dir
-                                       : feed_default_path(ck.space->data_kind);
-    batches_t bt;
-    int rc = load_batches(&o, &ck, dir, &bt);
-    if (rc) {
-        ckpt_free(&ck);
-        return rc;
-    }
-    if (bt.c != ck.cfg.in_ch || bt.h != ck.cfg.H || bt.w != ck.cfg.W ||
-        bt.classes > ck.cfg.classes || bt.dense != ck.cfg.extra[SPACE_CFG_DENSE]) {
-        util_err("%s: data is %dx%dx%d (%d dense) with %d classes, the supernet %s wants "
-                 "%dx%dx%d (%d dense) and %d", dir, bt.c, bt.h, bt.w, bt.dense, bt.classes,
-                 o.supernet, ck.cfg.in_ch, ck.cfg.H, ck.cfg.W, ck.cfg.extra[SPACE_CFG_DENSE],
-                 ck.cfg.classes);
-        free(bt.x), free(bt.y), ckpt_free(&ck);
-        return EXIT_BAD_INPUT;
-    }
-    s.ck = &ck;
-    if (working_params(&ck.P, &s.W)) {
-        util_err("out of memory for the working parameters");
-        free(bt.x), free(bt.y), ckpt_free(&ck);
-        return EXIT_IO;
-    }
-    size_t img = (size_t)bt.c * bt.h * bt.w;
-    long B = o.batch, nk = o.batches * B, nb = o.bn_batches * B;
-    s.ctx = (proxy_ctx_t){
-        .P = &s.W, .src = &ck.P, .c = bt.c, .h = bt.h, .w = bt.w,
-        .n_batches = (int)o.batches, .x = bt.x, .y = bt.y,
-        .n_bn = (int)o.bn_batches, .n_eval = (int)o.eval_batches,
-        .x_bn = bt.x + nk * img, .y_bn = bt.y + nk,
-        .x_eval = bt.x + (nk + nb) * img, .y_eval = bt.y + nk + nb,
-        .step_lr = (float)o.step_lr,
-        .lat_batch = (int)o.lat_batch, .lat_repeats = (int)o.lat_repeats,
-        .lambda = {o.lambda[0], o.lambda[1], o.lambda[2], o.lambda[3]},
-    };
-
-    /* The g0 cache at its largest size now, not in the middle of a candidate. */
-    s.ctx.g0 = malloc((s.W.n_floats ? s.W.n_floats : 1) * sizeof(float));
-    s.ctx.n_g0 = s.ctx.g0 ? s.W.n_floats : 0;
-    if (lay_blas_room(err, sizeof err)) {
-        util_err("%s", err);
-        return EXIT_IO;
-    }
-    if (memo_init(&s.memo, ck.space, s.on, !o.no_memo)) {
-        util_err("out of memory");
-        return EXIT_IO;
-    }
-    /* one net for the whole stream: each record rebuilds its graph in the same arena */
-    net_init(&s.net, &s.W, (int)o.batch);
-    rc = rec_policy_exit(&pol, score_stream(&s, &pol));
-    net_free(&s.net);
-    memo_free(&s.memo);
-    proxy_ctx_free(&s.ctx);
-    params_free(&s.W);
-    free(bt.x), free(bt.y);
+    if (ckpt_load(o.so.supernet, &ck, err, sizeof err)) return util_err("%s", err), EXIT_BAD_INPUT;
+    scorer_t *s = scorer_open(&o.so, &ck, on, &rc);
+    if (s) rc = rec_policy_exit(&pol, score_stream(&o, s, &pol));
+    scorer_free(s);
     ckpt_free(&ck);
     return rc;
 }

@@ -1,0 +1,41 @@
+/* scorer.h — scoring a stream of candidates over one supernet checkpoint: the proxies a
+ * list selects, the batches every candidate sees, one network arena reused from record to
+ * record, and a memo of the outputs of candidates whose live networks are equal. The
+ * score-sigeo tool is its options and record loop around this. */
+#ifndef SIGEO_SCORER_H
+#define SIGEO_SCORER_H
+
+#include "io/rec.h"
+#include "model/ckpt.h"
+#include "proxies/proxy.h"
+
+typedef struct {
+    const char *data_path;  /* the training data (the checkpoint's when NULL) */
+    const char *supernet;   /* the checkpoint's file name, for messages */
+    long seed, batches, batch, bn_batches, eval_batches, lat_batch, lat_repeats;
+    double step_lr, lambda[4];
+    int have_lambda[4], paper, keep_going, no_memo;
+    int n_dopt;             /* data options given, replayed over the checkpoint's */
+    int dopt_ch[16];
+    const char *dopt_arg[16];
+} scorer_opts_t;
+
+typedef struct scorer scorer_t;
+
+/* Parse "a,b,c" into on[] (one flag per table entry); "all" in the list stands for every
+ * proxy but the timed ones (reproducible outputs), which run only when named; NULL
+ * selects the default-on ones. 0, or -1 with err. */
+int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err);
+/* A scorer over ck (which must outlive it) for the proxies on[]: resolves SiGeo's weights
+ * (o->lambda, warning when the checkpoint's were chosen at another warm-up share), loads
+ * the batches and sets up the proxy context. NULL with *status the exit status after a
+ * message on stderr. */
+scorer_t *scorer_open(const scorer_opts_t *o, ckpt_t *ck, const unsigned char *on, int *status);
+/* Adds the selected proxies' scores.<key> (and "error" with the reasons of non-finite
+ * ones) to e, the edit of in. 0, -1 with err for bad input, -2 out of memory. */
+int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, size_t n_err);
+/* Records whose outputs came from the memo. */
+long scorer_memo_hits(const scorer_t *s);
+void scorer_free(scorer_t *s);
+
+#endif
