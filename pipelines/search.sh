@@ -182,9 +182,9 @@ if [ -n "$where" ]; then
         exit 1
     fi
 fi
-saveopt="" models="$out/models"
+models="$out/models" saving=""
 if [ "$save" = 1 ]; then
-    saveopt="--save $models"
+    saving=1
     # this run's models only: earlier runs' files would read as this run's
     if [ -d "$models" ]; then find "$models" -maxdepth 1 -type f -name '*.model' -exec rm -f {} +; fi
 fi
@@ -192,7 +192,8 @@ say "training the top $k by $by from scratch ($epochs epoch(s), $threads thread(
 "$bin/rank" --by "scores.$by" --top "$k" < "$out/ranked.mp" > "$out/top.mp"
 # shellcheck disable=SC2086
 "$bin/train-arch" --threads "$threads" --epochs "$epochs" --fraction "$train_fraction" \
-    --test-fraction "$test_fraction" --data "$data" "$@" $saveopt -q < "$out/top.mp" > "$out/trained.mp"
+    --test-fraction "$test_fraction" --data "$data" "$@" ${saving:+--save "$models"} -q \
+    < "$out/top.mp" > "$out/trained.mp"
 t4=$(now)
 
 # 5. The best trained network (highest test accuracy) as ONNX.
