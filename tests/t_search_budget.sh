@@ -39,6 +39,10 @@ sys.exit(top["model"] != sys.argv[2])
 EOF
 if [ -x bin/export-onnx ] || [ -x "${SIGEO_BIN:-}/export-onnx" ]; then
     check "best.onnx written and printed" '[ -s "$t/a/best.onnx" ] && grep -q "best.onnx" "$t/a.table"'
+    if $PY -c 'import onnx' 2>/dev/null; then
+        $PY -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]))' "$t/a/best.onnx"
+        check "onnx.checker accepts best.onnx" '[ $? -eq 0 ]'
+    fi
 else
     echo "skip: export-onnx is not built, no best.onnx to check"
 fi
