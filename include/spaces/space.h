@@ -111,6 +111,10 @@ int space_cfg_read(const struct space *S, space_cfg_t *c, const msgpack_object *
  * back; else -1 with err naming the parameter and the range or rule it breaks. A tool that
  * builds a cfg from options calls it before declaring. */
 int space_cfg_check(const struct space *S, const space_cfg_t *c, char *err, size_t n_err);
+/* The tools' size options over c: --channels C, --cells N, --classes K where > 0, and
+ * --input "CxHxW" where not NULL. 0, or -1 with err (a malformed --input). */
+int space_cfg_options(space_cfg_t *c, long channels, long cells, long classes, const char *input, char *err,
+                      size_t n_err);
 /* Write c as the map at path (normally "cfg"). 0 or -1. */
 int space_cfg_write(const struct space *S, const space_cfg_t *c, rec_t *e, const char *path);
 

@@ -148,3 +148,21 @@ int space_cfg_write(const space_t *S, const space_cfg_t *c, rec_t *e, const char
     }
     return 0;
 }
+
+int space_cfg_options(space_cfg_t *c, long channels, long cells, long classes, const char *input, char *err,
+                      size_t n_err)
+{
+    if (channels > 0) c->C = (int)channels;
+    if (cells > 0) c->N = (int)cells;
+    if (classes > 0) c->classes = (int)classes;
+    if (!input) return 0;
+    int ci, h, w;
+    char tail;
+    if (sscanf(input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 || h < 4 || h > 4096 || w < 4 ||
+        w > 4096) {
+        snprintf(err, n_err, "bad --input '%s' (want CxHxW, e.g. 3x32x32)", input);
+        return -1;
+    }
+    c->in_ch = ci, c->H = h, c->W = w;
+    return 0;
+}

@@ -139,19 +139,9 @@ static int resolve(const opts_t *o, const space_t **sp, space_cfg_t *c) {
     }
     space_cfg_default(S, c);
     if (o->supernet) *c = ck.cfg, ckpt_free(&ck);
-    if (o->channels > 0) c->C = (int)o->channels;
-    if (o->cells > 0) c->N = (int)o->cells;
-    if (o->classes > 0) c->classes = (int)o->classes;
-    if (o->input) {
-        int ci, h, wd;
-        char tail;
-        if (sscanf(o->input, "%dx%dx%d%c", &ci, &h, &wd, &tail) != 3 || ci < 1 || ci > 64 || h < 4 || h > 4096 ||
-            wd < 4 || wd > 4096) {
-            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o->input);
-            return EXIT_USAGE;
-        }
-        c->in_ch = ci, c->H = h, c->W = wd;
-    }
+    char err[256];
+    if (space_cfg_options(c, o->channels, o->cells, o->classes, o->input, err, sizeof err))
+        return util_err("%s", err), EXIT_USAGE;
     *sp = S;
     return -1;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "model/ckpt.h"
+#include "model/warmup.h"
 #include "io/file.h"
 #include "data/criteo.h"
 #include "data/feed.h"
@@ -24,9 +25,6 @@
 #include "engine/train.h"
 #include "spaces/space.h"
 #include "base/util.h"
-
-/* Curve points kept in the checkpoint: each is the mean loss of a run of steps. */
-#define CURVE_POINTS 256
 
 typedef struct {
     const char *out, *data_dir, *space, *input;
@@ -139,99 +137,6 @@ static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *
     return EXIT_OK;
 }
 
-static void progress_line(long step, long steps, double loss, double ips, int final)
-{
-    int tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "%swarmup-supernet: step %ld/%ld loss %.4f %.0f img/s%s", tty ? "\r" : "",
-            step, steps, loss, ips, tty && !final ? "\033[K" : "\n");
-    fflush(stderr);
-}
-
-/* The warm-up's state between the engine's training loop and its callbacks. */
-typedef struct {
-    const opts_t *o;
-    ckpt_t *c;
-    const feed_t *d;
-    net_t net;        /* rebuilt for each step's path */
-    rng_t paths;      /* its own stream, so data order and paths do not shift each other */
-    long steps, every;
-    int show;
-    double t0, t_last, gap, run, since;
-    long n_run, n_since;
-} warm_t;
-
-/* The step's path: sampled, then its net rebuilt in the same arena (net_reset keeps the
- * activations, so a step pays for the graph, not for faulting in ~85 MB; 15,625 cached
- * nets would not fit; docs/warmup.md). */
-static net_t *warm_net(void *arg, long t, char *err, size_t n_err)
-{
-    warm_t *w = arg;
-    const space_t *S = w->c->space;
-    arch_t a;
-    space_sample_path(S, &w->paths, &w->c->cfg, &a);
-    net_reset(&w->net);
-    w->net.share_dy = w->net.no_input_dy = 1;
-    if (S->build(&w->net, &w->c->cfg, &a) || net_finalize(&w->net, NULL)) {
-        snprintf(err, n_err, "cannot build the path of step %ld", t + 1);
-        return NULL;
-    }
-    return &w->net;
-}
-
-static void warm_batch(void *arg, const int *pos, int b, float *x, int *y)
-{
-    feed_batch(((warm_t *)arg)->d, FEED_TRAIN, pos, b, x, y);
-}
-
-/* The loss curve (mean loss per run of `every` steps) and the progress line. */
-static void warm_step(void *arg, long ep, long s, long t, float loss)
-{
-    warm_t *w = arg;
-    ckpt_t *c = w->c;
-    (void)ep, (void)s;
-    w->run += loss, w->n_run++;
-    w->since += loss, w->n_since++;
-    if (w->n_run == w->every || t == w->steps - 1) {
-        c->curve[c->n_curve++] = (float)(w->run / (double)w->n_run);
-        w->run = 0, w->n_run = 0;
-    }
-    double now = util_now();
-    if (w->show && (now - w->t_last >= w->gap || t == w->steps - 1)) {
-        progress_line(t + 1, w->steps, w->since / (double)w->n_since,
-                      (double)(t + 1) * w->o->batch / (now - w->t0), t == w->steps - 1);
-        w->t_last = now, w->since = 0, w->n_since = 0;
-    }
-}
-
-/* Single-path one-shot training of c->P on d, with the optimizer of c's space at a
- * constant learning rate. 0, or -1 with err set. */
-static int warmup(const opts_t *o, ckpt_t *c, const feed_t *d, char *err, size_t n_err)
-{
-    int tty = isatty(STDERR_FILENO);
-    warm_t w = {.o = o, .c = c, .d = d, .show = o->progress > 0 || (o->progress == 0 && tty),
-                .gap = tty ? 0.5 : 5.0};
-    train_t T = {
-        .n_examples = d->n[FEED_TRAIN], .batch = (int)o->batch, .epochs = o->epochs,
-        .order_seed = (uint64_t)o->seed ^ SEED_SALT_ORDER,
-        .x_floats = (size_t)d->c * d->h * d->w,
-        .opt = {c->space->optimizer, (float)o->momentum, (float)o->weight_decay, 0},
-        .sched = {OPTIM_CONSTANT, o->lr, 0, 0, 0},
-        .batch_fn = warm_batch, .net_fn = warm_net, .step_fn = warm_step, .arg = &w,
-    };
-    w.steps = train_steps_per_epoch(&T) * o->epochs;
-    w.every = (w.steps + CURVE_POINTS - 1) / CURVE_POINTS;
-    rng_seed(&w.paths, (uint64_t)o->seed ^ SEED_SALT_PATHS);
-    c->n_curve = 0;
-    net_init(&w.net, &c->P, (int)o->batch);
-    w.t0 = w.t_last = util_now();
-    int rc = train_run(&T, err, n_err);
-    net_free(&w.net);
-    if (rc) return -1;
-    c->steps = w.steps;
-    c->seconds = util_now() - w.t0;
-    return 0;
-}
-
 enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
               O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP };
 
@@ -299,27 +204,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return -1;
 }
 
-/* The space's default cfg with --channels, --cells, --classes and --input applied.
- * 0, or -1 after saying what is wrong. */
-static int supernet_cfg(const opts_t *o, const space_t *S, space_cfg_t *cfg)
-{
-    space_cfg_default(S, cfg);
-    if (o->channels > 0) cfg->C = (int)o->channels;
-    if (o->cells > 0) cfg->N = (int)o->cells;
-    if (o->classes > 0) cfg->classes = (int)o->classes;
-    if (o->input) {
-        int ci, h, w;
-        char tail;
-        if (sscanf(o->input, "%dx%dx%d%c", &ci, &h, &w, &tail) != 3 || ci < 1 || ci > 64 ||
-            h < 4 || h > 4096 || w < 4 || w > 4096) {
-            util_err("bad --input '%s' (want CxHxW, e.g. 3x32x32)", o->input);
-            return -1;
-        }
-        cfg->in_ch = ci, cfg->H = h, cfg->W = w;
-    }
-    return 0;
-}
-
 /* The run's options into the checkpoint. */
 static void set_options(const opts_t *o, const space_t *S, ckpt_t *c)
 {
@@ -365,6 +249,71 @@ static int declare(ckpt_t *c)
     return EXIT_OK;
 }
 
+/* The cfg, --cache-name and the output path, before any work. -1 to go on, else the exit
+ * status. */
+static int prepare(opts_t *o, const space_t *S, ckpt_t *c)
+{
+    char err[IO_PATH_MAX + 256], name[256];
+    space_cfg_default(S, &c->cfg);
+    if (space_cfg_options(&c->cfg, o->channels, o->cells, o->classes, o->input, err, sizeof err))
+        return util_err("%s", err), EXIT_USAGE;
+    cache_name(o, S, &c->cfg, name, sizeof name);
+    if (o->cache_name) return printf("%s\n", name), fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
+    if (!o->out) return util_err("no output file: give -o FILE (for example -o cache/%s)", name), EXIT_USAGE;
+    if (io_output_check(o->out, err, sizeof err) != 0) return util_err("%s", err), *o->out ? EXIT_IO : EXIT_USAGE;
+    set_options(o, S, c);
+    /* before any work, with the shapes known so far; again with the data's */
+    int rc = declare(c);
+    params_free(&c->P);
+    return rc ? rc : -1;
+}
+
+/* The data's path, options, fingerprint and statistics into c, and its training subset
+ * into train. EXIT_OK or the exit status. */
+static int take_data(const opts_t *o, const space_t *S, ckpt_t *c, feed_t *train)
+{
+    /* absolute, so the checkpoint's data path and options work from any directory */
+    if (util_abs_path(o->data_dir, c->data_dir, sizeof c->data_dir) ||
+        feed_options_string(&o->spec, c->data_options, sizeof c->data_options)) {
+        util_err("--data or --labels path too long for a checkpoint (%zu bytes with the "
+                 "current directory; at most %zu)", strlen(o->data_dir), sizeof c->data_dir - 1);
+        return EXIT_USAGE;
+    }
+    int rc = load_data(o, S, &c->cfg, train);
+    if (rc) return rc;
+    memcpy(c->data_fingerprint, train->fingerprint, sizeof c->data_fingerprint);
+    c->n_norm = train->normalize ? train->c : 0;
+    memcpy(c->norm_mean, train->mean, sizeof(float) * (size_t)c->n_norm);
+    memcpy(c->norm_std, train->std, sizeof(float) * (size_t)c->n_norm);
+    return EXIT_OK;
+}
+
+/* Initialize, warm up and save c. EXIT_OK or the exit status. */
+static int run(const opts_t *o, ckpt_t *c, const feed_t *train)
+{
+    char err[1024];
+    int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
+    rng_t ri;
+    rng_seed(&ri, (uint64_t)o->seed);
+    int rc = declare(c);
+    if (rc) return rc;
+    if (params_alloc(&c->P)) {
+        util_err("out of memory for the %s supernet's %zu parameters (%.0f MB with their "
+                 "gradients and momentum)", c->space->name, c->P.n_floats, 12e-6 * (double)c->P.n_floats);
+        return EXIT_IO;
+    }
+    params_init_default(&c->P, &ri);
+    if (o->fraction > 0 && lay_blas_room(err, sizeof err)) rc = EXIT_IO;
+    else if (o->fraction > 0 && model_warmup(c, train, show, err, sizeof err)) rc = EXIT_BAD_INPUT;
+    else if (ckpt_save(o->out, c, err, sizeof err)) rc = EXIT_IO;
+    if (rc) return util_err("%s", err), rc;
+    if (show)
+        util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s", o->out,
+                 c->P.n_floats, (long long)c->steps, c->seconds, c->n_curve ? c->curve[c->n_curve - 1] : NAN,
+                 c->hash);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     util_set_prog("warmup-supernet");
@@ -374,106 +323,24 @@ int main(int argc, char **argv)
     feed_opts_t fd;
     feed_opts_default(&fd, DATA_IMAGES);
     o.spec = fd.data;
-    int prc = parse_opts(argc, argv, &o);
-    if (prc >= 0) return prc;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
     const space_t *S = space_find(o.space);
-    if (!S) {
-        util_err("unknown space '%s'", o.space);
-        return EXIT_USAGE;
-    }
+    if (!S) return util_err("unknown space '%s'", o.space), EXIT_USAGE;
     if (!o.data_given) o.data_dir = feed_default_path(S->data_kind);
     ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
-    if (!c) {
-        util_err("out of memory");
-        return EXIT_IO;
-    }
-    if (supernet_cfg(&o, S, &c->cfg)) {
-        free(c);
-        return EXIT_USAGE;
-    }
-    if (o.cache_name) {
-        char name[256];
-        cache_name(&o, S, &c->cfg, name, sizeof name);
-        printf("%s\n", name);
-        free(c);
-        return fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
-    }
-    if (!o.out) {
-        char name[256];
-        cache_name(&o, S, &c->cfg, name, sizeof name);
-        util_err("no output file: give -o FILE (for example -o cache/%s)", name);
-        free(c);
-        return EXIT_USAGE;
-    }
-    char oerr[IO_PATH_MAX + 256];
-    if (io_output_check(o.out, oerr, sizeof oerr) != 0) {
-        util_err("%s", oerr);
-        free(c);
-        return *o.out ? EXIT_IO : EXIT_USAGE;
-    }
-    lay_set_threads((int)o.threads);
-#ifdef __GLIBC__
-    /* Each step builds and frees a net of a few MB; keep that memory in the heap instead
-     * of mmap/munmap so the pages are not faulted in and zeroed by the kernel every step. */
-    mallopt(M_MMAP_THRESHOLD, 512 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1024 << 20);
-#endif
-
-    set_options(&o, S, c);
-    /* before any work, with the shapes known so far; again below with the data's */
-    int drc = declare(c);
-    params_free(&c->P);
-    if (drc) {
-        free(c);
-        return drc;
-    }
+    if (!c) return util_err("out of memory"), EXIT_IO;
     feed_t train = {0};
-    if (o.fraction > 0) {
-        /* absolute, so the checkpoint's data path and options work from any directory */
-        if (util_abs_path(o.data_dir, c->data_dir, sizeof c->data_dir) ||
-            feed_options_string(&o.spec, c->data_options, sizeof c->data_options)) {
-            util_err("--data or --labels path too long for a checkpoint (%zu bytes with the "
-                     "current directory; at most %zu)", strlen(o.data_dir), sizeof c->data_dir - 1);
-            free(c);
-            return EXIT_USAGE;
-        }
-        int lrc = load_data(&o, S, &c->cfg, &train);
-        if (lrc) {
-            free(c);
-            return lrc;
-        }
-        memcpy(c->data_fingerprint, train.fingerprint, sizeof c->data_fingerprint);
-        c->n_norm = train.normalize ? train.c : 0;
-        memcpy(c->norm_mean, train.mean, sizeof(float) * (size_t)c->n_norm);
-        memcpy(c->norm_std, train.std, sizeof(float) * (size_t)c->n_norm);
-    }
-
-    rng_t ri;
-    rng_seed(&ri, (uint64_t)o.seed);
-    char err[1024];
-    int rc = declare(c);
-    if (rc == EXIT_OK && params_alloc(&c->P)) {
-        util_err("out of memory for the %s supernet's %zu parameters (%.0f MB with their "
-                 "gradients and momentum)", S->name, c->P.n_floats,
-                 12e-6 * (double)c->P.n_floats);
-        rc = EXIT_IO;
-    }
-    if (rc == EXIT_OK) {
-        params_init_default(&c->P, &ri);
-        if (o.fraction > 0 && lay_blas_room(err, sizeof err)) {
-            util_err("%s", err);
-            rc = EXIT_IO;
-        } else if (o.fraction > 0 && warmup(&o, c, &train, err, sizeof err)) {
-            util_err("%s", err);
-            rc = EXIT_BAD_INPUT;
-        } else if (ckpt_save(o.out, c, err, sizeof err)) {
-            util_err("%s", err);
-            rc = EXIT_IO;
-        } else if (o.progress > 0 || (o.progress == 0 && isatty(STDERR_FILENO))) {
-            util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s",
-                     o.out, c->P.n_floats, (long long)c->steps, c->seconds,
-                     c->n_curve ? c->curve[c->n_curve - 1] : NAN, c->hash);
-        }
+    if ((rc = prepare(&o, S, c)) < 0) {
+        lay_set_threads((int)o.threads);
+#ifdef __GLIBC__
+        /* Each step builds and frees a net of a few MB; keep that memory in the heap instead
+         * of mmap/munmap so the pages are not faulted in and zeroed by the kernel every step. */
+        mallopt(M_MMAP_THRESHOLD, 512 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+#endif
+        rc = o.fraction > 0 ? take_data(&o, S, c, &train) : EXIT_OK;
+        if (rc == EXIT_OK) rc = run(&o, c, &train);
     }
     feed_close(&train);
     ckpt_free(c);
