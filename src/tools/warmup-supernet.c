@@ -180,22 +180,11 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case 'q': o->progress = -1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: {
-            char err[256];
-            int f = feed_option(&o->spec, ch, optarg, err, sizeof err);
-            if (f < 0) {
-                util_err("%s", err);
-                return EXIT_USAGE;
-            }
-            if (f > 0) {
-                usage(stderr);
-                return EXIT_USAGE;
-            }
+            int f = feed_option_cli(&o->spec, ch, optarg);
+            if (f) return f > 0 ? usage(stderr), EXIT_USAGE : EXIT_USAGE;
         }
         }
-        if (bad) {
-            util_bad_option(lo, ch, optarg);
-            return EXIT_USAGE;
-        }
+        if (bad) return util_bad_option(lo, ch, optarg), EXIT_USAGE;
     }
     if (optind < argc) {
         util_err("unexpected argument '%s'", argv[optind]);
