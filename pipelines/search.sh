@@ -53,6 +53,9 @@ EOF
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="${SIGEO_BIN:-$here/bin}"
+# Engine threads sleep instead of spinning while they wait: with more threads than idle
+# cores (other jobs, or the scoring shards) spinning stalls the run; results do not change.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
 data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 B=${SIGEO_BIN:-bin}
 # Threads that sleep instead of spinning when the machine is oversubscribed; results do not depend on it.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenBLAS picks its kernels by CPU (AVX-512 ones here, AVX2 ones elsewhere), and their sgemm
+# sums in other orders: one kernel family, so that the hashes hold on any x86-64 with AVX2.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 T=tests/tmp/identity
 rm -rf "$T"; mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
