@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""proxies_ref.py — AZ-NAS's components, MeCo and SWAP written independently of the C code,
+"""proxies_ref.py — AZ-NAS's components, MeCo, SWAP and VKDNW written independently of the C code,
 from the papers' definitions (docs/proxies.md), for tests/t_proxyref.sh.
 
 The network is bench/nb201_torch.py's supernet with the checkpoint's weights; batch 0 is
@@ -11,7 +11,11 @@ float64 NumPy / torch.autograd:
   meco: sum over maps of the smallest eigenvalue of the channel Pearson correlation of
         example 0 (constant channels: correlation 0);
   aznas: expressivity / progressivity over the block outputs, trainability by
-        autograd.grad of Rademacher signs drawn from the same xoshiro stream as the C code.
+        autograd.grad of Rademacher signs drawn from the same xoshiro stream as the C code;
+  vkdnw: in float64 with BN on the checkpoint's running statistics, the gradient of
+        log p(c|x_b) for every example and class by autograd, F = 1/B sum p_bc g g^T over
+        element 0 of each conv/linear weight (identically zero ones dropped), NumPy's
+        eigvalsh and linear-interpolation deciles, their normalized entropy.
 
 usage: proxies_ref.py CKPT ARCHS.mp SCORED.mp DATA_DIR SEED BATCH NEED
 Compares with SCORED.mp (score-sigeo's output) and exits 1 on a mismatch."""
@@ -148,6 +152,30 @@ def trainability(rec, rng):
     return float(np.mean(terms))
 
 
+def vkdnw(net, x, ops):
+    rec = Recorder()
+    logp = F.log_softmax(rec.forward(net, x, ops), dim=1)
+    ws = [t for nm, t in net.engine_tensors() if nm.endswith(".w")]
+    B, K = logp.shape
+    G = np.zeros((B, K, len(ws)))
+    for b in range(B):
+        for c in range(K):
+            gs = torch.autograd.grad(logp[b, c], ws, retain_graph=True, allow_unused=True)
+            G[b, c] = [0.0 if g is None else g.reshape(-1)[0].item() for g in gs]
+    G = G[:, :, np.abs(G).reshape(B * K, -1).max(axis=0) > 0]
+    if G.shape[2] == 0:
+        return float("nan"), 0.0
+    p = logp.exp().detach().numpy()
+    Fm = np.einsum("bc,bci,bcj->ij", p, G, G) / B
+    ev = np.clip(np.linalg.eigvalsh(Fm), 0, None)
+    q = np.quantile(ev, np.arange(1, 10) / 10.0)
+    if not q.sum() > 0:
+        return float("nan"), float(G.shape[2])
+    t = q[q > 0] / q.sum()
+    h = float(-(t * np.log(t)).sum())
+    return h, float(G.shape[2])
+
+
 def close(a, b, rel):
     if a != a or b != b:
         return a != a and b != b
@@ -171,6 +199,11 @@ def main():
     std = math.sqrt((x8.astype(np.float64) ** 2).mean() / 255.0 ** 2 - mean * mean)
     if ck.get("data", {}).get("mean"):  # score-sigeo normalizes with the checkpoint's statistics
         mean, std = float(ck["data"]["mean"][0]), float(ck["data"]["std"][0])
+    net64 = SuperNet(cfg["C"], cfg["N"], cfg["in_ch"], cfg["classes"]).double().eval()
+    names64 = dict(net64.engine_tensors(state=True))
+    for nm, t in ck["tensors"].items():
+        v = np.frombuffer(t["data"], dtype="<f4").reshape(t["shape"])
+        names64[nm].data.copy_(torch.from_numpy(v.astype(np.float64)))
     idx = choose(seed, len(x8), need)[:batch]
     x = torch.from_numpy(((x8[idx].astype(np.float32) / np.float32(255.0)) - np.float32(mean))
                          * np.float32(1.0 / np.float32(std)))
@@ -180,6 +213,7 @@ def main():
         rec = Recorder()
         rec.forward(net, x, parse_arch(r["arch"]))
         ex = [expressivity(t) for t in rec.blocks]
+        vk, vk_dim = vkdnw(net64, x.double(), parse_arch(r["arch"]))
         want = {
             "swap": (swap(rec), 2e-3),
             "meco": (meco(rec), 1e-3),
@@ -187,6 +221,8 @@ def main():
             "aznas_progressivity": (float("nan") if any(e != e for e in ex) else
                                     min(b - a for a, b in zip(ex, ex[1:])), 1e-3),
             "aznas_trainability": (trainability(rec, Rng(1)), 1e-3),
+            "vkdnw": (vk, 1e-3),
+            "vkdnw_dim": (vk_dim, 0),
         }
         for k, (v, tol) in want.items():
             c = g["scores"].get(k)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# AZ-NAS's components, MeCo and SWAP from score-sigeo against tests/proxies_ref.py, an
+# AZ-NAS's components, MeCo, SWAP and VKDNW from score-sigeo against tests/proxies_ref.py, an
 # independent float64 NumPy/PyTorch computation from the papers' definitions, on a tiny
 # supernet (untrained and warmed up) and generated IDX data. Skips without numpy or torch.
 set -u
@@ -19,11 +19,11 @@ warmup-supernet $SP --data "$T/data" --fraction 0.5 --batch 16 -q -o "$T/sn1.ckp
     { notok "warmed-up supernet"; exit 1; }
 sample-arch $SP -n 16 --seed 4 > "$T/a.mp"
 for s in sn0 sn1; do
-    score-sigeo --supernet "$T/$s.ckpt" $SC --proxies aznas,meco,swap -q < "$T/a.mp" > "$T/$s.mp" ||
+    score-sigeo --supernet "$T/$s.ckpt" $SC --proxies aznas,meco,swap,vkdnw -q < "$T/a.mp" > "$T/$s.mp" ||
         notok "score-sigeo on $s"
     # need = (batches + bn + eval) * batch examples drawn, batch 0 the first 16
     if $PY tests/proxies_ref.py "$T/$s.ckpt" "$T/a.mp" "$T/$s.mp" "$T/data" 5 16 64 > "$T/$s.log"; then
-        ok "aznas, meco, swap agree with the reference on $s ($(grep -c '^ok' "$T/$s.log") values)"
+        ok "aznas, meco, swap, vkdnw agree with the reference on $s ($(grep -c '^ok' "$T/$s.log") values)"
     else
         notok "reference mismatch on $s:"; grep -v '^ok' "$T/$s.log"
     fi

@@ -18,6 +18,7 @@ extern const proxy_t proxy_oneshot;
 extern const proxy_t proxy_aznas;
 extern const proxy_t proxy_meco;
 extern const proxy_t proxy_swap;
+extern const proxy_t proxy_vkdnw;
 extern const proxy_t proxy_latency;
 
 const proxy_t *const proxy_table[] = {
@@ -36,6 +37,7 @@ const proxy_t *const proxy_table[] = {
     &proxy_aznas,
     &proxy_meco,
     &proxy_swap,
+    &proxy_vkdnw,
     &proxy_latency,
     NULL,
 };
