@@ -320,6 +320,13 @@ static int write_out(const opts_t *op, held_t *h) {
     return EXIT_OK;
 }
 
+static void held_free(held_t *h) {
+    recset_free(&h->S);
+    free(h->pv), free(h->av);
+    for (size_t i = 0; i < h->n_col; i++) free(h->col[i].name), free(h->col[i].v);
+    free(h->col);
+}
+
 int main(int argc, char **argv) {
     util_set_prog(argv[0]);
     opts_t op = {0};
@@ -328,8 +335,9 @@ int main(int argc, char **argv) {
     if (st >= 0) return st;
     recset_init(&h.S);
     /* on bad input nothing is written: sorted output of partial input would mislead */
-    if ((st = read_all(&op, &h)) || (st = combine(&op, &h))) return st;
-    if (op.truth && (st = report_stats(&op, &h))) return st;
-    if (op.fmt != F_STATS && (st = write_out(&op, &h))) return st;
-    return rec_policy_exit(&op.pol, h.pol_status);
+    if (!(st = read_all(&op, &h)) && !(st = combine(&op, &h)) &&
+        !(op.truth && (st = report_stats(&op, &h))) && !(op.fmt != F_STATS && (st = write_out(&op, &h))))
+        st = rec_policy_exit(&op.pol, h.pol_status);
+    held_free(&h); /* every path: leak checkers see a clean exit */
+    return st;
 }
