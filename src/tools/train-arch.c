@@ -7,7 +7,6 @@
  * not depend on its position in the stream (streams can be split across processes). */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +16,11 @@
 #include "data/criteo.h"
 #include "data/feed.h"
 #include "engine/layers.h"
-#include "engine/net.h"
 #include "engine/optim.h"
 #include "io/rec.h"
-#include "model/fit.h"
-#include "model/model.h"
+#include "model/trainer.h"
 #include "spaces/space.h"
 #include "base/util.h"
-
-typedef struct {
-    const char *data_dir;
-    char data_abs[4096]; /* data_dir made absolute: what records and models store */
-    int data_given, kind, rows; /* clicks: the data kind loaded and its hash rows */
-    long epochs, batch, seed, warmup, threads;
-    double lr, momentum, weight_decay, fraction, test_fraction;
-    data_spec_t spec; /* the data options (feed.h) */
-    int n_norm;       /* the data's normalization, for the records */
-    float mean[DATA_MAX_CH], std[DATA_MAX_CH];
-    int schedule, nesterov, progress; /* progress: -1 quiet, 0 auto (tty), 1 forced */
-    int force;
-    const char *save;  /* --save DIR: a model file per record, or NULL */
-} opts_t;
-
-/* What one training run produced. */
-typedef struct {
-    double test_acc, test_loss, train_loss, seconds, images_per_s;
-    double auc; /* click data: held-out AUC (test_loss is then the log loss) */
-    size_t params;
-    char model[4096 + 64]; /* the model file written (--save), else "" */
-} result_t;
 
 static void usage(FILE *f)
 {
@@ -82,189 +57,6 @@ static void usage(FILE *f)
 }
 
 /* The recipe of the run for a space's optimizer, as model files and model_fit take it. */
-static model_recipe_t recipe_of(const opts_t *o, int optimizer)
-{
-    return (model_recipe_t){optimizer, o->epochs, o->batch, o->warmup, o->lr, o->momentum,
-                            o->weight_decay, o->schedule, o->nesterov, (uint64_t)o->seed,
-                            (int)o->threads, o->fraction, o->test_fraction};
-}
-
-/* Train a freshly built net of space sp and evaluate it into res. 0, or -1 with err. */
-static int train_eval(const opts_t *o, const space_t *sp, net_t *net, const feed_t *f, long recno,
-                      result_t *res, char *err, size_t n_err)
-{
-    int tty = isatty(STDERR_FILENO);
-    fit_progress_t p = {o->progress > 0 || (o->progress == 0 && tty), tty, recno};
-    model_recipe_t r = recipe_of(o, sp->optimizer);
-    fit_result_t fr;
-    int rc = model_fit(net, f, &r, o->kind == SPACE_DATA_CLICKS, &p, &fr, err, n_err);
-    res->test_acc = fr.test.acc, res->test_loss = fr.test.loss, res->auc = fr.test.auc;
-    res->train_loss = fr.train_loss, res->images_per_s = fr.images_per_s;
-    res->seconds = fr.seconds, res->params = fr.params;
-    return rc;
-}
-
-/* Write the trained network P to o->save as a model file; its path into res->model.
- * 0, or -1 with err set (a write error). */
-static int save_model(const opts_t *o, const space_t *sp, const space_cfg_t *c, const arch_t *a,
-                      params_t *P, const feed_t *f, result_t *res, char *err, size_t n_err)
-{
-    static model_t m; /* large; filled by hand, its buffers are P's and the feed's */
-    memset(&m, 0, sizeof m);
-    m.space = sp, m.cfg = *c, m.arch = *a, m.P = *P;
-    if (sp->format(a, m.arch_str, sizeof m.arch_str) < 0) {
-        snprintf(err, n_err, "cannot format the arch for the model file");
-        return -1;
-    }
-    m.index = sp->to_index(a);
-    snprintf(m.data_path, sizeof m.data_path, "%s", o->data_abs);
-    memcpy(m.data_fingerprint, f->fingerprint, sizeof m.data_fingerprint);
-    if (feed_options_string(&o->spec, m.data_options, sizeof m.data_options)) {
-        snprintf(err, n_err, "data options too long for a model file (at most %zu bytes)",
-                 sizeof m.data_options - 1);
-        return -1;
-    }
-    m.n_norm = o->n_norm;
-    memcpy(m.mean, o->mean, sizeof m.mean);
-    memcpy(m.std, o->std, sizeof m.std);
-    m.names = (char *)feed_class_names(f);
-    m.n_names = m.names ? f->classes : 0;
-    m.recipe = recipe_of(o, sp->optimizer);
-    int clicks = o->kind == SPACE_DATA_CLICKS;
-    m.metrics = (model_metrics_t){res->test_acc, res->test_loss, res->train_loss,
-                                  clicks ? res->test_loss : NAN, clicks ? res->auc : NAN,
-                                  f->n[FEED_TEST], (int64_t)res->params};
-    char name[256];
-    model_file_name(sp, a, name, sizeof name);
-    snprintf(res->model, sizeof res->model, "%s/%s", o->save, name);
-    return model_save(res->model, &m, err, n_err);
-}
-
-/* Build, train and evaluate the record's network (and save it under --save); 0, -1 with
- * err set (bad input), or -2 (the model file could not be written). */
-static int train_record(const opts_t *o, const msgpack_object *in, const feed_t *f, long recno,
-                        result_t *res, char *err, size_t n_err)
-{
-    const space_t *sp;
-    arch_t a;
-    space_cfg_t c;
-    if (space_read_record(in, &sp, &a, &c, err, n_err)) return -1;
-    if (sp->data_kind == SPACE_DATA_CLICKS && c.extra[SPACE_CFG_ROWS] != o->rows) {
-        snprintf(err, n_err, "record cfg hashes categoricals into %d rows, the data was read with %d "
-                 "(one stream, one cfg)", c.extra[SPACE_CFG_ROWS], o->rows);
-        return -1;
-    }
-    if (c.in_ch != f->c || c.H != f->h || c.W != f->w || c.classes != f->classes ||
-        c.extra[SPACE_CFG_DENSE] != f->dense) {
-        snprintf(err, n_err,
-                 "record cfg wants %dx%dx%d input (%d dense) and %d classes, the data in %s has "
-                 "%dx%dx%d (%d dense) and %d classes",
-                 c.in_ch, c.H, c.W, c.extra[SPACE_CFG_DENSE], c.classes, o->data_dir, f->c, f->h,
-                 f->w, f->dense, f->classes);
-        return -1;
-    }
-    params_t P;
-    net_t net;
-    params_init(&P);
-    net_init(&net, &P, (int)o->batch);
-    rng_t ri;
-    rng_seed(&ri, (uint64_t)o->seed);
-    int rc = -1;
-    if (sp->build(&net, &c, &a) < 0) {
-        snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
-    } else if ((net.share_dy = net.no_input_dy = 1, net_finalize(&net, &ri)) < 0) {
-        /* no node dy is read, the image's gradient neither */
-        snprintf(err, n_err, "cannot allocate the network: out of memory for %zu parameters "
-                 "(%.0f MB with gradients and momentum)%s", P.n_floats, 12e-6 * (double)P.n_floats,
-                 net.n_arena ? " and its activations (see --batch)" : "");
-    } else {
-        rc = train_eval(o, sp, &net, f, recno, res, err, n_err);
-        if (rc == 0 && o->save && save_model(o, sp, &c, &a, &P, f, res, err, n_err)) rc = -2;
-    }
-    net_free(&net);
-    params_free(&P);
-    return rc;
-}
-
-static int add_truth(rec_t *e, const opts_t *o, const result_t *r, const char *fp)
-{
-    int bad = 0;
-    bad |= rec_set_f64(e, "truth.test_acc", r->test_acc);
-    bad |= rec_set_f64(e, "truth.test_loss", r->test_loss);
-    bad |= rec_set_f64(e, "truth.train_loss", r->train_loss);
-    if (o->kind == SPACE_DATA_CLICKS) {
-        bad |= rec_set_f64(e, "truth.logloss", r->test_loss);
-        bad |= rec_set_f64(e, "truth.auc", r->auc);
-        bad |= rec_set_str(e, "truth.recipe.optimizer", "adagrad");
-    }
-    bad |= rec_set_f64(e, "truth.seconds", r->seconds);
-    if (r->model[0]) bad |= rec_set_str(e, "model", r->model);
-    bad |= rec_set_i64(e, "truth.epochs", o->epochs);
-    bad |= rec_set_i64(e, "truth.params", (int64_t)r->params);
-    bad |= rec_set_i64(e, "truth.recipe.epochs", o->epochs);
-    bad |= rec_set_i64(e, "truth.recipe.batch", o->batch);
-    bad |= rec_set_f64(e, "truth.recipe.lr", o->lr);
-    bad |= rec_set_str(e, "truth.recipe.schedule", optim_kind_name(o->schedule));
-    bad |= rec_set_i64(e, "truth.recipe.warmup", o->warmup);
-    bad |= rec_set_f64(e, "truth.recipe.momentum", o->momentum);
-    bad |= rec_set_bool(e, "truth.recipe.nesterov", o->nesterov);
-    bad |= rec_set_f64(e, "truth.recipe.weight_decay", o->weight_decay);
-    bad |= rec_set_i64(e, "truth.recipe.seed", o->seed);
-    bad |= rec_set_i64(e, "truth.recipe.threads", o->threads); /* results depend on it */
-    bad |= rec_set_f64(e, "truth.recipe.fraction", o->fraction);
-    bad |= rec_set_f64(e, "truth.recipe.test_fraction", o->test_fraction);
-    bad |= rec_set_str(e, "truth.recipe.data", o->data_abs);
-    bad |= rec_set_str(e, "truth.recipe.data_sha256", fp);
-    char dopt[16384];
-    bad |= feed_options_string(&o->spec, dopt, sizeof dopt);
-    bad |= rec_set_str(e, "truth.recipe.data_options", dopt);
-    if (o->n_norm) { /* the training split's statistics the inputs were normalized with */
-        msgpack_object m[2][DATA_MAX_CH], a[2];
-        for (int k = 0; k < 2; k++) {
-            for (int i = 0; i < o->n_norm; i++) {
-                m[k][i].type = MSGPACK_OBJECT_FLOAT64;
-                m[k][i].via.f64 = k ? o->std[i] : o->mean[i];
-            }
-            a[k].type = MSGPACK_OBJECT_ARRAY;
-            a[k].via.array.size = (uint32_t)o->n_norm;
-            a[k].via.array.ptr = m[k];
-        }
-        bad |= rec_set_obj(e, "truth.recipe.norm_mean", &a[0]);
-        bad |= rec_set_obj(e, "truth.recipe.norm_std", &a[1]);
-    }
-    return bad ? -1 : 0;
-}
-
-/* Both splits, subsets taken (data/feed.h). EXIT_OK, or the exit code after saying what
- * is wrong. */
-static int load_data(const opts_t *o, feed_t *f)
-{
-    feed_opts_t fo;
-    feed_opts_default(&fo, o->kind);
-    fo.data = o->spec;
-    fo.data.kind = o->kind;
-    fo.data.path = o->data_dir;
-    fo.data.rows = o->rows;
-    fo.seed = (uint64_t)o->seed;
-    fo.fraction = o->fraction;
-    fo.test_fraction = o->test_fraction;
-    fo.want_test = 1;
-    char err[1024];
-    int frc = feed_open(f, &fo, err, sizeof err);
-    if (frc) {
-        util_err("%s", err);
-        feed_close(f);
-        return util_load_exit(frc);
-    }
-    if (f->n[FEED_TRAIN] < o->batch || f->n[FEED_TEST] == 0) {
-        util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
-                 o->data_dir, f->n[FEED_TRAIN], f->n[FEED_TEST], o->batch);
-        feed_close(f);
-        return EXIT_BAD_INPUT;
-    }
-    return EXIT_OK;
-}
-
 /* --save DIR: an existing directory, or one made now (its parent must exist). 0, or -1
  * after saying what is wrong. */
 static int save_dir(const char *dir)
@@ -280,12 +72,14 @@ static int save_dir(const char *dir)
     return -1;
 }
 
+static int force; /* -f: binary records to a terminal */
+
 enum opt_id { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O_NEST, O_NONEST,
               O_WD, O_SEED, O_FRAC, O_TFRAC, O_THREADS, O_PROGRESS, O_KEEP, O_OKBAD, O_SAVE };
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
-static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
+static int parse_opts(int argc, char **argv, trainer_opts_t *o, rec_policy_t *pol)
 {
     static const struct option lo[] = {
         {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
@@ -322,7 +116,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
         case 'q': o->progress = -1; break;
         case O_KEEP: pol->keep_going = 1, o->spec.keep_going = 1; break;
         case O_OKBAD: pol->ok_if_bad = 1; break;
-        case 'f': o->force = 1; break;
+        case 'f': force = 1; break;
         case O_SAVE: bad = !optarg[0]; o->save = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: {
@@ -342,7 +136,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
 int main(int argc, char **argv)
 {
     util_set_prog("train-arch");
-    opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
+    trainer_opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
                 .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,
                 .test_fraction = 1, .schedule = OPTIM_COSINE, .nesterov = 1};
     rec_policy_t pol = {0, 0, 0};
@@ -351,7 +145,7 @@ int main(int argc, char **argv)
     o.spec = fd.data;
     int prc = parse_opts(argc, argv, &o, &pol);
     if (prc >= 0) return prc;
-    if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
+    if (util_check_binary_stdout(force)) return EXIT_USAGE;
     if (o.save && save_dir(o.save)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
 
@@ -369,7 +163,7 @@ int main(int argc, char **argv)
     char err[1024];
     while ((r = rec_read(rd, &in)) == 1) {
         long n = rec_reader_count(rd);
-        result_t res;
+        trainer_result_t res;
         res.model[0] = 0;
         rec_t e;
         if (!loaded) {
@@ -388,10 +182,7 @@ int main(int argc, char **argv)
             if (util_abs_path(o.data_dir, o.data_abs, sizeof o.data_abs))
                 snprintf(o.data_abs, sizeof o.data_abs, "%s", o.data_dir);
             o.spec.in_c = c.in_ch, o.spec.in_h = c.H, o.spec.in_w = c.W;
-            if ((rc = load_data(&o, &feed))) break;
-            o.n_norm = feed.normalize ? feed.c : 0;
-            memcpy(o.mean, feed.mean, sizeof(float) * (size_t)o.n_norm);
-            memcpy(o.std, feed.std, sizeof(float) * (size_t)o.n_norm);
+            if ((rc = trainer_load(&o, &feed))) break;
             loaded = 1;
             if (lay_blas_room(err, sizeof err)) {
                 util_err("%s", err);
@@ -399,7 +190,7 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        int trc = train_record(&o, &in, &feed, n, &res, err, sizeof err);
+        int trc = trainer_record(&o, &in, &feed, n, &res, err, sizeof err);
         if (trc == -2) {
             util_err("%s (record %ld)", err, n);
             rc = EXIT_IO;
@@ -410,7 +201,7 @@ int main(int argc, char **argv)
             rc = EXIT_BAD_INPUT;
             break;
         }
-        if (rec_edit_begin(&e, &in) || add_truth(&e, &o, &res, feed.fingerprint)) {
+        if (rec_edit_begin(&e, &in) || trainer_truth(&e, &o, &res, feed.fingerprint)) {
             util_err("out of memory (record %ld)", n);
             rc = EXIT_IO;
             break;
