@@ -8,6 +8,8 @@
 
 #include "engine/net.h"
 #include "io/container.h"
+#include "io/rec.h"
+#include "spaces/space.h"
 
 /* The tensors entry of w: every view of P (allocated), trainable ones first, then the
  * state buffers, in declaration order. */
@@ -19,5 +21,10 @@ size_t tensors_bytes_bound(const params_t *P);
  * what declared P in messages ("the supernet for the stored cfg"). 0, or -1 with err (no
  * path). */
 int tensors_read(params_t *P, const ctr_t *c, const char *owner, char *err, size_t n_err);
+
+/* A file's "cfg" header value: c encoded into the new record e (the caller ends the edit
+ * after packing it). The map, or NULL with err naming path. */
+const msgpack_object *tensors_cfg(const space_t *S, const space_cfg_t *c, rec_t *e, const char *path, char *err,
+                                  size_t n_err);
 
 #endif

@@ -82,12 +82,9 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
         return -1;
     }
     rec_t e;
-    const msgpack_object *cfg = NULL;
-    if (rec_new(&e) == 0 && space_cfg_write(c->space, &c->cfg, &e, "cfg") == 0)
-        cfg = rec_lookup(&e.root, "cfg");
+    const msgpack_object *cfg = tensors_cfg(c->space, &c->cfg, &e, path, err, n_err);
     if (!cfg) {
         rec_edit_end(&e);
-        snprintf(err, n_err, "%s: cannot encode the space parameters", path);
         return -1;
     }
     ctr_writer_t w;

@@ -95,3 +95,12 @@ int tensors_read(params_t *P, const ctr_t *c, const char *owner, char *err, size
     free(seen_s);
     return rc;
 }
+
+const msgpack_object *tensors_cfg(const space_t *S, const space_cfg_t *c, rec_t *e, const char *path, char *err,
+                                  size_t n_err)
+{
+    const msgpack_object *cfg = NULL;
+    if (rec_new(e) == 0 && space_cfg_write(S, c, e, "cfg") == 0) cfg = rec_lookup(&e->root, "cfg");
+    if (!cfg) snprintf(err, n_err, "%s: cannot encode the space parameters", path);
+    return cfg;
+}
