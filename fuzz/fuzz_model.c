@@ -13,8 +13,7 @@
 
 #define TAIL 71
 
-static void fix_hash(unsigned char *b, size_t n)
-{
+static void fix_hash(unsigned char *b, size_t n) {
     if (n <= TAIL + 1 || (b[0] & 0xf0) != 0x80 || (b[0] & 0x0f) < 2) return;
     if (memcmp(b + n - TAIL, "\xa4hash\xd9\x40", 7) != 0) return;
     sha256_t s;
@@ -29,8 +28,7 @@ static void fix_hash(unsigned char *b, size_t n)
     memcpy(b + n - 64, hex, 64);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char path[64];
     static model_t c; /* large; static keeps it off the stack */
     if (!path[0]) snprintf(path, sizeof path, "/dev/shm/fuzz_model.%ld", (long)getpid());

@@ -16,8 +16,7 @@ static int mfd = -1;
 static FILE *devnull;
 static int wfd = -1;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (mfd < 0) {
         mfd = memfd_create("fuzz_rec", 0);
         devnull = fopen("/dev/null", "w");

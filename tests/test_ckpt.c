@@ -18,14 +18,12 @@
 
 static int n_fail;
 
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     if (!ok) n_fail++;
 }
 
-static space_cfg_t small_cfg(void)
-{
+static space_cfg_t small_cfg(void) {
     space_cfg_t c;
     space_cfg_default(&space_nb201, &c);
     c.C = 4;
@@ -39,8 +37,7 @@ static space_cfg_t small_cfg(void)
 /* A trained-looking checkpoint: random weights and state, a curve, options. The supernet
  * is declared for decl (normally equal to c->cfg; tests pass another to mismatch). */
 static int make_ckpt(ckpt_t *c, const space_cfg_t *stored, const space_cfg_t *decl,
-                     const char *extra_name, uint64_t seed)
-{
+                     const char *extra_name, uint64_t seed) {
     memset(c, 0, sizeof *c);
     c->space = &space_nb201;
     c->cfg = *stored;
@@ -71,8 +68,7 @@ static int make_ckpt(ckpt_t *c, const space_cfg_t *stored, const space_cfg_t *de
     return 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
+static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -84,16 +80,14 @@ static unsigned char *slurp(const char *path, size_t *n)
     return b;
 }
 
-static void spit(const char *path, const unsigned char *b, size_t n)
-{
+static void spit(const char *path, const unsigned char *b, size_t n) {
     FILE *f = fopen(path, "wb");
     fwrite(b, 1, n, f);
     fclose(f);
 }
 
 /* The load of path must fail with a message that names the file and contains want. */
-static void expect_refused(const char *path, const char *want, const char *what)
-{
+static void expect_refused(const char *path, const char *want, const char *what) {
     ckpt_t c;
     char err[512] = "";
     int rc = ckpt_load(path, &c, err, sizeof err);
@@ -104,8 +98,7 @@ static void expect_refused(const char *path, const char *want, const char *what)
 }
 
 /* Number of directory entries whose name starts with prefix. */
-static int count_prefix(const char *dir, const char *prefix)
-{
+static int count_prefix(const char *dir, const char *prefix) {
     DIR *d = opendir(dir);
     int n = 0;
     if (!d) return -1;
@@ -115,8 +108,7 @@ static int count_prefix(const char *dir, const char *prefix)
     return n;
 }
 
-static void test_round_trip(void)
-{
+static void test_round_trip(void) {
     space_cfg_t cfg = small_cfg();
     ckpt_t a, b;
     char err[512];
@@ -220,8 +212,7 @@ static void test_round_trip(void)
     ckpt_free(&b);
 }
 
-static void test_mismatch(void)
-{
+static void test_mismatch(void) {
     space_cfg_t cfg = small_cfg(), wide = small_cfg(), deep = small_cfg();
     wide.C = 8;
     deep.N = 2;
@@ -245,8 +236,7 @@ static void test_mismatch(void)
     expect_refused(DIR_ "/extra.ckpt", "unexpected tensor 'bogus.b'", "an extra tensor");
 }
 
-static void test_atomic(void)
-{
+static void test_atomic(void) {
     space_cfg_t cfg = small_cfg();
     ckpt_t c;
     char err[512];
@@ -301,8 +291,7 @@ static void test_atomic(void)
 /* Weight inheritance: a path built over the supernet params computes bit for bit what the
  * same cell computes when built standalone (own params_t) with the weights copied in by
  * name. */
-static void test_inherit(void)
-{
+static void test_inherit(void) {
     space_cfg_t cfg = small_cfg();
     ckpt_t c;
     char err[512];
@@ -391,8 +380,7 @@ static void test_inherit(void)
 /* ckpt_bytes_bound is an upper bound on the file size, also with every variable-length
  * field at its longest, and not loose by more than its fixed allowance; a size over the
  * limit is refused with the limit named. */
-static void test_size_bound(void)
-{
+static void test_size_bound(void) {
     space_cfg_t cfg = small_cfg();
     ckpt_t c;
     char err[512];
@@ -422,8 +410,7 @@ static void test_size_bound(void)
     unlink(DIR_ "/s.ckpt");
 }
 
-int main(void)
-{
+int main(void) {
     mkdir("tests/tmp", 0755);
     mkdir(DIR_, 0755);
     test_round_trip();

@@ -13,8 +13,7 @@
 #include "base/util.h"
 
 static int fails;
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     fails += !ok;
 }
@@ -23,8 +22,7 @@ static void check(int ok, const char *what)
 static char made[64][256];
 static int n_made;
 
-static const char *path(const char *sub, const char *name)
-{
+static const char *path(const char *sub, const char *name) {
     static char buf[64][256];
     static int k;
     k = (k + 1) % 64; /* callers keep a few paths at once */
@@ -32,8 +30,7 @@ static const char *path(const char *sub, const char *name)
     return buf[k];
 }
 
-static void put(const char *p, const unsigned char *b, size_t n, int gz)
-{
+static void put(const char *p, const unsigned char *b, size_t n, int gz) {
     if (gz) {
         gzFile g = gzopen(p, "wb");
         if (!g || gzwrite(g, b, (unsigned)n) != (int)n) abort();
@@ -46,16 +43,14 @@ static void put(const char *p, const unsigned char *b, size_t n, int gz)
     snprintf(made[n_made++], 256, "%s", p);
 }
 
-static void be32(unsigned char *p, uint32_t v)
-{
+static void be32(unsigned char *p, uint32_t v) {
     p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
 }
 
 /* IDX images n x h x w: pixel j of image i is (i*7 + j*3) % 256, so every image differs
  * in its first pixel (n <= 36). Labels i % 3. */
 enum { NI = 20, H = 4, W = 5 };
-static size_t idx_images(unsigned char *b, uint32_t magic, int n)
-{
+static size_t idx_images(unsigned char *b, uint32_t magic, int n) {
     be32(b, magic);
     be32(b + 4, (uint32_t)n);
     be32(b + 8, H);
@@ -64,16 +59,14 @@ static size_t idx_images(unsigned char *b, uint32_t magic, int n)
         for (int j = 0; j < H * W; j++) b[16 + i * H * W + j] = (unsigned char)((i * 7 + j * 3) % 256);
     return 16 + (size_t)n * H * W;
 }
-static size_t idx_labels(unsigned char *b, uint32_t magic, int n)
-{
+static size_t idx_labels(unsigned char *b, uint32_t magic, int n) {
     be32(b, magic);
     be32(b + 4, (uint32_t)n);
     for (int i = 0; i < n; i++) b[8 + i] = (unsigned char)(i % 3);
     return 8 + (size_t)n;
 }
 
-static void sha_hex2(const unsigned char *a, size_t na, const unsigned char *b, size_t nb, char out[65])
-{
+static void sha_hex2(const unsigned char *a, size_t na, const unsigned char *b, size_t nb, char out[65]) {
     sha256_t s;
     uint8_t d[32];
     sha256_init(&s);
@@ -84,8 +77,7 @@ static void sha_hex2(const unsigned char *a, size_t na, const unsigned char *b, 
 }
 
 /* Expect data_load_idx / data_load to fail with a message containing both needles. */
-static void expect_err(int rc, const char *err, const char *n1, const char *n2, const char *what)
-{
+static void expect_err(int rc, const char *err, const char *n1, const char *n2, const char *what) {
     int ok = rc == -1 && strstr(err, n1) && (!n2 || strstr(err, n2));
     check(ok, what);
     if (!ok) printf("#   rc %d, message: %s\n", rc, err);
@@ -93,8 +85,7 @@ static void expect_err(int rc, const char *err, const char *n1, const char *n2, 
 }
 
 /* A directory's split through the format table: train (1) or its test split (0). */
-static int data_load(dataset_t *d, const char *dir, int train, char *err, size_t n_err)
-{
+static int data_load(dataset_t *d, const char *dir, int train, char *err, size_t n_err) {
     data_spec_t s = {.path = dir, .kind = DATA_IMAGES, .want_test = 1};
     dataset_t other = {0};
     int has_test = 0;
@@ -113,8 +104,7 @@ static int data_load(dataset_t *d, const char *dir, int train, char *err, size_t
 }
 
 /* Every example of a feed split as floats. */
-static float *feed_all(const feed_t *f, int split, int *y)
-{
+static float *feed_all(const feed_t *f, int split, int *y) {
     int n = f->n[split];
     float *x = malloc(sizeof(float) * (size_t)n * f->c * f->h * f->w + 1);
     int *pos = malloc(sizeof(int) * (size_t)n + 1);
@@ -124,8 +114,7 @@ static float *feed_all(const feed_t *f, int split, int *y)
     return x;
 }
 
-static void test_idx(void)
-{
+static void test_idx(void) {
     static unsigned char ib[16 + NI * H * W + 64], lb[8 + NI + 8];
     size_t ni = idx_images(ib, 0x803, NI), nl = idx_labels(lb, 0x801, NI);
     mkdir(DIR "/raw", 0777);
@@ -259,8 +248,7 @@ static void test_idx(void)
     feed_close(&g);
 }
 
-static void test_idx_errors(void)
-{
+static void test_idx_errors(void) {
     static unsigned char ib[16 + NI * H * W], lb[8 + NI];
     size_t ni = idx_images(ib, 0x803, NI), nl = idx_labels(lb, 0x801, NI);
     const char *gi = path("", "good-images"), *gl = path("", "good-labels");
@@ -321,8 +309,7 @@ static void test_idx_errors(void)
                "directory without data says what it expected");
 }
 
-static void test_cifar(void)
-{
+static void test_cifar(void) {
     mkdir(DIR "/cifar", 0777);
     enum { PER = 3 };
     static unsigned char b[PER * 3073];
@@ -369,8 +356,7 @@ static void test_cifar(void)
                "label 12", "bad CIFAR label named");
 }
 
-int main(void)
-{
+int main(void) {
     mkdir("tests/tmp", 0777);
     mkdir(DIR, 0777);
     test_idx();

@@ -16,8 +16,7 @@
 #include "data/feed.h"
 
 static int fails;
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     fails += !ok;
 }
@@ -28,8 +27,7 @@ static const int n_of[2] = {NTR, NTE};
 static int label(int split, int i) { return i * K / n_of[split]; }
 
 /* Pixel j of example i of a split: noise plus a bright block at the class's place. */
-static unsigned char pixel(int split, int i, int j)
-{
+static unsigned char pixel(int split, int i, int j) {
     int k = label(split, i), y = j / W, x = j % W;
     unsigned v = (unsigned)(i * 131 + j * 71 + split * 17) % 60;
     int by = k == 2 ? 5 : 1, bx = k == 0 ? 1 : k == 1 ? 5 : 3;
@@ -37,8 +35,7 @@ static unsigned char pixel(int split, int i, int j)
     return (unsigned char)v;
 }
 
-static void put(const char *path, const void *b, size_t n)
-{
+static void put(const char *path, const void *b, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(b, 1, n, f) != n) {
         perror(path);
@@ -49,8 +46,7 @@ static void put(const char *path, const void *b, size_t n)
 
 static void be32(unsigned char *p, unsigned v) { p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v; }
 
-static void write_idx(const char *dir)
-{
+static void write_idx(const char *dir) {
     static unsigned char b[16 + NTR * H * W];
     const char *stem[2] = {"train", "t10k"};
     char p[512];
@@ -69,8 +65,7 @@ static void write_idx(const char *dir)
 
 /* A .npy with a v1 header for descr and shape (a Python tuple), data bytes. */
 static void write_npy(const char *path, const char *descr, const char *shape, const void *data,
-                      size_t n, const char *fortran)
-{
+                      size_t n, const char *fortran) {
     char h[256];
     int len = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr,
                        fortran ? fortran : "False", shape);
@@ -88,8 +83,7 @@ static void write_npy(const char *path, const char *descr, const char *shape, co
 
 /* Training split as npy: X.npy uint8 (N,H,W), Xf.npy float32 (N,H,W,1) of pixel/255,
  * y.npy int64. */
-static void write_npys(const char *dir)
-{
+static void write_npys(const char *dir) {
     static unsigned char x[NTR * H * W];
     static float xf[NTR * H * W];
     static long long y[NTR];
@@ -110,8 +104,7 @@ static void write_npys(const char *dir)
 }
 
 /* Class folders dir/{train,test}/c<k>/<i>.png (or .jpg) */
-static void write_images(const char *dir, int jpeg)
-{
+static void write_images(const char *dir, int jpeg) {
     const char *split[2] = {"train", "test"};
     char p[512];
     unsigned char img[H * W];
@@ -133,8 +126,7 @@ static void write_images(const char *dir, int jpeg)
     }
 }
 
-static void write_all(const char *dir)
-{
+static void write_all(const char *dir) {
     char p[512];
     mkdir(dir, 0777);
     const char *sub[] = {"idx", "npy", "png", "jpg"};
@@ -151,8 +143,7 @@ static void write_all(const char *dir)
 /* Open path (labels: for a .npy) with the test split and no hold-out; every example of
  * split into x, y. 0 or -1 (message printed). */
 static int load(const char *path, const char *labels, int split, double holdout, float *x, int *y,
-                feed_t *f)
-{
+                feed_t *f) {
     feed_opts_t o;
     feed_opts_default(&o, DATA_IMAGES);
     if (strstr(path, "jpg")) o.data.in_c = 1, o.data.in_h = H, o.data.in_w = W; /* JPEGs are YCbCr */
@@ -174,8 +165,7 @@ static int load(const char *path, const char *labels, int split, double holdout,
 
 #define DIR "tests/tmp/test_formats"
 
-static void test_equivalence(void)
-{
+static void test_equivalence(void) {
     static float a[NTR * H * W], b[NTR * H * W];
     static int ya[NTR], yb[NTR];
     feed_t fa, fb;
@@ -216,8 +206,7 @@ static void test_equivalence(void)
 }
 
 /* feed_open on path must fail with a message holding both needles. */
-static void expect(const char *path, const char *labels, const char *n1, const char *n2, const char *what)
-{
+static void expect(const char *path, const char *labels, const char *n1, const char *n2, const char *what) {
     feed_opts_t o;
     feed_opts_default(&o, DATA_IMAGES);
     o.data.path = path;
@@ -231,8 +220,7 @@ static void expect(const char *path, const char *labels, const char *n1, const c
     printf("#   %s\n", err);
 }
 
-static void test_bad(void)
-{
+static void test_bad(void) {
     unsigned char x[4 * H * W] = {0};
     char p[512];
     mkdir(DIR "/bad", 0777);
@@ -282,8 +270,7 @@ static void test_bad(void)
 
 /* Data options as stored in checkpoints: values with spaces, quotes and backslashes come
  * back as given, and a relative --labels comes back absolute. */
-static void test_options_text(void)
-{
+static void test_options_text(void) {
     static const char *const labels[] = {"/a b/y.npy", "/it's/y 'q'.npy", "/back\\slash/x",
                                          "/plain/y.npy", "/tab\there"};
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
@@ -315,8 +302,7 @@ static void test_options_text(void)
  * feed with no hold-out; the same shapes, classes, statistics and, split by split, every
  * normalized tensor and label bit for bit (a test split when both have one). bench/data.sh
  * runs it on Fashion-MNIST. Exit 0 when identical. */
-static int same(char **argv)
-{
+static int same(char **argv) {
     feed_t f[2];
     for (int k = 0; k < 2; k++) {
         feed_opts_t o;
@@ -360,8 +346,7 @@ static int same(char **argv)
     return ok ? 0 : 1;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc == 6 && !strcmp(argv[1], "same")) return same(argv + 2);
     if (argc == 3 && !strcmp(argv[1], "export")) {
         write_all(argv[2]);

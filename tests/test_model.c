@@ -15,14 +15,12 @@
 
 static int n_fail;
 
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     if (!ok) n_fail++;
 }
 
-static space_cfg_t small_cfg(void)
-{
+static space_cfg_t small_cfg(void) {
     space_cfg_t c;
     space_cfg_default(&space_nb201, &c);
     c.C = 4, c.N = 1, c.in_ch = 1, c.H = c.W = 8, c.classes = 3;
@@ -31,8 +29,7 @@ static space_cfg_t small_cfg(void)
 
 /* A model of arch string s: random weights and BN statistics, every header field set.
  * Its P is allocated through a net of batch 2 (freed). */
-static int make_model(model_t *m, const char *s, uint64_t seed)
-{
+static int make_model(model_t *m, const char *s, uint64_t seed) {
     char err[256];
     memset(m, 0, sizeof *m);
     m->space = &space_nb201;
@@ -60,8 +57,7 @@ static int make_model(model_t *m, const char *s, uint64_t seed)
     return rc ? -1 : 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
+static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -73,15 +69,13 @@ static unsigned char *slurp(const char *path, size_t *n)
     return b;
 }
 
-static void spit(const char *path, const unsigned char *b, size_t n)
-{
+static void spit(const char *path, const unsigned char *b, size_t n) {
     FILE *f = fopen(path, "wb");
     fwrite(b, 1, n, f);
     fclose(f);
 }
 
-static void expect_refused(const char *path, const char *want, const char *what)
-{
+static void expect_refused(const char *path, const char *want, const char *what) {
     model_t m;
     char err[512] = "";
     int rc = model_load(path, &m, err, sizeof err);
@@ -92,8 +86,7 @@ static void expect_refused(const char *path, const char *want, const char *what)
 }
 
 /* Logits of m's network in inference mode on a fixed batch of 2. */
-static void logits_of(model_t *m, float *out)
-{
+static void logits_of(model_t *m, float *out) {
     net_t net;
     char err[256];
     float x[2 * 64];
@@ -108,8 +101,7 @@ static void logits_of(model_t *m, float *out)
     net_free(&net);
 }
 
-static void test_round_trip(void)
-{
+static void test_round_trip(void) {
     const char *s = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|skip_connect~1|nor_conv_3x3~2|";
     model_t a, b;
     char err[512];
@@ -146,8 +138,7 @@ static void test_round_trip(void)
     params_free(&a.P);
 }
 
-static void test_refused(void)
-{
+static void test_refused(void) {
     size_t n;
     unsigned char *buf = slurp(DIR_ "/a.model", &n);
     if (!buf) {
@@ -189,8 +180,7 @@ static void test_refused(void)
 }
 
 /* Tensors of one arch under the header of another: names or shapes differ. */
-static void test_mismatch(void)
-{
+static void test_mismatch(void) {
     model_t a;
     char err[512];
     const char *s1 = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|skip_connect~1|nor_conv_3x3~2|";
@@ -213,8 +203,7 @@ static void test_mismatch(void)
     params_free(&a.P);
 }
 
-int main(void)
-{
+int main(void) {
     mkdir("tests/tmp", 0777);
     mkdir(DIR_, 0777);
     test_round_trip();

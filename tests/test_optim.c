@@ -5,14 +5,12 @@
 #include "engine/optim.h"
 
 static int fails;
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     fails += !ok;
 }
 
-int main(void)
-{
+int main(void) {
     optim_sched_t c = {OPTIM_CONSTANT, 0.1, 0, 100, 0};
     check(optim_lr(&c, 0) == 0.1 && optim_lr(&c, 99) == 0.1, "constant");
     optim_sched_t s = {OPTIM_COSINE, 0.1, 0, 100, 0};

@@ -16,14 +16,12 @@
 
 static int n_fail;
 
-static void check(int ok, const char *what, double got, double want)
-{
+static void check(int ok, const char *what, double got, double want) {
     printf("%s %s (got %.10g, want %.10g)\n", ok ? "ok" : "NOT OK", what, got, want);
     if (!ok) n_fail++;
 }
 
-static int close_rel(double a, double b, double tol)
-{
+static int close_rel(double a, double b, double tol) {
     return fabs(a - b) <= tol * (fabs(b) > 1 ? fabs(b) : 1);
 }
 
@@ -41,8 +39,7 @@ typedef struct {
 
 typedef int (*build_fn)(net_t *net, void *arg);
 
-static int build_convnet(net_t *net, void *arg)
-{
+static int build_convnet(net_t *net, void *arg) {
     (void)arg;
     int h = net_input(net, 1, 4, 4);
     h = net_conv(net, h, "c1", 2, 3, 1, 1);
@@ -57,16 +54,14 @@ static int build_convnet(net_t *net, void *arg)
     return net_xent(net, h) < 0 ? -1 : 0;
 }
 
-static int build_linear(net_t *net, void *arg)
-{
+static int build_linear(net_t *net, void *arg) {
     (void)arg;
     int h = net_input(net, 5, 1, 1);
     h = net_linear(net, h, "fc", 3, 0);
     return net_xent(net, h) < 0 ? -1 : 0;
 }
 
-static int build_mlp(net_t *net, void *arg)
-{
+static int build_mlp(net_t *net, void *arg) {
     int D = *(int *)arg;
     int h = net_input(net, D, 1, 1);
     h = net_linear(net, h, "l1", 4, 0);
@@ -75,8 +70,7 @@ static int build_mlp(net_t *net, void *arg)
     return net_xent(net, h) < 0 ? -1 : 0;
 }
 
-static int build_nb201(net_t *net, void *arg)
-{
+static int build_nb201(net_t *net, void *arg) {
     space_cfg_t c;
     space_cfg_default(&space_nb201, &c);
     c.C = 2, c.N = 1, c.in_ch = 1, c.H = c.W = 8, c.classes = 3;
@@ -86,8 +80,7 @@ static int build_nb201(net_t *net, void *arg)
     return nb201_build(net, &c, &a);
 }
 
-static void fix_free(fix_t *f)
-{
+static void fix_free(fix_t *f) {
     proxy_ctx_free(&f->c);
     net_free(&f->net);
     params_free(&f->S);
@@ -99,8 +92,7 @@ static void fix_free(fix_t *f)
 
 /* K scoring batches, then n_bn and n_eval one-shot batches, of B examples each. */
 static int fix_init(fix_t *f, build_fn build, void *arg, int B, int K, int n_bn, int n_eval,
-                    uint64_t seed)
-{
+                    uint64_t seed) {
     memset(f, 0, sizeof *f);
     rng_t r;
     rng_seed(&r, seed);
@@ -148,8 +140,7 @@ static int fix_init(fix_t *f, build_fn build, void *arg, int B, int K, int n_bn,
     return 0;
 }
 
-static proxy_out_t run(fix_t *f, const char *name)
-{
+static proxy_out_t run(fix_t *f, const char *name) {
     proxy_out_t o;
     memset(&o, 0, sizeof o);
     const proxy_t *p = proxy_find(name);
@@ -160,22 +151,19 @@ static proxy_out_t run(fix_t *f, const char *name)
     return o;
 }
 
-static double get(const proxy_out_t *o, const char *key)
-{
+static double get(const proxy_out_t *o, const char *key) {
     for (int i = 0; i < o->n; i++)
         if (strcmp(o->key[i], key) == 0) return o->v[i];
     return -12345.678;
 }
 
-static int is_w(const params_t *P, int i)
-{
+static int is_w(const params_t *P, int i) {
     return P->v[i].kind == PK_CONV || P->v[i].kind == PK_LINEAR_W;
 }
 
 /* Engine gradients of every conv/linear weight over the K batches (plain SGD step of lr on
  * every used parameter after each), combined here with plain loops. */
-static void sigeo_reference(fix_t *f, float lr, double *S1, double *S2, double *L)
-{
+static void sigeo_reference(fix_t *f, float lr, double *S1, double *S2, double *L) {
     params_t *W = &f->W;
     int K = f->c.n_batches, B = f->net.batch;
     size_t img = (size_t)f->c.c * f->c.h * f->c.w;
@@ -221,8 +209,7 @@ static void sigeo_reference(fix_t *f, float lr, double *S1, double *S2, double *
     free(G);
 }
 
-static void test_sigeo_zico(void)
-{
+static void test_sigeo_zico(void) {
     fix_t f;
     if (fix_init(&f, build_convnet, NULL, 6, 3, 2, 2, 11)) {
         printf("NOT OK convnet fixture\n");
@@ -298,8 +285,7 @@ static void test_sigeo_zico(void)
 }
 
 /* Linear softmax model z = W x: closed forms for Fisher and GraSP. */
-static void test_fisher_grasp(void)
-{
+static void test_fisher_grasp(void) {
     fix_t f;
     int B = 7, D = 5, K = 3;
     if (fix_init(&f, build_linear, NULL, B, 2, 1, 1, 5)) {
@@ -348,8 +334,7 @@ static void test_fisher_grasp(void)
 
 /* SynFlow by hand on x -> |W1| -> relu -> |W2| + |b| with x = 1:
  * R = sum_o |b_o| + sum_o sum_j |W2_oj| sum_i |W1_ji|; score = 2 sum_oj |W2_oj| sum_i |W1_ji|. */
-static void test_synflow(void)
-{
+static void test_synflow(void) {
     fix_t f;
     int D = 3;
     if (fix_init(&f, build_mlp, &D, 2, 2, 1, 1, 9)) {
@@ -403,8 +388,7 @@ static void test_synflow(void)
     fix_free(&f);
 }
 
-static double det_cofactor(const double *a, int n)
-{
+static double det_cofactor(const double *a, int n) {
     if (n == 1) return a[0];
     double d = 0, m[64];
     for (int c = 0; c < n; c++) {
@@ -417,8 +401,7 @@ static double det_cofactor(const double *a, int n)
     return d;
 }
 
-static void test_naswot(void)
-{
+static void test_naswot(void) {
     fix_t f;
     int B = 4;
     if (fix_init(&f, build_convnet, NULL, B, 2, 1, 1, 17)) {
@@ -443,8 +426,7 @@ static void test_naswot(void)
 }
 
 /* JacobCov with batch 2: J_b = W1^T diag(h_b > 0) W2^T 1; eigenvalues 1 +- r. */
-static void test_jacov(void)
-{
+static void test_jacov(void) {
     fix_t f;
     int D = 6;
     if (fix_init(&f, build_mlp, &D, 2, 2, 1, 1, 21)) {
@@ -479,8 +461,7 @@ static void test_jacov(void)
 
 /* One-shot: the recomputed running mean is the average of the per-batch means of the BN
  * input; accuracy is a share; the loss matches an evaluation with those statistics. */
-static void test_oneshot(void)
-{
+static void test_oneshot(void) {
     fix_t f;
     int B = 5, n_bn = 3;
     if (fix_init(&f, build_convnet, NULL, B, 2, n_bn, 2, 23)) {
@@ -517,8 +498,7 @@ static void test_oneshot(void)
     fix_free(&f);
 }
 
-static int build_logistic(net_t *net, void *arg)
-{
+static int build_logistic(net_t *net, void *arg) {
     (void)arg;
     int h = net_input(net, 3, 1, 1);
     h = net_linear(net, h, "fc", 1, 1);
@@ -526,8 +506,7 @@ static int build_logistic(net_t *net, void *arg)
 }
 
 /* One logit (click spaces): accuracy is the share of (z > 0) == label. */
-static void test_oneshot_binary(void)
-{
+static void test_oneshot_binary(void) {
     fix_t f;
     int B = 8, n_eval = 2;
     if (fix_init(&f, build_logistic, NULL, B, 2, 1, n_eval, 29)) {
@@ -567,8 +546,7 @@ static void test_oneshot_binary(void)
 /* A click net with both weight-layer kinds of the nasrec space: dense features through a
  * sliced linear, two embedded ids through an EFC and a sliced linear, the two heads summed
  * (one linear layer over the concatenation, as nasrec builds it). */
-static int build_recnet(net_t *net, void *arg)
-{
+static int build_recnet(net_t *net, void *arg) {
     (void)arg;
     int x = net_input(net, 4, 1, 1);
     int d = net_slice(net, x, 0, 2);
@@ -582,8 +560,7 @@ static int build_recnet(net_t *net, void *arg)
 
 /* Fisher over recommender weight layers, by hand: the EFC output a (B,1,E) as one channel
  * over E, and the summed head z (not its two parts): 0.5/B sum_b (z dz)^2 + (a . da)^2. */
-static void test_fisher_rec(void)
-{
+static void test_fisher_rec(void) {
     fix_t f;
     int B = 6, E = 2;
     if (fix_init(&f, build_recnet, NULL, B, 1, 1, 1, 31)) {
@@ -622,8 +599,7 @@ static void test_fisher_rec(void)
     fix_free(&f);
 }
 
-static int same_out(const proxy_out_t *a, const proxy_out_t *b)
-{
+static int same_out(const proxy_out_t *a, const proxy_out_t *b) {
     if (a->n != b->n || strcmp(a->err, b->err)) return 0;
     for (int k = 0; k < a->n; k++)
         if (strcmp(a->key[k], b->key[k]) || memcmp(&a->v[k], &b->v[k], sizeof a->v[k])) return 0;
@@ -637,8 +613,7 @@ static int same_out(const proxy_out_t *a, const proxy_out_t *b)
 /* latency: four positive keys once the context names the candidate (none without it); it
  * leaves the working weights, the supernet and the batch-0 cache as they were, so the
  * proxies after it score the same; only it is PROXY_TIMED. */
-static void test_latency(void)
-{
+static void test_latency(void) {
     static const char *arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+"
                               "|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
     fix_t f;
@@ -684,8 +659,7 @@ static void test_latency(void)
     fix_free(&f);
 }
 
-static void test_flags(void)
-{
+static void test_flags(void) {
     static const char *arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+"
                               "|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
     fix_t f;
@@ -742,8 +716,7 @@ static void test_flags(void)
     fix_free(&f);
 }
 
-int main(void)
-{
+int main(void) {
     test_sigeo_zico();
     test_fisher_grasp();
     test_synflow();

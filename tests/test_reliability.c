@@ -12,16 +12,14 @@
 
 static int n_fail;
 
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     if (!ok) n_fail++;
 }
 
 /* Reads all values of text with --keep-going semantics; the kinds of what it got, as
  * "v" (value) and "e" (error), into out. */
-static void read_all(const char *text, char *out, size_t n)
-{
+static void read_all(const char *text, char *out, size_t n) {
     FILE *f = fmemopen((void *)text, strlen(text), "r");
     json_reader_t *r = json_reader_new(f, 0);
     msgpack_object o;
@@ -36,8 +34,7 @@ static void read_all(const char *text, char *out, size_t n)
     fclose(f);
 }
 
-int main(void)
-{
+int main(void) {
     util_set_prog("test_reliability");
 
     /* Policy. */

@@ -11,8 +11,7 @@
 
 static int n_fail;
 
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     if (!ok) n_fail++;
 }
@@ -30,8 +29,7 @@ typedef struct {
     double sum_loss;
 } fix_t;
 
-static void batch_fn(void *arg, const int *pos, int b, float *x, int *y)
-{
+static void batch_fn(void *arg, const int *pos, int b, float *x, int *y) {
     fix_t *f = arg;
     for (int i = 0; i < b; i++) {
         memcpy(x + (size_t)i * D, f->x + (size_t)pos[i] * D, D * sizeof(float));
@@ -39,8 +37,7 @@ static void batch_fn(void *arg, const int *pos, int b, float *x, int *y)
     }
 }
 
-static net_t *net_fn(void *arg, long t, char *err, size_t n_err)
-{
+static net_t *net_fn(void *arg, long t, char *err, size_t n_err) {
     fix_t *f = arg;
     if (t == f->bad_step) {
         snprintf(err, n_err, "no net at step %ld", t + 1);
@@ -49,16 +46,14 @@ static net_t *net_fn(void *arg, long t, char *err, size_t n_err)
     return f->net;
 }
 
-static void step_fn(void *arg, long ep, long s, long t, float loss)
-{
+static void step_fn(void *arg, long ep, long s, long t, float loss) {
     fix_t *f = arg;
     (void)ep, (void)s, (void)t;
     f->n_steps++;
     f->sum_loss += loss;
 }
 
-static int build(net_t *net, params_t *P, int B, uint64_t seed)
-{
+static int build(net_t *net, params_t *P, int B, uint64_t seed) {
     params_init(P);
     net_init(net, P, B);
     rng_t r;
@@ -71,8 +66,7 @@ static int build(net_t *net, params_t *P, int B, uint64_t seed)
 }
 
 /* The loop written out: what train_run must do. */
-static void reference(fix_t *f, net_t *net, const train_t *T)
-{
+static void reference(fix_t *f, net_t *net, const train_t *T) {
     int B = T->batch, perm[N_EX];
     float x[N_EX * D];
     int y[N_EX];
@@ -104,8 +98,7 @@ static void reference(fix_t *f, net_t *net, const train_t *T)
     }
 }
 
-static void run(int kind, const char *name)
-{
+static void run(int kind, const char *name) {
     fix_t f = {.bad_step = -1};
     rng_t r;
     rng_seed(&r, 5);
@@ -150,8 +143,7 @@ static void run(int kind, const char *name)
     net_free(&n1), net_free(&n2), params_free(&P1), params_free(&P2);
 }
 
-int main(void)
-{
+int main(void) {
     run(OPTIMIZER_SGD, "sgd");
     run(OPTIMIZER_ADAGRAD, "adagrad");
     check(strcmp(optimizer_name(OPTIMIZER_ADAGRAD), "adagrad") == 0 &&

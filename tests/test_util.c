@@ -4,14 +4,12 @@
 #include "base/util.h"
 
 static int fails;
-static void check(int ok, const char *what)
-{
+static void check(int ok, const char *what) {
     printf("%s %s\n", ok ? "ok" : "NOT OK", what);
     fails += !ok;
 }
 
-static void sha_of(const char *s, size_t n, int reps, char hex[65])
-{
+static void sha_of(const char *s, size_t n, int reps, char hex[65]) {
     sha256_t h;
     uint8_t d[32];
     sha256_init(&h);
@@ -21,8 +19,7 @@ static void sha_of(const char *s, size_t n, int reps, char hex[65])
     sha256_hex(d, hex);
 }
 
-int main(void)
-{
+int main(void) {
     char hex[65];
     /* FIPS 180-2 appendix B vectors */
     sha_of("abc", 3, 1, hex);

@@ -14,8 +14,7 @@
 
 static const char *prog = "sigeo";
 
-void util_set_prog(const char *argv0)
-{
+void util_set_prog(const char *argv0) {
     const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
     if (argv0)
         prog = slash ? slash + 1 : argv0;
@@ -25,8 +24,7 @@ const char *util_prog(void) { return prog; }
 
 /* "prog: <kind><message>\n" with every line of the message made safe for a terminal:
  * messages quote records and file names, which may hold escape sequences. */
-static void say(const char *kind, const char *fmt, va_list ap)
-{
+static void say(const char *kind, const char *fmt, va_list ap) {
     char m[2048], e[4 * sizeof m];
     vsnprintf(m, sizeof m, fmt, ap);
     fprintf(stderr, "%s: %s", prog, kind);
@@ -41,16 +39,14 @@ static void say(const char *kind, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
-void util_err(const char *fmt, ...)
-{
+void util_err(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     say("error: ", fmt, ap);
     va_end(ap);
 }
 
-void util_msg(const char *fmt, ...)
-{
+void util_msg(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     say("", fmt, ap);
@@ -61,8 +57,7 @@ void util_msg(const char *fmt, ...)
 static char parse_want[96];
 static const char *parse_arg;
 
-int util_parse_long(const char *s, long lo, long hi, long *out)
-{
+int util_parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
     long v;
     parse_arg = s;
@@ -78,8 +73,7 @@ int util_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-void util_bad_option(const struct option *lo, int ch, const char *arg)
-{
+void util_bad_option(const struct option *lo, int ch, const char *arg) {
     const struct option *l = lo;
     char name[80];
     while (l && l->name && l->val != ch) l++;
@@ -93,8 +87,7 @@ void util_bad_option(const struct option *lo, int ch, const char *arg)
         util_err("invalid value for %s: '%s'", name, arg ? arg : "");
 }
 
-int util_parse_double(const char *s, double *out)
-{
+int util_parse_double(const char *s, double *out) {
     char *end;
     double v;
     parse_arg = s;
@@ -110,8 +103,7 @@ int util_parse_double(const char *s, double *out)
     return 0;
 }
 
-size_t util_utf8_len(const unsigned char *p, size_t n)
-{
+size_t util_utf8_len(const unsigned char *p, size_t n) {
     unsigned c = p[0];
     size_t len;
     uint32_t cp, min;
@@ -129,8 +121,7 @@ size_t util_utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
-char *util_escape(const char *s, size_t n, char *out, size_t n_out)
-{
+char *util_escape(const char *s, size_t n, char *out, size_t n_out) {
     const unsigned char *p = (const unsigned char *)s;
     size_t k = 0;
     if (n_out == 0) return out;
@@ -151,8 +142,7 @@ char *util_escape(const char *s, size_t n, char *out, size_t n_out)
     return out;
 }
 
-int util_abs_path(const char *path, char *out, size_t n_out)
-{
+int util_abs_path(const char *path, char *out, size_t n_out) {
     if (path[0] == '/')
         return snprintf(out, n_out, "%s", path) < (int)n_out ? 0 : -1;
     char cwd[4096];
@@ -165,15 +155,13 @@ int util_abs_path(const char *path, char *out, size_t n_out)
     return snprintf(out, n_out, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) < (int)n_out ? 0 : -1;
 }
 
-double util_now(void)
-{
+double util_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int util_check_binary_stdout(int force)
-{
+int util_check_binary_stdout(int force) {
     if (!force && isatty(STDOUT_FILENO)) {
         util_err("refusing to write binary msgpack to a terminal "
                  "(pipe it, e.g. into mp2json, or use -f)");
@@ -184,31 +172,27 @@ int util_check_binary_stdout(int force)
 
 /* ---- RNG: xoshiro256** seeded through splitmix64 ---- */
 
-uint64_t util_mix64(uint64_t x)
-{
+uint64_t util_mix64(uint64_t x) {
     uint64_t z = x + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
-static uint64_t splitmix64(uint64_t *x)
-{
+static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = util_mix64(*x);
     *x += 0x9e3779b97f4a7c15ull;
     return z;
 }
 
-void rng_seed(rng_t *r, uint64_t seed)
-{
+void rng_seed(rng_t *r, uint64_t seed) {
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t rng_u64(rng_t *r)
-{
+uint64_t rng_u64(rng_t *r) {
     uint64_t *s = r->s;
     uint64_t out = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -221,8 +205,7 @@ uint64_t rng_u64(rng_t *r)
     return out;
 }
 
-void rng_shuffle(rng_t *r, int *a, int n)
-{
+void rng_shuffle(rng_t *r, int *a, int n) {
     for (int i = n - 1; i > 0; i--) {
         int j = (int)rng_below(r, (uint64_t)i + 1), t = a[i];
         a[i] = a[j];
@@ -230,8 +213,7 @@ void rng_shuffle(rng_t *r, int *a, int n)
     }
 }
 
-void rng_pick(rng_t *r, int *a, int n, long k)
-{
+void rng_pick(rng_t *r, int *a, int n, long k) {
     for (long i = 0; i < k; i++) {
         long j = i + (long)rng_below(r, (uint64_t)(n - i));
         int t = a[i];
@@ -240,8 +222,7 @@ void rng_pick(rng_t *r, int *a, int n, long k)
     }
 }
 
-uint64_t rng_below(rng_t *r, uint64_t n)
-{
+uint64_t rng_below(rng_t *r, uint64_t n) {
     if (n <= 1)
         return 0;
     /* reject the short tail so every residue is equally likely */
@@ -255,8 +236,7 @@ uint64_t rng_below(rng_t *r, uint64_t n)
 
 double rng_uniform(rng_t *r) { return (double)(rng_u64(r) >> 11) * 0x1.0p-53; }
 
-double rng_normal(rng_t *r)
-{
+double rng_normal(rng_t *r) {
     /* one value per call keeps the stream position independent of call history */
     double u1 = rng_uniform(r), u2 = rng_uniform(r);
     if (u1 < 1e-300)
@@ -280,8 +260,7 @@ static const uint32_t sha_k[64] = {
 
 static uint32_t ror32(uint32_t x, int k) { return (x >> k) | (x << (32 - k)); }
 
-static void sha256_block(sha256_t *s, const uint8_t *p)
-{
+static void sha256_block(sha256_t *s, const uint8_t *p) {
     uint32_t w[64], a, b, c, d, e, f, g, h;
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -303,8 +282,7 @@ static void sha256_block(sha256_t *s, const uint8_t *p)
     s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
 }
 
-void sha256_init(sha256_t *s)
-{
+void sha256_init(sha256_t *s) {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(s->h, h0, sizeof h0);
@@ -312,8 +290,7 @@ void sha256_init(sha256_t *s)
     s->n_buf = 0;
 }
 
-void sha256_update(sha256_t *s, const void *data, size_t n)
-{
+void sha256_update(sha256_t *s, const void *data, size_t n) {
     const uint8_t *p = data;
     s->n_bytes += n;
     while (n > 0) {
@@ -327,8 +304,7 @@ void sha256_update(sha256_t *s, const void *data, size_t n)
     }
 }
 
-void sha256_final(sha256_t *s, uint8_t out[32])
-{
+void sha256_final(sha256_t *s, uint8_t out[32]) {
     uint64_t bits = s->n_bytes * 8;
     uint8_t pad = 0x80, zero = 0, len[8];
     sha256_update(s, &pad, 1);
@@ -345,8 +321,7 @@ void sha256_final(sha256_t *s, uint8_t out[32])
     }
 }
 
-void sha256_hex(const uint8_t d[32], char out[65])
-{
+void sha256_hex(const uint8_t d[32], char out[65]) {
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[d[i] >> 4];

@@ -24,8 +24,7 @@ const data_format_t *const data_formats[] = {
     &data_fmt_idx, &data_fmt_cifar, &data_fmt_npy, &data_fmt_imgdir, &data_fmt_csv, NULL,
 };
 
-const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_err)
-{
+const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_err) {
     struct stat st;
     if (stat(s->path, &st) != 0) {
         snprintf(err, n_err, "%s: %s", s->path, strerror(errno));
@@ -45,25 +44,21 @@ const data_format_t *data_find_format(const data_spec_t *s, char *err, size_t n_
     return NULL;
 }
 
-int data_is_file(const char *path)
-{
+int data_is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int data_is_dir(const char *path)
-{
+int data_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-uint32_t data_be32(const unsigned char *p)
-{
+uint32_t data_be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void data_sha2(const void *a, size_t na, const void *b, size_t nb, char out[65])
-{
+void data_sha2(const void *a, size_t na, const void *b, size_t nb, char out[65]) {
     sha256_t s;
     uint8_t dg[32];
     sha256_init(&s);
@@ -75,8 +70,7 @@ void data_sha2(const void *a, size_t na, const void *b, size_t nb, char out[65])
 
 /* gzopen path for reading, after checking with fopen that it can be opened (zlib's
  * errors do not say why). NULL with err. */
-static gzFile open_gz(const char *path, char *err, size_t n_err)
-{
+static gzFile open_gz(const char *path, char *err, size_t n_err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, n_err, "%s: %s", path, strerror(errno));
@@ -93,8 +87,7 @@ static gzFile open_gz(const char *path, char *err, size_t n_err)
 
 /* gzread of up to want bytes (any size_t); the count read, or -1 with err. */
 static long long gz_read(gzFile g, const char *path, unsigned char *b, size_t want, char *err,
-                         size_t n_err)
-{
+                         size_t n_err) {
     size_t got = 0;
     while (got < want) {
         size_t k = want - got > (1u << 30) ? 1u << 30 : want - got;
@@ -119,8 +112,7 @@ static long long gz_read(gzFile g, const char *path, unsigned char *b, size_t wa
 }
 
 int data_read_head(const char *path, unsigned char *buf, size_t n, size_t *got, char *err,
-                   size_t n_err)
-{
+                   size_t n_err) {
     *got = 0;
     gzFile g = open_gz(path, err, n_err);
     if (!g) return -1;
@@ -132,8 +124,7 @@ int data_read_head(const char *path, unsigned char *buf, size_t n, size_t *got, 
 }
 
 int data_read_limited(const char *path, size_t max, const char *why, unsigned char **buf,
-                      size_t *n, char *err, size_t n_err)
-{
+                      size_t *n, char *err, size_t n_err) {
     *buf = NULL;
     *n = 0;
     gzFile g = open_gz(path, err, n_err);
@@ -179,13 +170,11 @@ fail:
     return rc;
 }
 
-int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err)
-{
+int data_read_file(const char *path, unsigned char **buf, size_t *n, char *err, size_t n_err) {
     return data_read_limited(path, DATA_MAX_FILE, NULL, buf, n, err, n_err);
 }
 
-void data_free(dataset_t *d)
-{
+void data_free(dataset_t *d) {
     free(d->u8);
     free(d->x);
     free(d->y);
@@ -193,8 +182,7 @@ void data_free(dataset_t *d)
     memset(d, 0, sizeof *d);
 }
 
-void data_batch(const dataset_t *d, const int *rows, int b, float *x, int *y)
-{
+void data_batch(const dataset_t *d, const int *rows, int b, float *x, int *y) {
     size_t sz = (size_t)d->c * d->h * d->w;
     for (int i = 0; i < b; i++) {
         size_t r = (size_t)rows[i];
@@ -209,13 +197,11 @@ void data_batch(const dataset_t *d, const int *rows, int b, float *x, int *y)
 }
 
 /* Value j of example row r as the float the batches carry. */
-static inline float value(const dataset_t *d, size_t r, size_t j, size_t sz)
-{
+static inline float value(const dataset_t *d, size_t r, size_t j, size_t sz) {
     return d->u8 ? d->u8[r * sz + j] / 255.0f : d->x[r * sz + j];
 }
 
-void data_channel_stats(const dataset_t *d, const int *rows, int n, float *mean, float *std)
-{
+void data_channel_stats(const dataset_t *d, const int *rows, int n, float *mean, float *std) {
     size_t hw = (size_t)d->h * d->w, sz = (size_t)d->c * hw;
     for (int c = 0; c < d->c; c++) {
         /* Two passes in double: 47M pixels would lose digits in a float sum. */
@@ -235,7 +221,6 @@ void data_channel_stats(const dataset_t *d, const int *rows, int n, float *mean,
 
 static double unit(uint64_t h) { return (double)(h >> 11) * (1.0 / 9007199254740992.0); }
 
-int data_held_out(uint64_t i, double holdout)
-{
+int data_held_out(uint64_t i, double holdout) {
     return unit(util_mix64(i ^ 0x243f6a8885a308d3ull)) < holdout;
 }

@@ -11,13 +11,11 @@
 #include "base/util.h"
 #include "data/criteo.h"
 
-const char *feed_default_path(int kind)
-{
+const char *feed_default_path(int kind) {
     return kind == DATA_CLICKS ? CRITEO_DEFAULT_FILE : DATA_DEFAULT_DIR;
 }
 
-void feed_opts_default(feed_opts_t *o, int kind)
-{
+void feed_opts_default(feed_opts_t *o, int kind) {
     memset(o, 0, sizeof *o);
     o->data.kind = kind;
     o->data.path = feed_default_path(kind);
@@ -28,8 +26,7 @@ void feed_opts_default(feed_opts_t *o, int kind)
     o->fraction = o->test_fraction = 1;
 }
 
-void feed_close(feed_t *f)
-{
+void feed_close(feed_t *f) {
     data_free(&f->store[0]);
     data_free(&f->store[1]);
     free(f->row[0]);
@@ -39,16 +36,14 @@ void feed_close(feed_t *f)
     memset(f, 0, sizeof *f);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
+static int cmp_int(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
     return (x > y) - (x < y);
 }
 
 /* Keep round(fraction*n) of the split's rows (at least 1), drawn by seed without
  * replacement and kept in their original order, so fraction 1 keeps them all. */
-static int subset(feed_t *f, int split, double fraction, uint64_t seed)
-{
+static int subset(feed_t *f, int split, double fraction, uint64_t seed) {
     int n = f->n[split];
     if (fraction >= 1 || n == 0) return 0;
     long k = lround(fraction * n);
@@ -73,8 +68,7 @@ static int subset(feed_t *f, int split, double fraction, uint64_t seed)
 }
 
 /* Exact per-channel sums of 8-bit values: mean and population std, order-free. */
-static void stats_int(const dataset_t *d, const int *rows, int n, float *mean, float *std)
-{
+static void stats_int(const dataset_t *d, const int *rows, int n, float *mean, float *std) {
     size_t hw = (size_t)d->h * d->w, sz = (size_t)d->c * hw;
     for (int c = 0; c < d->c; c++) {
         uint64_t s = 0, ss = 0;
@@ -91,8 +85,7 @@ static void stats_int(const dataset_t *d, const int *rows, int n, float *mean, f
 
 /* The rows of each split: the data's own test split, or the held-out share of the
  * training store. */
-static int split_rows(feed_t *f, const feed_opts_t *o)
-{
+static int split_rows(feed_t *f, const feed_opts_t *o) {
     const dataset_t *tr = &f->store[0];
     int splits_itself = (f->fmt->flags & DATA_FMT_SPLITS) || f->has_test;
     f->src[FEED_TRAIN] = tr;
@@ -114,8 +107,7 @@ static int split_rows(feed_t *f, const feed_opts_t *o)
     return 0;
 }
 
-int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
-{
+int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err) {
     memset(f, 0, sizeof *f);
     if (strlen(o->data.path) >= sizeof f->path) {
         snprintf(err, n_err, "data path longer than %zu bytes", sizeof f->path - 1);
@@ -178,18 +170,15 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err)
     return rc;
 }
 
-int feed_split_index(const feed_t *f, int split, int pos)
-{
+int feed_split_index(const feed_t *f, int split, int pos) {
     return f->orig[split] ? f->orig[split][pos] : pos;
 }
 
-const char *feed_class_names(const feed_t *f)
-{
+const char *feed_class_names(const feed_t *f) {
     return f->store[0].names;
 }
 
-void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int *y)
-{
+void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int *y) {
     const dataset_t *d = f->src[split];
     const int *row = f->row[split];
     size_t hw = (size_t)f->h * f->w, sz = (size_t)f->c * hw;
@@ -204,8 +193,7 @@ void feed_batch(const feed_t *f, int split, const int *pos, int b, float *x, int
     }
 }
 
-int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err)
-{
+int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err) {
     switch (ch - FEED_OPT) {
     case 0: s->labels = arg; return 0;
     case 1:
@@ -225,8 +213,7 @@ int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err
     return -1;
 }
 
-int feed_option_cli(data_spec_t *s, int ch, const char *arg)
-{
+int feed_option_cli(data_spec_t *s, int ch, const char *arg) {
     char err[256];
     int f = feed_option(s, ch, arg, err, sizeof err);
     if (f < 0) util_err("%s", err);
@@ -235,8 +222,7 @@ int feed_option_cli(data_spec_t *s, int ch, const char *arg)
 
 /* Append " --name value" to buf (length *l of n), the value quoted as a POSIX shell would
  * read it when it holds anything but [A-Za-z0-9_./,:=+-]: '...', a ' as '\''. */
-static void append_option(char *buf, size_t n, size_t *l, const char *name, const char *v)
-{
+static void append_option(char *buf, size_t n, size_t *l, const char *name, const char *v) {
     int plain = *v != 0;
     for (const char *p = v; *p && plain; p++)
         plain = isalnum((unsigned char)*p) || strchr("_./,:=+-", *p);
@@ -248,8 +234,7 @@ static void append_option(char *buf, size_t n, size_t *l, const char *name, cons
     *l = k;
 }
 
-int feed_options_string(const data_spec_t *s, char *buf, size_t n)
-{
+int feed_options_string(const data_spec_t *s, char *buf, size_t n) {
     const char *v[FEED_N_OPTIONS] = {s->labels, s->layout, NULL, s->label_col, s->dense_cols,
                                      s->cat_cols};
     static const char *const name[FEED_N_OPTIONS] = {"labels", "layout", "holdout", "label",
@@ -267,8 +252,7 @@ int feed_options_string(const data_spec_t *s, char *buf, size_t n)
 
 /* The next shell word of *p (plain characters, '...' quotes, backslash escapes), written
  * over itself; NULL at the end or on an unclosed quote (*bad set). */
-static char *next_word(char **p, int *bad)
-{
+static char *next_word(char **p, int *bad) {
     char *r = *p, *w;
     while (*r == ' ') r++;
     if (!*r) return NULL;
@@ -296,8 +280,7 @@ static char *next_word(char **p, int *bad)
 }
 
 int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_store, char *err,
-                       size_t n_err)
-{
+                       size_t n_err) {
     static const struct option_row { const char *name; } rows[FEED_N_OPTIONS] = {
         {"labels"}, {"layout"}, {"holdout"}, {"label"}, {"dense"}, {"categorical"}};
     if (strlen(text) >= n_store) {

@@ -16,8 +16,7 @@ static const char *const sub[] = {"", "/cifar-10-batches-bin"};
 
 /* Paths of the split's batches under the first of sub[] holding any; the count found
  * (0: none). */
-static int batch_paths(const char *dir, int train, char files[5][4096], int *n_files)
-{
+static int batch_paths(const char *dir, int train, char files[5][4096], int *n_files) {
     *n_files = train ? 5 : 1;
     for (int s = 0; s < 2; s++) {
         int found = 0;
@@ -33,8 +32,7 @@ static int batch_paths(const char *dir, int train, char files[5][4096], int *n_f
     return 0;
 }
 
-static int load_split(dataset_t *d, const char *dir, int train, char *err, size_t n_err)
-{
+static int load_split(dataset_t *d, const char *dir, int train, char *err, size_t n_err) {
     memset(d, 0, sizeof *d);
     char files[5][4096];
     int n_files, found = batch_paths(dir, train, files, &n_files);
@@ -100,8 +98,7 @@ out:
     return rc;
 }
 
-static int probe(const data_spec_t *s)
-{
+static int probe(const data_spec_t *s) {
     char files[5][4096];
     int n;
     return data_is_dir(s->path) &&
@@ -109,8 +106,7 @@ static int probe(const data_spec_t *s)
 }
 
 static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err)
-{
+                size_t n_err) {
     char files[5][4096];
     int n;
     *has_test = batch_paths(s->path, 0, files, &n) > 0;

@@ -30,8 +30,7 @@ typedef struct {
 } fields_t;
 
 /* Split line (modified in place) at delim, honouring double quotes. -1 if too many. */
-static int split(char *line, char delim, fields_t *fs)
-{
+static int split(char *line, char delim, fields_t *fs) {
     fs->n = 0;
     char *p = line;
     for (;;) {
@@ -60,8 +59,7 @@ static int split(char *line, char delim, fields_t *fs)
 /* Parse a column list ("label", "2-14", "a,b,5") against the header (NULL: numbers only)
  * into idx[]; *n entries. -1 with err. */
 static int parse_cols(const char *spec, const fields_t *head, int n_cols, int *idx, int *n,
-                      const char *what, char *err, size_t n_err)
-{
+                      const char *what, char *err, size_t n_err) {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", spec);
     *n = 0;
@@ -93,16 +91,14 @@ typedef struct {
     int dense[CSV_MAX_COLS], cat[CSV_MAX_COLS];
 } layout_t;
 
-static int has_name(const char *s)
-{
+static int has_name(const char *s) {
     for (; s && *s; s++)
         if (isalpha((unsigned char)*s)) return 1;
     return 0;
 }
 
 /* The layout from the first line (modified). *header: it is a header. 0 or -1. */
-static int plan(const data_spec_t *s, char *first, layout_t *L, int *header, char *err, size_t n_err)
-{
+static int plan(const data_spec_t *s, char *first, layout_t *L, int *header, char *err, size_t n_err) {
     static fields_t fs;
     L->delim = strchr(first, '\t') ? '\t' : ',';
     if (split(first, L->delim, &fs)) {
@@ -149,8 +145,7 @@ static int plan(const data_spec_t *s, char *first, layout_t *L, int *header, cha
 
 /* One data line into row and *label. 0, or -1 with why. */
 static int parse_row(const layout_t *L, char *line, int rows, float *row, int *label, char *why,
-                     size_t n_why)
-{
+                     size_t n_why) {
     static fields_t fs;
     if (split(line, L->delim, &fs) || fs.n != L->n_fields) {
         snprintf(why, n_why, "%d fields, the first line has %d", fs.n, L->n_fields);
@@ -190,8 +185,7 @@ typedef struct {
     int *y;
 } grow_t;
 
-static int push(grow_t *g, const float *row, int label, int w)
-{
+static int push(grow_t *g, const float *row, int label, int w) {
     if (g->n == g->cap) {
         long nc = g->cap ? g->cap * 2 : 4096;
         float *nx = realloc(g->x, sizeof(float) * (size_t)w * (size_t)nc);
@@ -206,8 +200,7 @@ static int push(grow_t *g, const float *row, int label, int w)
     return 0;
 }
 
-static void to_dataset(dataset_t *d, grow_t *g, const layout_t *L, const char *fp)
-{
+static void to_dataset(dataset_t *d, grow_t *g, const layout_t *L, const char *fp) {
     memset(d, 0, sizeof *d);
     d->n = (int)g->n, d->c = L->n_dense + L->n_cat, d->h = d->w = 1, d->classes = 2;
     d->dense = L->n_dense;
@@ -217,8 +210,7 @@ static void to_dataset(dataset_t *d, grow_t *g, const layout_t *L, const char *f
 }
 
 /* Read one line of any length into *line (grown). Its length, 0 at the end, -1 on error. */
-static long get_line(gzFile f, char **line, size_t *cap)
-{
+static long get_line(gzFile f, char **line, size_t *cap) {
     size_t len = 0;
     for (;;) {
         if (!gzgets(f, *line + len, (int)(*cap - len))) break;
@@ -235,8 +227,7 @@ static long get_line(gzFile f, char **line, size_t *cap)
 }
 
 static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err)
-{
+                size_t n_err) {
     gzFile f = gzopen(s->path, "rb");
     if (!f) {
         snprintf(err, n_err, "%s: %s", s->path, errno ? strerror(errno) : "cannot open");

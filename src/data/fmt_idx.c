@@ -10,8 +10,7 @@
 
 /* The headers say how many bytes each file holds: both are checked before any body is
  * read, and neither file is inflated past its declared size (a gzip bomb stops there). */
-int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err)
-{
+int data_load_idx(dataset_t *d, const char *images, const char *labels, char *err, size_t n_err) {
     memset(d, 0, sizeof *d);
     unsigned char *ib = NULL, *lb = NULL, hi[16], hl[8];
     size_t ni = 0, nl = 0;
@@ -105,8 +104,7 @@ fail:
 
 /* First existing file among dir/<stem>-<kind>-idxD-ubyte[.gz] spellings; -1 (out set to
  * the first spelling) when none exists. */
-static int find_idx(char *out, size_t n, const char *dir, const char *stem, const char *kind)
-{
+static int find_idx(char *out, size_t n, const char *dir, const char *stem, const char *kind) {
     static const char *const fmt[] = {"%s/%s-%s-idx%c-ubyte.gz", "%s/%s-%s-idx%c-ubyte",
                                       "%s/%s-%s.idx%c-ubyte.gz", "%s/%s-%s.idx%c-ubyte"};
     char dims = strcmp(kind, "images") == 0 ? '3' : '1';
@@ -118,16 +116,14 @@ static int find_idx(char *out, size_t n, const char *dir, const char *stem, cons
     return -1;
 }
 
-static int probe(const data_spec_t *s)
-{
+static int probe(const data_spec_t *s) {
     char p[4096];
     return data_is_dir(s->path) && (find_idx(p, sizeof p, s->path, "train", "images") == 0 ||
                                      find_idx(p, sizeof p, s->path, "train", "labels") == 0);
 }
 
 /* The pair of stem (train or t10k): 1 if neither file exists, else data_load_idx. */
-static int load_pair(const char *dir, const char *stem, dataset_t *d, char *err, size_t n_err)
-{
+static int load_pair(const char *dir, const char *stem, dataset_t *d, char *err, size_t n_err) {
     char img[4096], lab[4096];
     int hi = find_idx(img, sizeof img, dir, stem, "images");
     int hl = find_idx(lab, sizeof lab, dir, stem, "labels");
@@ -140,8 +136,7 @@ static int load_pair(const char *dir, const char *stem, dataset_t *d, char *err,
 }
 
 static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err)
-{
+                size_t n_err) {
     char p[4096];
     *has_test = find_idx(p, sizeof p, s->path, "t10k", "images") == 0 ||
                 find_idx(p, sizeof p, s->path, "t10k", "labels") == 0;

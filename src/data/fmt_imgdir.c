@@ -24,8 +24,7 @@
 #define IMGDIR_MAX_PIXELS (1L << 26)
 
 /* 0 if the size an image's header declares is within IMGDIR_MAX_PIXELS, else -1 with err. */
-static int size_ok(const char *path, int x, int y, char *err, size_t n_err)
-{
+static int size_ok(const char *path, int x, int y, char *err, size_t n_err) {
     if ((long)x * y <= IMGDIR_MAX_PIXELS) return 0;
     snprintf(err, n_err, "%s: header declares %dx%d pixels, more than the %ld an image may have",
              path, x, y, IMGDIR_MAX_PIXELS);
@@ -39,29 +38,25 @@ typedef struct {
     int n_cls;
 } listing_t;
 
-static void listing_free(listing_t *l)
-{
+static void listing_free(listing_t *l) {
     for (int i = 0; i < l->n; i++) free(l->path[i]);
     for (int i = 0; i < l->n_cls; i++) free(l->cls[i]);
     free(l->path), free(l->y), free(l->cls);
     memset(l, 0, sizeof *l);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
+static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_image(const char *name)
-{
+static int is_image(const char *name) {
     const char *dot = strrchr(name, '.');
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
 /* Sorted names of dir's entries that are directories (dirs=1) or image files (dirs=0).
  * *names is malloc'd (free each and it). -1 when dir cannot be read. */
-static int list_dir(const char *dir, int dirs, char ***names, int *n)
-{
+static int list_dir(const char *dir, int dirs, char ***names, int *n) {
     *names = NULL, *n = 0;
     DIR *d = opendir(dir);
     if (!d) return -1;
@@ -88,8 +83,7 @@ static int list_dir(const char *dir, int dirs, char ***names, int *n)
 /* Every image of root/<class>/ into l; classes: the given list (the training split's) or
  * root's own. 0, or -1 with err. */
 static int list_split(const char *root, char **classes, int n_classes, listing_t *l, char *err,
-                      size_t n_err)
-{
+                      size_t n_err) {
     memset(l, 0, sizeof *l);
     if (classes) {
         l->cls = calloc((size_t)n_classes, sizeof *l->cls);
@@ -143,8 +137,7 @@ static int list_split(const char *root, char **classes, int n_classes, listing_t
 /* The size and channels to decode to: --input's, else the data's own (one size; grey if
  * every image is grey). 0 or -1 with err. */
 static int pick_shape(const data_spec_t *s, const listing_t *l, int *c, int *h, int *w, char *err,
-                      size_t n_err)
-{
+                      size_t n_err) {
     int grey = 1, h0 = 0, w0 = 0, n0 = 0, h1 = 0, w1 = 0;
     const char *odd = NULL;
     for (int i = 0; i < l->n; i++) {
@@ -182,8 +175,7 @@ static int pick_shape(const data_spec_t *s, const listing_t *l, int *c, int *h, 
  * first skip bytes (the root: "class/name"), so it does not depend on how --data was
  * spelled. 0, -1 or -2 with err. */
 static int decode(const listing_t *l, size_t skip, int c, int h, int w, dataset_t *d, char *err,
-                  size_t n_err)
-{
+                  size_t n_err) {
     memset(d, 0, sizeof *d);
     size_t sz = (size_t)c * h * w;
     d->u8 = malloc((size_t)l->n * sz);
@@ -235,14 +227,12 @@ static int decode(const listing_t *l, size_t skip, int c, int h, int w, dataset_
 }
 
 /* The root holding the class folders of the training split: DIR/train if it exists. */
-static void train_root(const char *dir, char *out, size_t n)
-{
+static void train_root(const char *dir, char *out, size_t n) {
     snprintf(out, n, "%s/train", dir);
     if (!data_is_dir(out)) snprintf(out, n, "%s", dir);
 }
 
-static int probe(const data_spec_t *s)
-{
+static int probe(const data_spec_t *s) {
     if (!data_is_dir(s->path)) return 0;
     char root[4096], **cls;
     int n_cls, found = 0;
@@ -264,8 +254,7 @@ static int probe(const data_spec_t *s)
 }
 
 static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err)
-{
+                size_t n_err) {
     char root[4096], troot[4096];
     train_root(s->path, root, sizeof root);
     snprintf(troot, sizeof troot, "%s/test", s->path);

@@ -24,8 +24,7 @@ typedef struct {
 } npy_t;
 
 /* Header dict value of key (a pointer into h just after "'key':"), or NULL. */
-static const char *dict_value(const char *h, const char *key)
-{
+static const char *dict_value(const char *h, const char *key) {
     char pat[32];
     snprintf(pat, sizeof pat, "'%s'", key);
     const char *p = strstr(h, pat);
@@ -45,8 +44,7 @@ static const char *dict_value(const char *h, const char *key)
  * the offset of the data from buf; *total: the file size the header declares (at most
  * DATA_MAX_FILE). 0, or -1 with err naming name. */
 static int npy_header(const char *name, const unsigned char *buf, size_t n, npy_t *a,
-                      size_t *total, char *err, size_t n_err)
-{
+                      size_t *total, char *err, size_t n_err) {
     memset(a, 0, sizeof *a);
     if (n < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
         snprintf(err, n_err, "%s: not a .npy file (wrong magic)", name);
@@ -129,8 +127,7 @@ static int npy_header(const char *name, const unsigned char *buf, size_t n, npy_
 
 /* Parse buf (n bytes) as .npy into a. 0, or -1 with err naming name. */
 static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t *a, char *err,
-                     size_t n_err)
-{
+                     size_t n_err) {
     size_t total;
     if (npy_header(name, buf, n, a, &total, err, n_err)) return -1;
     a->n_data = n - (size_t)(a->data - buf);
@@ -146,8 +143,7 @@ static int npy_parse(const char *name, const unsigned char *buf, size_t n, npy_t
  * is read (DATA_MAX_FILE, and never more than the header declares); name for messages.
  * 0; 1 when z has no such member; -1 or -2 with err. */
 static int npy_read(zip_t *z, const char *file, const char *name, unsigned char **buf, size_t *n,
-                    char *err, size_t n_err)
-{
+                    char *err, size_t n_err) {
     unsigned char *head = malloc(NPY_HEAD);
     size_t got, total;
     npy_t a;
@@ -164,8 +160,7 @@ static int npy_read(zip_t *z, const char *file, const char *name, unsigned char 
 }
 
 /* Integer label i of a 1-d array. */
-static long long label_at(const npy_t *a, size_t i)
-{
+static long long label_at(const npy_t *a, size_t i) {
     const unsigned char *p = a->data + i * (size_t)a->size;
     unsigned long long u = 0;
     for (int b = a->size - 1; b >= 0; b--) u = u << 8 | p[b];
@@ -178,8 +173,7 @@ static long long label_at(const npy_t *a, size_t i)
  * is moved to its front and NHWC images are transposed one at a time in place, so the
  * array is in memory once. */
 static int to_dataset(dataset_t *d, unsigned char *xbuf, const npy_t *x, const char *xn,
-                      const npy_t *y, const char *yn, const char *layout, char *err, size_t n_err)
-{
+                      const npy_t *y, const char *yn, const char *layout, char *err, size_t n_err) {
     memset(d, 0, sizeof *d);
     if (x->kind == 'i' || (x->kind == 'u' && x->size != 1)) {
         snprintf(err, n_err, "%s: images are %s%d; want uint8 or float32", xn,
@@ -254,21 +248,18 @@ static int to_dataset(dataset_t *d, unsigned char *xbuf, const npy_t *x, const c
     return 0;
 }
 
-static int ends_with(const char *s, const char *suf)
-{
+static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static int probe(const data_spec_t *s)
-{
+static int probe(const data_spec_t *s) {
     return data_is_file(s->path) && (ends_with(s->path, ".npy") || ends_with(s->path, ".npz"));
 }
 
 /* A pair of arrays from two files or two zip members into d; 1 when the npz lacks them. */
 static int load_pair(const data_spec_t *s, zip_t *z, const char *xk, const char *yk, dataset_t *d,
-                     char *err, size_t n_err)
-{
+                     char *err, size_t n_err) {
     unsigned char *xb = NULL, *yb = NULL;
     size_t nx = 0, ny = 0;
     char xn[4200], yn[4200];
@@ -312,8 +303,7 @@ static int load_pair(const data_spec_t *s, zip_t *z, const char *xk, const char 
 }
 
 static int load(const data_spec_t *s, dataset_t *tr, dataset_t *te, int *has_test, char *err,
-                size_t n_err)
-{
+                size_t n_err) {
     *has_test = 0;
     if (ends_with(s->path, ".npy")) return load_pair(s, NULL, NULL, NULL, tr, err, n_err);
     zip_t *z = NULL;

@@ -27,8 +27,7 @@ struct zip {
 static uint32_t le16(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8; }
 static uint32_t le32(const unsigned char *p) { return le16(p) | le16(p + 2) << 16; }
 
-void zip_close(zip_t *z)
-{
+void zip_close(zip_t *z) {
     if (!z) return;
     if (z->f) fclose(z->f);
     free(z->e);
@@ -36,8 +35,7 @@ void zip_close(zip_t *z)
 }
 
 /* Read the central directory of z->f. 0 or -1 with err. */
-static int read_directory(zip_t *z, char *err, size_t n_err)
-{
+static int read_directory(zip_t *z, char *err, size_t n_err) {
     unsigned char tail[65557];
     if (fseek(z->f, 0, SEEK_END) != 0) goto bad;
     long size = ftell(z->f), take = size < (long)sizeof tail ? size : (long)sizeof tail;
@@ -83,8 +81,7 @@ bad:
     return -1;
 }
 
-int zip_open_file(zip_t **zp, const char *path, char *err, size_t n_err)
-{
+int zip_open_file(zip_t **zp, const char *path, char *err, size_t n_err) {
     zip_t *z = *zp = calloc(1, sizeof *z);
     if (!z) {
         snprintf(err, n_err, "%s: out of memory", path);
@@ -98,8 +95,7 @@ int zip_open_file(zip_t **zp, const char *path, char *err, size_t n_err)
     return read_directory(z, err, n_err);
 }
 
-static const entry_t *find(const zip_t *z, const char *name)
-{
+static const entry_t *find(const zip_t *z, const char *name) {
     for (int i = 0; i < z->n; i++)
         if (strcmp(z->e[i].name, name) == 0) return &z->e[i];
     return NULL;
@@ -108,8 +104,7 @@ static const entry_t *find(const zip_t *z, const char *name)
 int zip_has(const zip_t *z, const char *name) { return find(z, name) != NULL; }
 
 /* Seek to e's data (past its local header). 0, or -1 with err. */
-static int seek_member(zip_t *z, const entry_t *e, char *err, size_t n_err)
-{
+static int seek_member(zip_t *z, const entry_t *e, char *err, size_t n_err) {
     unsigned char h[30];
     if (fseek(z->f, (long)e->local, SEEK_SET) || fread(h, 1, 30, z->f) != 30 ||
         le32(h) != 0x04034b50 || fseek(z->f, (long)(le16(h + 26) + le16(h + 28)), SEEK_CUR)) {
@@ -128,8 +123,7 @@ static int seek_member(zip_t *z, const entry_t *e, char *err, size_t n_err)
  * doubling up to want (*cap: its size), so memory follows the bytes that really come.
  * The count produced, or -1 for corrupt data, -2 out of memory. */
 static long long inflate_member(FILE *f, const entry_t *e, unsigned char **out, size_t *cap,
-                                size_t want)
-{
+                                size_t want) {
     z_stream s;
     memset(&s, 0, sizeof s);
     if (e->method == 8 && inflateInit2(&s, -MAX_WBITS) != Z_OK) return -2;
@@ -174,8 +168,7 @@ out:
 }
 
 int zip_read_head(zip_t *z, const char *name, unsigned char *buf, size_t n, size_t *got,
-                  char *err, size_t n_err)
-{
+                  char *err, size_t n_err) {
     *got = 0;
     const entry_t *e = find(z, name);
     if (!e) return 1;
@@ -190,8 +183,7 @@ int zip_read_head(zip_t *z, const char *name, unsigned char *buf, size_t n, size
 }
 
 int zip_read(zip_t *z, const char *name, size_t max, const char *why, unsigned char **buf,
-             size_t *n, char *err, size_t n_err)
-{
+             size_t *n, char *err, size_t n_err) {
     *buf = NULL, *n = 0;
     const entry_t *e = find(z, name);
     if (!e) return 1;

@@ -7,8 +7,7 @@
 /* M_PI is not in C11. */
 static const double optim_pi = 3.14159265358979323846;
 
-double optim_lr(const optim_sched_t *s, long step)
-{
+double optim_lr(const optim_sched_t *s, long step) {
     if (step < 0) step = 0;
     if (s->warmup_steps > 0 && step < s->warmup_steps)
         return s->lr * (double)(step + 1) / (double)s->warmup_steps;
@@ -20,22 +19,19 @@ double optim_lr(const optim_sched_t *s, long step)
     return s->lr_min + (s->lr - s->lr_min) * 0.5 * (1.0 + cos(optim_pi * (double)t / (double)T));
 }
 
-int optim_kind_parse(const char *name)
-{
+int optim_kind_parse(const char *name) {
     if (!strcmp(name, "cosine")) return OPTIM_COSINE;
     if (!strcmp(name, "constant")) return OPTIM_CONSTANT;
     return -1;
 }
 
-const char *optim_kind_name(int kind)
-{
+const char *optim_kind_name(int kind) {
     return kind == OPTIM_COSINE ? "cosine" : "constant";
 }
 
 /* ---- optimizers ---------------------------------------------------------------------- */
 
-void sgd_step(const sgd_t *o, params_t *P, const unsigned char *used)
-{
+void sgd_step(const sgd_t *o, params_t *P, const unsigned char *used) {
     for (int i = 0; i < P->n; i++) {
         if (used && !used[i]) continue;
         const pview_t *v = &P->v[i];
@@ -53,8 +49,7 @@ void sgd_step(const sgd_t *o, params_t *P, const unsigned char *used)
     }
 }
 
-void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps)
-{
+void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps) {
     for (int i = 0; i < P->n; i++) {
         if (used && !used[i]) continue;
         const pview_t *v = &P->v[i];
@@ -67,8 +62,7 @@ void adagrad_step(params_t *P, const unsigned char *used, float lr, float eps)
     }
 }
 
-void optimizer_step(const optimizer_t *o, params_t *P, const unsigned char *used, float lr)
-{
+void optimizer_step(const optimizer_t *o, params_t *P, const unsigned char *used, float lr) {
     if (o->kind == OPTIMIZER_ADAGRAD) {
         adagrad_step(P, used, lr, OPTIMIZER_ADAGRAD_EPS);
         return;
@@ -77,7 +71,6 @@ void optimizer_step(const optimizer_t *o, params_t *P, const unsigned char *used
     sgd_step(&s, P, used);
 }
 
-const char *optimizer_name(int kind)
-{
+const char *optimizer_name(int kind) {
     return kind == OPTIMIZER_ADAGRAD ? "adagrad" : "sgd";
 }

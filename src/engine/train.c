@@ -6,14 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-long train_steps_per_epoch(const train_t *T)
-{
+long train_steps_per_epoch(const train_t *T) {
     return T->batch > 0 ? T->n_examples / T->batch : 0;
 }
 
 float train_step(net_t *net, const float *x, const int *y, const optimizer_t *opt, float lr,
-                 unsigned char *used)
-{
+                 unsigned char *used) {
     params_t *P = net->P;
     net->bn_mode = BN_TRAIN;
     params_zero_grad(P);
@@ -25,8 +23,7 @@ float train_step(net_t *net, const float *x, const int *y, const optimizer_t *op
     return loss;
 }
 
-int train_run(const train_t *T, char *err, size_t n_err)
-{
+int train_run(const train_t *T, char *err, size_t n_err) {
     int B = T->batch, n = T->n_examples;
     long per_epoch = train_steps_per_epoch(T);
     float *x = malloc((size_t)B * T->x_floats * sizeof(float));

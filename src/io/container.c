@@ -18,8 +18,7 @@
 /* "hash" as fixstr (5 bytes) + 64 hex chars as str8 (2 + 64 bytes). */
 #define CTR_HASH_TAIL 71
 
-static int host_is_le(void)
-{
+static int host_is_le(void) {
     const uint16_t one = 1;
     unsigned char b;
     memcpy(&b, &one, 1);
@@ -27,8 +26,7 @@ static int host_is_le(void)
 }
 
 /* n floats to little-endian bytes; byte swaps on BE hosts. */
-static void floats_to_le(unsigned char *dst, const float *src, size_t n)
-{
+static void floats_to_le(unsigned char *dst, const float *src, size_t n) {
     if (host_is_le()) {
         memcpy(dst, src, n * 4);
         return;
@@ -40,8 +38,7 @@ static void floats_to_le(unsigned char *dst, const float *src, size_t n)
     }
 }
 
-void ctr_tensor_floats(const ctr_tensor_t *t, float *x, size_t n)
-{
+void ctr_tensor_floats(const ctr_tensor_t *t, float *x, size_t n) {
     if (host_is_le()) {
         memcpy(x, t->data, n * 4);
         return;
@@ -55,14 +52,12 @@ void ctr_tensor_floats(const ctr_tensor_t *t, float *x, size_t n)
 
 /* ---------------------------------------------------------------- writing */
 
-int ctr_pack_cstr(msgpack_packer *pk, const char *s)
-{
+int ctr_pack_cstr(msgpack_packer *pk, const char *s) {
     size_t n = strlen(s);
     return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
 }
 
-int ctr_writer_init(ctr_writer_t *w, const char *kind, int version, int n_keys)
-{
+int ctr_writer_init(ctr_writer_t *w, const char *kind, int version, int n_keys) {
     memset(w, 0, sizeof *w);
     msgpack_sbuffer_init(&w->sb);
     msgpack_packer_init(&w->pk, &w->sb, msgpack_sbuffer_write);
@@ -74,27 +69,23 @@ int ctr_writer_init(ctr_writer_t *w, const char *kind, int version, int n_keys)
     return 0;
 }
 
-void ctr_writer_free(ctr_writer_t *w)
-{
+void ctr_writer_free(ctr_writer_t *w) {
     msgpack_sbuffer_destroy(&w->sb);
     free(w->tmp);
     w->tmp = NULL;
 }
 
-void ctr_tensors(ctr_writer_t *w, size_t n)
-{
+void ctr_tensors(ctr_writer_t *w, size_t n) {
     w->bad |= ctr_pack_cstr(&w->pk, "tensors") | msgpack_pack_map(&w->pk, n);
 }
 
-size_t ctr_tensor_bound(const char *name, int n_dim, size_t n)
-{
+size_t ctr_tensor_bound(const char *name, int n_dim, size_t n) {
     /* name (str8), map, "shape" and uint32s, dtype, state, "data" and a bin32 header */
     return 2 + strlen(name) + 1 + 6 + 1 + 5 * (size_t)n_dim + 12 + 7 + 5 + 5 + 4 * n;
 }
 
 void ctr_tensor(ctr_writer_t *w, const char *name, int n_dim, const int *shape, const float *x,
-                size_t n, int state)
-{
+                size_t n, int state) {
     msgpack_packer *pk = &w->pk;
     if (w->too_big || (w->max_bytes && w->sb.size + 4 * n > w->max_bytes)) {
         w->too_big = 1; /* never pack gigabytes only to refuse them */
@@ -122,8 +113,7 @@ void ctr_tensor(ctr_writer_t *w, const char *name, int n_dim, const int *shape, 
     w->bad |= rc;
 }
 
-int ctr_save(ctr_writer_t *w, const char *path, char hash[65], char *err, size_t n_err)
-{
+int ctr_save(ctr_writer_t *w, const char *path, char hash[65], char *err, size_t n_err) {
     if (w->too_big || (w->max_bytes && w->sb.size + 71 > w->max_bytes)) {
         snprintf(err, n_err, "%s: not written: more than the %zu bytes a file of this kind may "
                  "hold (every tool that loads one refuses larger files)", path, w->max_bytes);
@@ -151,8 +141,7 @@ int ctr_save(ctr_writer_t *w, const char *path, char hash[65], char *err, size_t
 /* ---------------------------------------------------------------- reading */
 
 static int read_all(const char *path, size_t max_bytes, unsigned char **out, size_t *n_out,
-                    char *err, size_t n_err)
-{
+                    char *err, size_t n_err) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         snprintf(err, n_err, "cannot open: %s", strerror(errno));
@@ -196,8 +185,7 @@ static int read_all(const char *path, size_t max_bytes, unsigned char **out, siz
 
 /* The file must be exactly one msgpack object whose declared lengths fit in it, checked
  * before msgpack-c allocates anything for them. 0, or -1 with err. */
-static int check_bytes(const unsigned char *buf, size_t n, char *err, size_t n_err)
-{
+static int check_bytes(const unsigned char *buf, size_t n, char *err, size_t n_err) {
     mpw_t w;
     char m[160];
     mpw_init(&w);
@@ -209,8 +197,7 @@ static int check_bytes(const unsigned char *buf, size_t n, char *err, size_t n_e
 }
 
 /* The last entry must be "hash" as fixstr + str8 in the last 71 bytes, and match. */
-static int check_hash(ctr_t *c, char *err, size_t n_err)
-{
+static int check_hash(ctr_t *c, char *err, size_t n_err) {
     const unsigned char *buf = c->buf;
     size_t n = c->n;
     uint32_t n_keys = c->root->via.map.size;
@@ -242,8 +229,7 @@ static int check_hash(ctr_t *c, char *err, size_t n_err)
 
 /* Kind, version, hash and the tensors map of the parsed file; err without the path. */
 static int check_root(ctr_t *c, const char *kind, const char *what, int version, char *err,
-                      size_t n_err)
-{
+                      size_t n_err) {
     const msgpack_object *root = c->root;
     if (root->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, n_err, "not a %s (not a msgpack map)", what);
@@ -274,8 +260,7 @@ static int check_root(ctr_t *c, const char *kind, const char *what, int version,
 }
 
 int ctr_load(ctr_t *c, const char *path, const char *kind, const char *what, int version,
-             size_t max_bytes, char *err, size_t n_err)
-{
+             size_t max_bytes, char *err, size_t n_err) {
     char msg[512];
     memset(c, 0, sizeof *c);
     msgpack_unpacked_init(&c->up);
@@ -299,21 +284,18 @@ int ctr_load(ctr_t *c, const char *path, const char *kind, const char *what, int
     return rc;
 }
 
-void ctr_free(ctr_t *c)
-{
+void ctr_free(ctr_t *c) {
     msgpack_unpacked_destroy(&c->up);
     free(c->buf);
     memset(c, 0, sizeof *c);
     msgpack_unpacked_init(&c->up);
 }
 
-uint32_t ctr_n_tensors(const ctr_t *c)
-{
+uint32_t ctr_n_tensors(const ctr_t *c) {
     return c->tensors ? c->tensors->via.map.size : 0;
 }
 
-int ctr_tensor_at(const ctr_t *c, uint32_t i, ctr_tensor_t *t, char *err, size_t n_err)
-{
+int ctr_tensor_at(const ctr_t *c, uint32_t i, ctr_tensor_t *t, char *err, size_t n_err) {
     const msgpack_object_kv *kv = &c->tensors->via.map.ptr[i];
     memset(t, 0, sizeof *t);
     if (rec_get_str(&kv->key, NULL, t->name, sizeof t->name) != REC_OK || !t->name[0]) {
@@ -347,8 +329,7 @@ int ctr_tensor_at(const ctr_t *c, uint32_t i, ctr_tensor_t *t, char *err, size_t
     return 0;
 }
 
-void ctr_shape_text(const ctr_tensor_t *t, char *buf, size_t n)
-{
+void ctr_shape_text(const ctr_tensor_t *t, char *buf, size_t n) {
     const msgpack_object *s = t->shape_obj;
     uint32_t nd = s ? s->via.array.size : 0;
     size_t k = (size_t)snprintf(buf, n, "(");

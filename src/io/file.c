@@ -14,8 +14,7 @@
 /* Symlink hops followed before giving up (Linux's own limit is 40). */
 #define IO_MAX_LINKS 40
 
-int io_write_all(int fd, const void *p, size_t n)
-{
+int io_write_all(int fd, const void *p, size_t n) {
     const char *c = p;
     while (n > 0) {
         ssize_t k = write(fd, c, n);
@@ -30,8 +29,7 @@ int io_write_all(int fd, const void *p, size_t n)
 }
 
 /* The directory part of path into dir ("." when there is none). -1 if too long. */
-static int dir_of(const char *path, char *dir, size_t n)
-{
+static int dir_of(const char *path, char *dir, size_t n) {
     const char *slash = strrchr(path, '/');
     size_t k = slash ? (size_t)(slash - path) : 0;
     if (!slash) return snprintf(dir, n, ".") < 0 ? -1 : 0;
@@ -46,8 +44,7 @@ static int dir_of(const char *path, char *dir, size_t n)
  * that node's lstat and *exists says whether it exists (a dangling link's target does
  * not). 0, or -1 with err. */
 static int resolve(const char *path, char *target, struct stat *st, int *exists, char *err,
-                   size_t n_err)
-{
+                   size_t n_err) {
     if (!*path) {
         snprintf(err, n_err, "empty output path");
         return -1;
@@ -88,15 +85,13 @@ static int resolve(const char *path, char *target, struct stat *st, int *exists,
     }
 }
 
-static const char *node_kind(mode_t m)
-{
+static const char *node_kind(mode_t m) {
     return S_ISDIR(m) ? "a directory" : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket"
                                                                                   : "not a regular file";
 }
 
 /* resolve() plus the type rule of file.h: *stream is 1 for a character device or FIFO. */
-static int classify(const char *path, char *target, int *stream, char *err, size_t n_err)
-{
+static int classify(const char *path, char *target, int *stream, char *err, size_t n_err) {
     struct stat st;
     int exists;
     if (resolve(path, target, &st, &exists, err, n_err) != 0) return -1;
@@ -110,8 +105,7 @@ static int classify(const char *path, char *target, int *stream, char *err, size
     return 0;
 }
 
-int io_output_check(const char *path, char *err, size_t n_err)
-{
+int io_output_check(const char *path, char *err, size_t n_err) {
     char target[IO_PATH_MAX], dir[IO_PATH_MAX];
     int stream;
     if (classify(path, target, &stream, err, n_err) != 0) return -1;
@@ -129,8 +123,7 @@ int io_output_check(const char *path, char *err, size_t n_err)
 }
 
 /* fsync the directory holding path so the rename itself is durable. */
-static int fsync_parent(const char *path)
-{
+static int fsync_parent(const char *path) {
     char dir[IO_PATH_MAX];
     if (dir_of(path, dir, sizeof dir) != 0) return -1;
     int fd = open(dir, O_RDONLY);
@@ -149,14 +142,12 @@ static volatile sig_atomic_t tmp_armed;
 static const int tmp_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction tmp_old[3];
 
-static void tmp_on_signal(int sig)
-{
+static void tmp_on_signal(int sig) {
     if (tmp_armed) unlink(tmp_live);
     raise(sig); /* SA_RESETHAND restored the default action */
 }
 
-static void tmp_guard(int on)
-{
+static void tmp_guard(int on) {
     for (int i = 0; i < 3; i++) {
         if (on) {
             struct sigaction sa;
@@ -175,8 +166,7 @@ static void tmp_guard(int on)
 
 /* Removes path.tmp.PID files left by a writer that was killed (kill -9): their PID no
  * longer exists. A live writer's file is left alone. */
-static void remove_stale_tmp(const char *path)
-{
+static void remove_stale_tmp(const char *path) {
     char dir[IO_PATH_MAX];
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     if (dir_of(path, dir, sizeof dir) != 0) return;
@@ -196,8 +186,7 @@ static void remove_stale_tmp(const char *path)
     closedir(d);
 }
 
-int io_atomic_open(io_atomic_t *a, const char *path, char *err, size_t n_err)
-{
+int io_atomic_open(io_atomic_t *a, const char *path, char *err, size_t n_err) {
     memset(a, 0, sizeof *a);
     a->fd = -1;
     if (classify(path, a->target, &a->stream, err, n_err) != 0) return -1;
@@ -223,8 +212,7 @@ int io_atomic_open(io_atomic_t *a, const char *path, char *err, size_t n_err)
     return 0;
 }
 
-void io_atomic_abort(io_atomic_t *a)
-{
+void io_atomic_abort(io_atomic_t *a) {
     if (a->fd >= 0) close(a->fd);
     a->fd = -1;
     if (!a->stream && a->tmp[0]) {
@@ -234,8 +222,7 @@ void io_atomic_abort(io_atomic_t *a)
     a->tmp[0] = 0;
 }
 
-int io_atomic_commit(io_atomic_t *a, char *err, size_t n_err)
-{
+int io_atomic_commit(io_atomic_t *a, char *err, size_t n_err) {
     const char *what = NULL;
     int saved = 0;
     if (!a->stream && fsync(a->fd) != 0) what = "fsync", saved = errno;
@@ -260,8 +247,7 @@ int io_atomic_commit(io_atomic_t *a, char *err, size_t n_err)
     return 0;
 }
 
-int io_save(const char *path, const void *data, size_t n, char *err, size_t n_err)
-{
+int io_save(const char *path, const void *data, size_t n, char *err, size_t n_err) {
     io_atomic_t a;
     if (io_atomic_open(&a, path, err, n_err) != 0) return -1;
     if (io_write_all(a.fd, data, n) != 0) {

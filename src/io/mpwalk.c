@@ -10,14 +10,12 @@
 /* Maps up to this size are checked pairwise; larger ones are sorted. */
 #define MPW_PAIRWISE_MAX 16
 
-void mpw_init(mpw_t *w)
-{
+void mpw_init(mpw_t *w) {
     w->pos = 0;
     w->pending = 1;
 }
 
-static uint64_t be(const unsigned char *p, int n)
-{
+static uint64_t be(const unsigned char *p, int n) {
     uint64_t v = 0;
     for (int i = 0; i < n; i++) v = v << 8 | p[i];
     return v;
@@ -27,8 +25,7 @@ static uint64_t be(const unsigned char *p, int n)
  * field), lenbytes of a big-endian length field, extra type byte of an ext, and for the
  * fixed forms the payload length *len or child count *items. -1 for 0xc1. */
 static int header(unsigned b, size_t *hs, uint64_t *len, uint64_t *items, int *lenbytes,
-                  int *container)
-{
+                  int *container) {
     *hs = 1, *len = 0, *items = 0, *lenbytes = 0, *container = 0;
     int extra = 0;
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
@@ -62,8 +59,7 @@ static int header(unsigned b, size_t *hs, uint64_t *len, uint64_t *items, int *l
 }
 
 int mpw_scan(mpw_t *w, const unsigned char *buf, size_t avail, size_t max, const char *limit,
-             char *err, size_t n_err)
-{
+             char *err, size_t n_err) {
     while (w->pending > 0) {
         size_t pos = w->pos, hs;
         uint64_t len, items;
@@ -115,13 +111,11 @@ too_big:
 
 /* Header bytes of a str, bin, array or map of n: the fix form (up to fix, 0 for bin),
  * then 8-bit (not for arrays and maps), 16-bit and 32-bit lengths. */
-static size_t len_head(uint64_t n, uint64_t fix, int has8)
-{
+static size_t len_head(uint64_t n, uint64_t fix, int has8) {
     return n <= fix ? 1 : has8 && n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
 }
 
-size_t mpw_packed_size(const msgpack_object *o)
-{
+size_t mpw_packed_size(const msgpack_object *o) {
     size_t s = 0;
     switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER: {
@@ -158,16 +152,14 @@ size_t mpw_packed_size(const msgpack_object *o)
 
 static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 
-static int cmp_bytes(const char *a, uint32_t na, const char *b, uint32_t nb)
-{
+static int cmp_bytes(const char *a, uint32_t na, const char *b, uint32_t nb) {
     if (na != nb) return na < nb ? -1 : 1;
     return na ? memcmp(a, b, na) : 0;
 }
 
 /* A total order on objects: equal exactly when msgpack would encode them alike up to
  * the width of integer and length fields. */
-static int obj_cmp(const msgpack_object *a, const msgpack_object *b)
-{
+static int obj_cmp(const msgpack_object *a, const msgpack_object *b) {
     if (a->type != b->type) return a->type < b->type ? -1 : 1;
     switch (a->type) {
     case MSGPACK_OBJECT_BOOLEAN: return cmp_u64(a->via.boolean, b->via.boolean);
@@ -204,13 +196,11 @@ static int obj_cmp(const msgpack_object *a, const msgpack_object *b)
     }
 }
 
-static int key_ptr_cmp(const void *a, const void *b)
-{
+static int key_ptr_cmp(const void *a, const void *b) {
     return obj_cmp(*(const msgpack_object *const *)a, *(const msgpack_object *const *)b);
 }
 
-static int dup_err(const msgpack_object *k, char *err, size_t n_err)
-{
+static int dup_err(const msgpack_object *k, char *err, size_t n_err) {
     char e[96];
     if (k->type == MSGPACK_OBJECT_STR)
         snprintf(err, n_err, "duplicate map key \"%s\"",
@@ -220,8 +210,7 @@ static int dup_err(const msgpack_object *k, char *err, size_t n_err)
     return -1;
 }
 
-int mpw_check_map(const msgpack_object *m, char *err, size_t n_err)
-{
+int mpw_check_map(const msgpack_object *m, char *err, size_t n_err) {
     if (m->type != MSGPACK_OBJECT_MAP || m->via.map.size < 2) return 0;
     uint32_t n = m->via.map.size;
     if (n <= MPW_PAIRWISE_MAX) {
@@ -245,8 +234,7 @@ int mpw_check_map(const msgpack_object *m, char *err, size_t n_err)
     return rc;
 }
 
-int mpw_check_keys(const msgpack_object *o, char *err, size_t n_err)
-{
+int mpw_check_keys(const msgpack_object *o, char *err, size_t n_err) {
     if (o->type == MSGPACK_OBJECT_ARRAY) {
         for (uint32_t i = 0; i < o->via.array.size; i++)
             if (mpw_check_keys(&o->via.array.ptr[i], err, n_err)) return -1;

@@ -20,8 +20,7 @@
 
 /* ---------------------------------------------------------------- writing */
 
-static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object *cfg)
-{
+static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object *cfg) {
     int rc = ctr_pack_cstr(pk, "space") | ctr_pack_cstr(pk, c->space->name);
     rc |= ctr_pack_cstr(pk, "cfg") | msgpack_pack_object(pk, *cfg);
 
@@ -59,13 +58,11 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     return rc;
 }
 
-size_t ckpt_bytes_bound(const params_t *P)
-{
+size_t ckpt_bytes_bound(const params_t *P) {
     return CKPT_FIXED_BOUND + tensors_bytes_bound(P);
 }
 
-int ckpt_size_check(const params_t *P, char *err, size_t n_err)
-{
+int ckpt_size_check(const params_t *P, char *err, size_t n_err) {
     size_t b = ckpt_bytes_bound(P);
     if (b <= CKPT_MAX_BYTES) return 0;
     snprintf(err, n_err,
@@ -75,8 +72,7 @@ int ckpt_size_check(const params_t *P, char *err, size_t n_err)
     return -1;
 }
 
-int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
-{
+int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err) {
     if (!c->space || !c->P.frozen) {
         snprintf(err, n_err, "%s: nothing to write (no space or unallocated parameters)", path);
         return -1;
@@ -101,8 +97,7 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err)
 /* ---------------------------------------------------------------- reading */
 
 /* String or nil (empty) into buf of n bytes. */
-static int obj_str(const msgpack_object *o, char *buf, size_t n)
-{
+static int obj_str(const msgpack_object *o, char *buf, size_t n) {
     if (o && o->type == MSGPACK_OBJECT_NIL) {
         buf[0] = 0;
         return 0;
@@ -111,8 +106,7 @@ static int obj_str(const msgpack_object *o, char *buf, size_t n)
 }
 
 /* The "train" map: the warm-up's options. */
-static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err)
-{
+static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err) {
     const msgpack_object *tr = rec_lookup(root, "train");
     double epochs, batch, v;
     if (rec_get_num(tr, "fraction", &c->fraction) || rec_get_num(tr, "lr", &c->lr) ||
@@ -131,8 +125,7 @@ static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n
 }
 
 int ckpt_read_norm(const msgpack_object *me, const msgpack_object *sd, int *n_norm, float *mean,
-                   float *std, char *err, size_t n_err)
-{
+                   float *std, char *err, size_t n_err) {
     *n_norm = 0;
     if (!me && !sd) return 0;
     if (!me || !sd || me->type != MSGPACK_OBJECT_ARRAY || sd->type != MSGPACK_OBJECT_ARRAY ||
@@ -155,8 +148,7 @@ int ckpt_read_norm(const msgpack_object *me, const msgpack_object *sd, int *n_no
 }
 
 /* The "data" map: where the warm-up's data came from and its normalization. */
-static int read_data(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err)
-{
+static int read_data(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err) {
     const msgpack_object *da = rec_lookup(root, "data");
     if (!da || obj_str(rec_lookup(da, "dir"), c->data_dir, sizeof c->data_dir) ||
         obj_str(rec_lookup(da, "fingerprint"), c->data_fingerprint, sizeof c->data_fingerprint)) {
@@ -175,8 +167,7 @@ static int read_data(const msgpack_object *root, ckpt_t *c, char *err, size_t n_
 }
 
 /* steps, loss_curve, lambda, lambda_fraction. */
-static int read_run(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err)
-{
+static int read_run(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err) {
     double steps, v;
     if (rec_get_num(root, "steps", &steps) != 0) {
         snprintf(err, n_err, "steps missing");
@@ -219,8 +210,7 @@ static int read_run(const msgpack_object *root, ckpt_t *c, char *err, size_t n_e
 }
 
 /* Everything after the container is verified; err without the path prefix. */
-static int ckpt_decode(const ctr_t *f, ckpt_t *c, char *err, size_t n_err)
-{
+static int ckpt_decode(const ctr_t *f, ckpt_t *c, char *err, size_t n_err) {
     const msgpack_object *root = f->root;
     char name[64], msg[256];
     if (obj_str(rec_lookup(root, "space"), name, sizeof name) != 0 ||
@@ -244,8 +234,7 @@ static int ckpt_decode(const ctr_t *f, ckpt_t *c, char *err, size_t n_err)
     return tensors_read(&c->P, f, "the supernet for the stored cfg", err, n_err);
 }
 
-int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err)
-{
+int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err) {
     char msg[512];
     ctr_t f;
     memset(c, 0, sizeof *c);
@@ -264,8 +253,7 @@ int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err)
     return rc;
 }
 
-void ckpt_free(ckpt_t *c)
-{
+void ckpt_free(ckpt_t *c) {
     params_free(&c->P);
     params_init(&c->P);
 }

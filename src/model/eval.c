@@ -8,8 +8,7 @@
 
 #include "data/criteo.h"
 
-int eval_argmax(const float *l, int k)
-{
+int eval_argmax(const float *l, int k) {
     int best = 0;
     for (int j = 1; j < k; j++)
         if (l[j] > l[best]) best = j;
@@ -17,8 +16,7 @@ int eval_argmax(const float *l, int k)
 }
 
 /* Cross-entropy of one row of logits against label y, in double. */
-static double xent(const float *l, int k, int y)
-{
+static double xent(const float *l, int k, int y) {
     double mx = l[0];
     for (int j = 1; j < k; j++)
         if (l[j] > mx) mx = l[j];
@@ -28,8 +26,7 @@ static double xent(const float *l, int k, int y)
 }
 
 int eval_split(net_t *net, const feed_t *f, int split, int clicks, eval_fn fn, void *arg,
-               eval_result_t *r, char *err, size_t n_err)
-{
+               eval_result_t *r, char *err, size_t n_err) {
     int B = net->batch, nt = f->n[split];
     const node_t *lg = &net->nodes[net->logits];
     int k = clicks ? 1 : lg->C * lg->H * lg->W;
@@ -74,8 +71,7 @@ int eval_split(net_t *net, const feed_t *f, int split, int clicks, eval_fn fn, v
 }
 
 int model_feed_open(const model_t *m, const char *model_path, const model_feed_t *o, feed_t *f,
-                    char *err, size_t n_err)
-{
+                    char *err, size_t n_err) {
     const space_cfg_t *c = &m->cfg;
     feed_opts_t fo;
     char store[sizeof m->data_options];

@@ -16,20 +16,17 @@ typedef struct {
     double t0, t_last, every, ep_loss;
 } run_t;
 
-static net_t *run_net(void *arg, long t, char *err, size_t n_err)
-{
+static net_t *run_net(void *arg, long t, char *err, size_t n_err) {
     (void)t, (void)err, (void)n_err;
     return ((run_t *)arg)->net; /* the same network every step */
 }
 
-static void run_batch(void *arg, const int *pos, int b, float *x, int *y)
-{
+static void run_batch(void *arg, const int *pos, int b, float *x, int *y) {
     feed_batch(((run_t *)arg)->f, FEED_TRAIN, pos, b, x, y);
 }
 
 /* The epoch's mean loss so far (train_loss is the last epoch's) and the progress line. */
-static void run_step(void *arg, long ep, long s, long t, float loss)
-{
+static void run_step(void *arg, long ep, long s, long t, float loss) {
     run_t *r = arg;
     (void)t;
     if (s == 0) r->ep_loss = 0;
@@ -47,8 +44,7 @@ static void run_step(void *arg, long ep, long s, long t, float loss)
 }
 
 int model_fit(net_t *net, const feed_t *f, const model_recipe_t *rc, int clicks,
-              const fit_progress_t *p, fit_result_t *res, char *err, size_t n_err)
-{
+              const fit_progress_t *p, fit_result_t *res, char *err, size_t n_err) {
     int B = (int)rc->batch;
     run_t r = {.net = net, .f = f, .p = p, .epochs = rc->epochs, .batch = B,
                .every = p->tty ? 0.5 : 10.0};

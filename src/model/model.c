@@ -19,15 +19,13 @@
 
 /* ---------------------------------------------------------------- writing */
 
-static int pack_floats(msgpack_packer *pk, const char *key, const float *v, int n)
-{
+static int pack_floats(msgpack_packer *pk, const char *key, const float *v, int n) {
     int rc = ctr_pack_cstr(pk, key) | msgpack_pack_array(pk, (size_t)n);
     for (int i = 0; i < n; i++) rc |= msgpack_pack_float(pk, v[i]);
     return rc;
 }
 
-static int pack_data(msgpack_packer *pk, const model_t *m)
-{
+static int pack_data(msgpack_packer *pk, const model_t *m) {
     int n_norm = m->n_norm < 0 ? 0 : m->n_norm > DATA_MAX_CH ? DATA_MAX_CH : m->n_norm;
     int rc = ctr_pack_cstr(pk, "data") | msgpack_pack_map(pk, 6);
     rc |= ctr_pack_cstr(pk, "path") | ctr_pack_cstr(pk, m->data_path);
@@ -42,8 +40,7 @@ static int pack_data(msgpack_packer *pk, const model_t *m)
     return rc;
 }
 
-static int pack_recipe(msgpack_packer *pk, const model_recipe_t *r)
-{
+static int pack_recipe(msgpack_packer *pk, const model_recipe_t *r) {
     int rc = ctr_pack_cstr(pk, "recipe") | msgpack_pack_map(pk, 13);
     rc |= ctr_pack_cstr(pk, "optimizer") | ctr_pack_cstr(pk, optimizer_name(r->optimizer));
     rc |= ctr_pack_cstr(pk, "epochs") | msgpack_pack_int64(pk, r->epochs);
@@ -62,8 +59,7 @@ static int pack_recipe(msgpack_packer *pk, const model_recipe_t *r)
     return rc;
 }
 
-static int pack_metrics(msgpack_packer *pk, const model_metrics_t *t)
-{
+static int pack_metrics(msgpack_packer *pk, const model_metrics_t *t) {
     int clicks = !isnan(t->auc);
     int rc = ctr_pack_cstr(pk, "metrics") | msgpack_pack_map(pk, clicks ? 7 : 5);
     rc |= ctr_pack_cstr(pk, "test_acc") | msgpack_pack_double(pk, t->test_acc);
@@ -78,8 +74,7 @@ static int pack_metrics(msgpack_packer *pk, const model_metrics_t *t)
     return rc;
 }
 
-int model_save(const char *path, model_t *m, char *err, size_t n_err)
-{
+int model_save(const char *path, model_t *m, char *err, size_t n_err) {
     if (!m->space || !m->P.frozen) {
         snprintf(err, n_err, "%s: nothing to write (no space or unallocated parameters)", path);
         return -1;
@@ -111,16 +106,14 @@ int model_save(const char *path, model_t *m, char *err, size_t n_err)
 /* ---------------------------------------------------------------- reading */
 
 static int get_str(const msgpack_object *m, const char *key, char *buf, size_t n, char *err,
-                   size_t n_err)
-{
+                   size_t n_err) {
     if (rec_get_str(m, key, buf, n) == REC_OK) return 0;
     snprintf(err, n_err, "%s: missing, not a string, or longer than %zu bytes", key, n - 1);
     return -1;
 }
 
 /* Class names: nil, or an array of cfg.classes strings. */
-static int read_names(const msgpack_object *cl, model_t *m, char *err, size_t n_err)
-{
+static int read_names(const msgpack_object *cl, model_t *m, char *err, size_t n_err) {
     if (!cl || cl->type == MSGPACK_OBJECT_NIL) return 0;
     if (cl->type != MSGPACK_OBJECT_ARRAY || (int)cl->via.array.size != m->cfg.classes ||
         cl->via.array.size > MODEL_MAX_CLASSES) {
@@ -152,8 +145,7 @@ static int read_names(const msgpack_object *cl, model_t *m, char *err, size_t n_
     return 0;
 }
 
-static int read_data(const msgpack_object *root, model_t *m, char *err, size_t n_err)
-{
+static int read_data(const msgpack_object *root, model_t *m, char *err, size_t n_err) {
     const msgpack_object *d = rec_lookup(root, "data");
     if (!d || d->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, n_err, "data: missing or not a map");
@@ -168,8 +160,7 @@ static int read_data(const msgpack_object *root, model_t *m, char *err, size_t n
     return read_names(rec_lookup(d, "classes"), m, err, n_err);
 }
 
-static int read_recipe(const msgpack_object *root, model_recipe_t *r, char *err, size_t n_err)
-{
+static int read_recipe(const msgpack_object *root, model_recipe_t *r, char *err, size_t n_err) {
     const msgpack_object *o = rec_lookup(root, "recipe"), *nest, *seed;
     char opt[32], sched[32];
     double ep, b, wu, th;
@@ -199,8 +190,7 @@ static int read_recipe(const msgpack_object *root, model_recipe_t *r, char *err,
     return 0;
 }
 
-static int read_metrics(const msgpack_object *root, model_metrics_t *t, char *err, size_t n_err)
-{
+static int read_metrics(const msgpack_object *root, model_metrics_t *t, char *err, size_t n_err) {
     const msgpack_object *o = rec_lookup(root, "metrics");
     double nt, np;
     if (!o || rec_get_num(o, "test_acc", &t->test_acc) ||
@@ -217,8 +207,7 @@ static int read_metrics(const msgpack_object *root, model_metrics_t *t, char *er
 }
 
 /* Declare the network of m's arch and cfg into m->P, allocate, and fill from f. */
-static int read_tensors(const ctr_t *f, model_t *m, char *err, size_t n_err)
-{
+static int read_tensors(const ctr_t *f, model_t *m, char *err, size_t n_err) {
     net_t net;
     net_init(&net, &m->P, 1);
     int rc = m->space->build(&net, &m->cfg, &m->arch) < 0 || params_alloc(&m->P) != 0 ? -1 : 0;
@@ -233,8 +222,7 @@ static int read_tensors(const ctr_t *f, model_t *m, char *err, size_t n_err)
     return tensors_read(&m->P, f, owner, err, n_err);
 }
 
-static int model_decode(const ctr_t *f, model_t *m, char *err, size_t n_err)
-{
+static int model_decode(const ctr_t *f, model_t *m, char *err, size_t n_err) {
     const msgpack_object *root = f->root;
     char name[64], msg[256];
     if (rec_get_str(root, "space", name, sizeof name) != REC_OK || !(m->space = space_find(name))) {
@@ -259,8 +247,7 @@ static int model_decode(const ctr_t *f, model_t *m, char *err, size_t n_err)
     return read_tensors(f, m, err, n_err);
 }
 
-int model_load(const char *path, model_t *m, char *err, size_t n_err)
-{
+int model_load(const char *path, model_t *m, char *err, size_t n_err) {
     char msg[512];
     ctr_t f;
     memset(m, 0, sizeof *m);
@@ -276,8 +263,7 @@ int model_load(const char *path, model_t *m, char *err, size_t n_err)
     return rc;
 }
 
-void model_free(model_t *m)
-{
+void model_free(model_t *m) {
     params_free(&m->P);
     params_init(&m->P);
     free(m->names);
@@ -285,8 +271,7 @@ void model_free(model_t *m)
     m->n_names = 0;
 }
 
-int model_net(model_t *m, net_t *net, int batch, char *err, size_t n_err)
-{
+int model_net(model_t *m, net_t *net, int batch, char *err, size_t n_err) {
     net_init(net, &m->P, batch);
     if (m->space->build(net, &m->cfg, &m->arch) < 0) {
         snprintf(err, n_err, "cannot build the %s network of the model", m->space->name);
@@ -301,16 +286,14 @@ int model_net(model_t *m, net_t *net, int batch, char *err, size_t n_err)
     return 0;
 }
 
-const char *model_class_name(const model_t *m, int k)
-{
+const char *model_class_name(const model_t *m, int k) {
     if (!m->names || k < 0 || k >= m->n_names) return NULL;
     const char *p = m->names;
     while (k-- > 0) p += strlen(p) + 1;
     return p;
 }
 
-void model_file_name(const space_t *sp, const arch_t *a, char *buf, size_t n)
-{
+void model_file_name(const space_t *sp, const arch_t *a, char *buf, size_t n) {
     int64_t i = sp->to_index(a);
     if (i >= 0) {
         snprintf(buf, n, "%s-%lld.model", sp->name, (long long)i);

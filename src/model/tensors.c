@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tensors_write(ctr_writer_t *w, const params_t *P)
-{
+void tensors_write(ctr_writer_t *w, const params_t *P) {
     ctr_tensors(w, (size_t)(P->n + P->n_state));
     for (int i = 0; i < P->n; i++) {
         const pview_t *v = &P->v[i];
@@ -18,8 +17,7 @@ void tensors_write(ctr_writer_t *w, const params_t *P)
     }
 }
 
-size_t tensors_bytes_bound(const params_t *P)
-{
+size_t tensors_bytes_bound(const params_t *P) {
     size_t b = 5; /* the "tensors" map header */
     for (int i = 0; i < P->n; i++) b += ctr_tensor_bound(P->v[i].name, P->v[i].n_dim, P->v[i].n);
     for (int i = 0; i < P->n_state; i++)
@@ -27,8 +25,7 @@ size_t tensors_bytes_bound(const params_t *P)
     return b;
 }
 
-static void shape_str(char *buf, size_t n, int n_dim, const int *shape)
-{
+static void shape_str(char *buf, size_t n, int n_dim, const int *shape) {
     size_t k = (size_t)snprintf(buf, n, "(");
     for (int d = 0; d < n_dim && k < n; d++)
         k += (size_t)snprintf(buf + k, n - k, d ? ",%d" : "%d", shape[d]);
@@ -37,8 +34,7 @@ static void shape_str(char *buf, size_t n, int n_dim, const int *shape)
 
 /* Check tensor i against its declared view and copy its data in. */
 static int read_one(params_t *P, const ctr_t *c, uint32_t i, unsigned char *seen_w,
-                    unsigned char *seen_s, const char *owner, char *err, size_t n_err)
-{
+                    unsigned char *seen_s, const char *owner, char *err, size_t n_err) {
     ctr_tensor_t t;
     if (ctr_tensor_at(c, i, &t, err, n_err)) return -1;
     int id = params_find(P, t.name, t.state);
@@ -73,8 +69,7 @@ static int read_one(params_t *P, const ctr_t *c, uint32_t i, unsigned char *seen
     return 0;
 }
 
-int tensors_read(params_t *P, const ctr_t *c, const char *owner, char *err, size_t n_err)
-{
+int tensors_read(params_t *P, const ctr_t *c, const char *owner, char *err, size_t n_err) {
     unsigned char *seen_w = calloc((size_t)P->n + 1, 1);
     unsigned char *seen_s = calloc((size_t)P->n_state + 1, 1);
     int rc = seen_w && seen_s ? 0 : -1;
@@ -97,8 +92,7 @@ int tensors_read(params_t *P, const ctr_t *c, const char *owner, char *err, size
 }
 
 const msgpack_object *tensors_cfg(const space_t *S, const space_cfg_t *c, rec_t *e, const char *path, char *err,
-                                  size_t n_err)
-{
+                                  size_t n_err) {
     const msgpack_object *cfg = NULL;
     if (rec_new(e) == 0 && space_cfg_write(S, c, e, "cfg") == 0) cfg = rec_lookup(&e->root, "cfg");
     if (!cfg) snprintf(err, n_err, "%s: cannot encode the space parameters", path);

@@ -13,8 +13,7 @@
 #include "model/model.h"
 #include "spaces/space.h"
 
-static model_recipe_t recipe_of(const trainer_opts_t *o, int optimizer)
-{
+static model_recipe_t recipe_of(const trainer_opts_t *o, int optimizer) {
     return (model_recipe_t){optimizer, o->epochs, o->batch, o->warmup, o->lr, o->momentum,
                             o->weight_decay, o->schedule, o->nesterov, (uint64_t)o->seed,
                             (int)o->threads, o->fraction, o->test_fraction};
@@ -22,8 +21,7 @@ static model_recipe_t recipe_of(const trainer_opts_t *o, int optimizer)
 
 /* Train a freshly built net of space sp and evaluate it into res. 0, or -1 with err. */
 static int train_eval(const trainer_opts_t *o, const space_t *sp, net_t *net, const feed_t *f, long recno,
-                      trainer_result_t *res, char *err, size_t n_err)
-{
+                      trainer_result_t *res, char *err, size_t n_err) {
     int tty = isatty(STDERR_FILENO);
     fit_progress_t p = {o->progress > 0 || (o->progress == 0 && tty), tty, recno};
     model_recipe_t r = recipe_of(o, sp->optimizer);
@@ -38,8 +36,7 @@ static int train_eval(const trainer_opts_t *o, const space_t *sp, net_t *net, co
 /* Write the trained network P to o->save as a model file; its path into res->model.
  * 0, or -1 with err set (a write error). */
 static int save_model(const trainer_opts_t *o, const space_t *sp, const space_cfg_t *c, const arch_t *a,
-                      params_t *P, const feed_t *f, trainer_result_t *res, char *err, size_t n_err)
-{
+                      params_t *P, const feed_t *f, trainer_result_t *res, char *err, size_t n_err) {
     static model_t m; /* large; filled by hand, its buffers are P's and the feed's */
     memset(&m, 0, sizeof m);
     m.space = sp, m.cfg = *c, m.arch = *a, m.P = *P;
@@ -72,8 +69,7 @@ static int save_model(const trainer_opts_t *o, const space_t *sp, const space_cf
 }
 
 int trainer_record(const trainer_opts_t *o, const msgpack_object *in, const feed_t *f, long recno,
-                        trainer_result_t *res, char *err, size_t n_err)
-{
+                        trainer_result_t *res, char *err, size_t n_err) {
     const space_t *sp;
     arch_t a;
     space_cfg_t c;
@@ -115,8 +111,7 @@ int trainer_record(const trainer_opts_t *o, const msgpack_object *in, const feed
     return rc;
 }
 
-int trainer_truth(rec_t *e, const trainer_opts_t *o, const trainer_result_t *r, const char *fp)
-{
+int trainer_truth(rec_t *e, const trainer_opts_t *o, const trainer_result_t *r, const char *fp) {
     int bad = 0;
     bad |= rec_set_f64(e, "truth.test_acc", r->test_acc);
     bad |= rec_set_f64(e, "truth.test_loss", r->test_loss);
@@ -164,8 +159,7 @@ int trainer_truth(rec_t *e, const trainer_opts_t *o, const trainer_result_t *r, 
     return bad ? -1 : 0;
 }
 
-int trainer_load(trainer_opts_t *o, feed_t *f)
-{
+int trainer_load(trainer_opts_t *o, feed_t *f) {
     feed_opts_t fo;
     feed_opts_default(&fo, o->kind);
     fo.data = o->spec;

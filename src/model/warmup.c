@@ -9,8 +9,7 @@
 #include "engine/train.h"
 #include "spaces/space.h"
 
-static void progress_line(long step, long steps, double loss, double ips, int final)
-{
+static void progress_line(long step, long steps, double loss, double ips, int final) {
     int tty = isatty(STDERR_FILENO);
     fprintf(stderr, "%swarmup-supernet: step %ld/%ld loss %.4f %.0f img/s%s", tty ? "\r" : "",
             step, steps, loss, ips, tty && !final ? "\033[K" : "\n");
@@ -32,8 +31,7 @@ typedef struct {
 /* The step's path: sampled, then its net rebuilt in the same arena (net_reset keeps the
  * activations, so a step pays for the graph, not for faulting in ~85 MB; 15,625 cached
  * nets would not fit; docs/warmup.md). */
-static net_t *warm_net(void *arg, long t, char *err, size_t n_err)
-{
+static net_t *warm_net(void *arg, long t, char *err, size_t n_err) {
     warm_t *w = arg;
     const space_t *S = w->c->space;
     arch_t a;
@@ -47,14 +45,12 @@ static net_t *warm_net(void *arg, long t, char *err, size_t n_err)
     return &w->net;
 }
 
-static void warm_batch(void *arg, const int *pos, int b, float *x, int *y)
-{
+static void warm_batch(void *arg, const int *pos, int b, float *x, int *y) {
     feed_batch(((warm_t *)arg)->d, FEED_TRAIN, pos, b, x, y);
 }
 
 /* The loss curve (mean loss per run of `every` steps) and the progress line. */
-static void warm_step(void *arg, long ep, long s, long t, float loss)
-{
+static void warm_step(void *arg, long ep, long s, long t, float loss) {
     warm_t *w = arg;
     ckpt_t *c = w->c;
     (void)ep, (void)s;
@@ -72,8 +68,7 @@ static void warm_step(void *arg, long ep, long s, long t, float loss)
     }
 }
 
-int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err)
-{
+int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) {
     int tty = isatty(STDERR_FILENO);
     warm_t w = {.c = c, .d = d, .show = show, .gap = tty ? 0.5 : 5.0};
     train_t T = {

@@ -21,8 +21,7 @@
 
 /* Entropy of the normalized eigenvalues of the channel covariance of map y (B,C,hw);
  * ws holds C*C + 2C doubles. */
-static double expressivity(const float *y, int B, int C, size_t hw, double *ws)
-{
+static double expressivity(const float *y, int B, int C, size_t hw, double *ws) {
     double *cov = ws, *mean = ws + (size_t)C * C, *ev = mean + C;
     double N = (double)B * hw;
     memset(ws, 0, ((size_t)C * C + C) * sizeof(double));
@@ -57,8 +56,7 @@ static double expressivity(const float *y, int B, int C, size_t hw, double *ws)
 
 /* Largest singular value of the (m x n) matrix a: sqrt of the largest eigenvalue of the
  * smaller Gram matrix. ws: min(m,n)^2 + min(m,n) doubles. */
-static double top_singular(const double *a, int m, int n, double *ws)
-{
+static double top_singular(const double *a, int m, int n, double *ws) {
     int r = m < n ? m : n;
     double *G = ws, *ev = ws + (size_t)r * r;
     for (int i = 0; i < r; i++)
@@ -80,8 +78,7 @@ static double top_singular(const double *a, int m, int n, double *ws)
 /* One consecutive pair's trainability term: backward of Rademacher signs from block `to`
  * to block `from`. The signs come from r, element by element in NCHW order (bit e%64 of
  * word e/64). mat and ws are sized by the caller. */
-static double pair_term(net_t *net, int from, int to, rng_t *r, double *mat, double *ws)
-{
+static double pair_term(net_t *net, int from, int to, rng_t *r, double *mat, double *ws) {
     node_t *fo = &net->nodes[to];
     const node_t *fi = &net->nodes[from];
     size_t n_out = (size_t)fo->B * fo->C * fo->H * fo->W;
@@ -117,8 +114,7 @@ static double pair_term(net_t *net, int from, int to, rng_t *r, double *mat, dou
     return 2 - sv - 1 / (sv + 1e-6);
 }
 
-static int p_aznas(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_aznas(proxy_ctx_t *c, proxy_out_t *o) {
     net_t *net = c->net;
     if (net->n_block < 2) return 0; /* the space marks no blocks: not defined */
     double L = proxy_batch0(c);

@@ -6,14 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int p_params(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_params(proxy_ctx_t *c, proxy_out_t *o) {
     proxy_set_out(o, "params", (double)net_param_count(c->net));
     return 0;
 }
 
-static int p_flops(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_flops(proxy_ctx_t *c, proxy_out_t *o) {
     proxy_set_out(o, "flops", net_flops(c->net));
     return 0;
 }

@@ -10,8 +10,7 @@
  * linear / EFC node, or a sum of such nodes. nasrec writes one linear layer over several
  * sources as per-source projections summed by OP_ADD (one layer over the concatenated
  * inputs); that sum is the layer's output, so its parts are not counted on their own. */
-static int rec_linear(const net_t *net, int k)
-{
+static int rec_linear(const net_t *net, int k) {
     const node_t *nd = &net->nodes[k];
     if (nd->op == OP_RLINEAR || nd->op == OP_EFC) return 1;
     if (nd->op != OP_ADD) return 0;
@@ -20,8 +19,7 @@ static int rec_linear(const net_t *net, int k)
     return 1;
 }
 
-static int fisher_layer(const net_t *net, int k)
-{
+static int fisher_layer(const net_t *net, int k) {
     const node_t *nd = &net->nodes[k];
     if (nd->op == OP_CONV || nd->op == OP_LINEAR) return 1;
     if (!rec_linear(net, k)) return 0;
@@ -40,8 +38,7 @@ static int fisher_layer(const net_t *net, int k)
  * 0.5 * mean_b (sum_hw a * dL/da)^2 summed over channels and layers. A channel is a conv's
  * output channel over its positions, a linear unit, or an EFC output row over the E
  * embedding positions its weight row is shared across ((B,SO,E) is C=SO, H=E). */
-static int p_fisher(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_fisher(proxy_ctx_t *c, proxy_out_t *o) {
     double L = proxy_batch0(c), s = 0;
     const net_t *net = c->net;
     for (int k = 0; k < net->n; k++) {

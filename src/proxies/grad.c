@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int p_grad_norm(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_grad_norm(proxy_ctx_t *c, proxy_out_t *o) {
     double L = proxy_batch0(c), s = 0;
     for (int i = 0; i < c->P->n; i++) {
         if (!proxy_used_weight(c, i)) continue;
@@ -20,8 +19,7 @@ static int p_grad_norm(proxy_ctx_t *c, proxy_out_t *o)
     return 0;
 }
 
-static int p_snip(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_snip(proxy_ctx_t *c, proxy_out_t *o) {
     double L = proxy_batch0(c), s = 0;
     for (int i = 0; i < c->P->n; i++) {
         if (!proxy_used_weight(c, i)) continue;

@@ -9,8 +9,7 @@
 /* GraSP: -theta . (H g) over conv/linear weights, H g by a central difference of the
  * gradient along g. */
 #define GRASP_REL_STEP 3e-3
-static int p_grasp(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_grasp(proxy_ctx_t *c, proxy_out_t *o) {
     size_t n_w = proxy_weight_count(c);
     float *buf = malloc((n_w ? n_w : 1) * 4 * sizeof(float));
     if (!buf) return -1;

@@ -9,8 +9,7 @@
 
 /* Backward from dOut/dlogits = 1 (the sum of all logits) instead of from the loss, so
  * the input node's dy is the Jacobian JacobCov needs (P->g gets junk, discarded). */
-static void backward_from_logits(proxy_ctx_t *c)
-{
+static void backward_from_logits(proxy_ctx_t *c) {
     net_t *net = c->net;
     net_zero_dy(net);
     node_t *lg = &net->nodes[net->logits];
@@ -19,8 +18,7 @@ static void backward_from_logits(proxy_ctx_t *c)
 }
 
 /* Eigenvalues of the symmetric n x n matrix a (destroyed) by cyclic Jacobi rotations. */
-void proxy_sym_eigvals(double *a, int n, double *ev)
-{
+void proxy_sym_eigvals(double *a, int n, double *ev) {
     for (int sweep = 0; sweep < 100; sweep++) {
         double off = 0, tot = 0;
         for (int i = 0; i < n; i++)
@@ -59,8 +57,7 @@ void proxy_sym_eigvals(double *a, int n, double *ev)
  * the input columns no embedding reads (the dense features) followed by each embedding
  * node's dy (the gradient with respect to the looked-up vectors, F*E per example).
  * Returns J (in *own when allocated, which the caller frees) and its row length. */
-static const float *jacov_rows(const net_t *net, size_t D, size_t *n_out, float **own)
-{
+static const float *jacov_rows(const net_t *net, size_t D, size_t *n_out, float **own) {
     const node_t *in = &net->nodes[net->input];
     int B = net->batch;
     unsigned char *keep = NULL;
@@ -103,8 +100,7 @@ static const float *jacov_rows(const net_t *net, size_t D, size_t *n_out, float 
  * input (jacov_rows: the dense features and looked-up embeddings of a click net);
  * -sum_i log(l_i + 1e-5) + 1/(l_i + 1e-5) over the eigenvalues l_i of the correlation
  * matrix of J's rows. */
-int proxy_jacov_after_forward(proxy_ctx_t *c, double L)
-{
+int proxy_jacov_after_forward(proxy_ctx_t *c, double L) {
     net_t *net = c->net;
     int B = net->batch;
     size_t D;
@@ -161,16 +157,14 @@ int proxy_jacov_after_forward(proxy_ctx_t *c, double L)
 }
 
 /* jacov's score, flatness and loss into the cache, unless already there. */
-static int jacov_value(proxy_ctx_t *c)
-{
+static int jacov_value(proxy_ctx_t *c) {
     if (c->have_jacov) return 0;
     proxy_restore(c);
     c->net->bn_mode = BN_BATCH;
     return proxy_jacov_after_forward(c, net_forward(c->net, c->x, c->y));
 }
 
-static int p_jacov(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_jacov(proxy_ctx_t *c, proxy_out_t *o) {
     if (jacov_value(c)) return -1;
     double s = c->jacov_s, L = c->jacov_loss;
     int flat = c->jacov_flat;

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
-{
+static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
@@ -19,8 +18,7 @@ static int cmp_double(const void *a, const void *b)
  * c->P, x (net->batch examples) its input: one warm-up run (first touch of new arena
  * memory, cold caches), then `repeats` timed ones. -1 when the network cannot be built
  * (out of memory). */
-static double time_forward(proxy_ctx_t *c, net_t *net, const float *x, const int *y, int repeats)
-{
+static double time_forward(proxy_ctx_t *c, net_t *net, const float *x, const int *y, int repeats) {
     net_reset(net);
     double *t = malloc((size_t)repeats * sizeof *t), med = -1;
     if (t && c->space->build(net, c->cfg, c->arch) == 0 && net_finalize(net, NULL) == 0) {
@@ -41,8 +39,7 @@ static double time_forward(proxy_ctx_t *c, net_t *net, const float *x, const int
 
 /* The context's two networks for batches 1 and B (made on first use, or again when B
  * changes). NULL out of memory. */
-static net_t *lat_nets(proxy_ctx_t *c, int B)
-{
+static net_t *lat_nets(proxy_ctx_t *c, int B) {
     if (c->lat_net && c->lat_nb == B) return c->lat_net;
     if (c->lat_net) net_free(&c->lat_net[0]), net_free(&c->lat_net[1]);
     else if (!(c->lat_net = malloc(2 * sizeof *c->lat_net))) return NULL;
@@ -52,8 +49,7 @@ static net_t *lat_nets(proxy_ctx_t *c, int B)
     return c->lat_net;
 }
 
-static int p_latency(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_latency(proxy_ctx_t *c, proxy_out_t *o) {
     /* without the candidate's space and arch there is nothing to rebuild: not scored */
     if (!c->space || !c->cfg || !c->arch) return 0;
     int B = c->lat_batch > 0 ? c->lat_batch : PROXY_LAT_BATCH;

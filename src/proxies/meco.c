@@ -12,8 +12,7 @@
 /* Smallest eigenvalue of the channel correlation of one example's map (C, hw); NaN when
  * the map has fewer than 2 channels or positions. */
 static double min_corr_eig(const float *y, int C, size_t hw, double *R, double *mean,
-                           double *sd, double *ev)
-{
+                           double *sd, double *ev) {
     if (C < 2 || hw < 2) return NAN;
     for (int p = 0; p < C; p++) {
         double m = 0, v = 0;
@@ -46,8 +45,7 @@ static double min_corr_eig(const float *y, int C, size_t hw, double *R, double *
 /* canon[k]: the first node that computes the same value as node k (the same op on
  * inputs of the same values with the same parameters, as the ReLU or pool of a cell node
  * that several edges read); one feature map is counted once. */
-static void canonical(const net_t *net, int *canon)
-{
+static void canonical(const net_t *net, int *canon) {
     for (int k = 0; k < net->n; k++) {
         const node_t *a = &net->nodes[k];
         canon[k] = k;
@@ -63,8 +61,7 @@ static void canonical(const net_t *net, int *canon)
     }
 }
 
-static int p_meco(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_meco(proxy_ctx_t *c, proxy_out_t *o) {
     if (c->net->nodes[c->net->loss].op != OP_XENT) return 0; /* image nets only */
     double L = proxy_batch0(c);
     const net_t *net = c->net;

@@ -9,8 +9,7 @@
 
 /* log|det A| of the n x n matrix a (overwritten) by LU with partial pivoting;
  * -inf if singular. */
-static double logabsdet(double *a, int n)
-{
+static double logabsdet(double *a, int n) {
     double s = 0;
     for (int k = 0; k < n; k++) {
         int p = k;
@@ -36,8 +35,7 @@ static double logabsdet(double *a, int n)
 
 /* NASWOT: K[i][j] = N_A - Hamming(c_i, c_j) over the binary codes (ReLU output > 0) of
  * every ReLU unit; score log|det K|. */
-static int p_naswot(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_naswot(proxy_ctx_t *c, proxy_out_t *o) {
     double L = proxy_batch0(c);
     const net_t *net = c->net;
     int B = net->batch;

@@ -12,8 +12,7 @@
  * evaluation mode; with a binary cross-entropy loss (click data: one logit, imbalanced
  * labels, so accuracy says little) also the ROC AUC of the logits over those batches.
  * No parameter changes. */
-static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_oneshot(proxy_ctx_t *c, proxy_out_t *o) {
     proxy_restore(c);
     net_t *net = c->net;
     params_t *P = c->P;

@@ -12,33 +12,28 @@
 
 /* ---- helpers over the working parameters ---------------------------------------- */
 
-static int is_weight(const params_t *P, int i)
-{
+static int is_weight(const params_t *P, int i) {
     return P->v[i].kind == PK_CONV || P->v[i].kind == PK_LINEAR_W;
 }
 
-int proxy_used_weight(const proxy_ctx_t *c, int i)
-{
+int proxy_used_weight(const proxy_ctx_t *c, int i) {
     return c->used[i] && is_weight(c->P, i);
 }
 
-size_t proxy_weight_count(const proxy_ctx_t *c)
-{
+size_t proxy_weight_count(const proxy_ctx_t *c) {
     size_t n = 0;
     for (int i = 0; i < c->P->n; i++)
         if (proxy_used_weight(c, i)) n += c->P->v[i].n;
     return n;
 }
 
-static void copy_state(proxy_ctx_t *c, int sv)
-{
+static void copy_state(proxy_ctx_t *c, int sv) {
     if (sv < 0) return;
     const pview_t *d = &c->P->sv[sv], *s = &c->src->sv[sv];
     memcpy(c->P->s + d->off, c->src->s + s->off, d->n * sizeof(float));
 }
 
-void proxy_restore(proxy_ctx_t *c)
-{
+void proxy_restore(proxy_ctx_t *c) {
     for (int i = 0; i < c->P->n; i++)
         if (c->used[i])
             memcpy(c->P->w + c->P->v[i].off, c->src->w + c->src->v[i].off,
@@ -51,15 +46,13 @@ void proxy_restore(proxy_ctx_t *c)
     }
 }
 
-void proxy_ctx_reset(proxy_ctx_t *c)
-{
+void proxy_ctx_reset(proxy_ctx_t *c) {
     c->have_batch0 = 0;
     c->have_g0 = 0;
     c->have_jacov = 0;
 }
 
-void proxy_ctx_free(proxy_ctx_t *c)
-{
+void proxy_ctx_free(proxy_ctx_t *c) {
     free(c->g0);
     c->g0 = NULL;
     c->n_g0 = 0;
@@ -69,13 +62,11 @@ void proxy_ctx_free(proxy_ctx_t *c)
     c->lat_net = NULL;
 }
 
-size_t proxy_img_size(const proxy_ctx_t *c)
-{
+size_t proxy_img_size(const proxy_ctx_t *c) {
     return (size_t)c->c * c->h * c->w;
 }
 
-int proxy_batch_pass(proxy_ctx_t *c, const float *x, const int *y, int want_j, double *loss)
-{
+int proxy_batch_pass(proxy_ctx_t *c, const float *x, const int *y, int want_j, double *loss) {
     c->net->bn_mode = BN_BATCH;
     float l = net_forward(c->net, x, y);
     *loss = l;
@@ -85,15 +76,13 @@ int proxy_batch_pass(proxy_ctx_t *c, const float *x, const int *y, int want_j, d
     return 0;
 }
 
-double proxy_run_batch(proxy_ctx_t *c, const float *x, const int *y)
-{
+double proxy_run_batch(proxy_ctx_t *c, const float *x, const int *y) {
     double loss;
     proxy_batch_pass(c, x, y, 0, &loss); /* cannot fail without want_j */
     return loss;
 }
 
-double proxy_batch0(proxy_ctx_t *c)
-{
+double proxy_batch0(proxy_ctx_t *c) {
     if (!c->have_batch0) {
         proxy_restore(c);
         c->loss0 = proxy_run_batch(c, c->x, c->y);
@@ -102,8 +91,7 @@ double proxy_batch0(proxy_ctx_t *c)
     return c->loss0;
 }
 
-void proxy_gather(const proxy_ctx_t *c, const float *buf, float *dst)
-{
+void proxy_gather(const proxy_ctx_t *c, const float *buf, float *dst) {
     size_t k = 0;
     for (int i = 0; i < c->P->n; i++)
         if (proxy_used_weight(c, i)) {
@@ -112,8 +100,7 @@ void proxy_gather(const proxy_ctx_t *c, const float *buf, float *dst)
         }
 }
 
-void proxy_set_out(proxy_out_t *o, const char *key, double v)
-{
+void proxy_set_out(proxy_out_t *o, const char *key, double v) {
     if (o->n < PROXY_MAX_KEYS) {
         o->key[o->n] = key;
         o->v[o->n] = v;
@@ -121,13 +108,11 @@ void proxy_set_out(proxy_out_t *o, const char *key, double v)
     }
 }
 
-void proxy_set_err(proxy_out_t *o, const char *why)
-{
+void proxy_set_err(proxy_out_t *o, const char *why) {
     if (!o->err[0]) snprintf(o->err, sizeof o->err, "%s", why);
 }
 
-void proxy_set_grad_score(proxy_out_t *o, const char *key, double loss, double v)
-{
+void proxy_set_grad_score(proxy_out_t *o, const char *key, double loss, double v) {
     if (!isfinite(loss) || !isfinite(v)) {
         char why[64];
         snprintf(why, sizeof why, "%s: loss or gradient not finite", key);
@@ -139,8 +124,7 @@ void proxy_set_grad_score(proxy_out_t *o, const char *key, double loss, double v
 
 /* ---- gradients over the scoring batches (SiGeo, ZiCo) ----------------------------- */
 
-int proxy_batch_grads_j(proxy_ctx_t *c, float lr, float *G, double *loss, int want_j)
-{
+int proxy_batch_grads_j(proxy_ctx_t *c, float lr, float *G, double *loss, int want_j) {
     size_t n_w = proxy_weight_count(c), sz = proxy_img_size(c);
     int B = c->net->batch;
     sgd_t o = {.lr = lr, .momentum = 0, .weight_decay = 0, .nesterov = 0};
@@ -173,35 +157,30 @@ int proxy_batch_grads_j(proxy_ctx_t *c, float lr, float *G, double *loss, int wa
     return 0;
 }
 
-int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss)
-{
+int proxy_batch_grads(proxy_ctx_t *c, float lr, float *G, double *loss) {
     return proxy_batch_grads_j(c, lr, G, loss, 0);
 }
 
 /* ---- the table and the plan ---------------------------------------------------------- */
 
-int proxy_count(void)
-{
+int proxy_count(void) {
     int n = 0;
     while (proxy_table[n]) n++;
     return n;
 }
 
-int proxy_index(const char *name)
-{
+int proxy_index(const char *name) {
     for (int i = 0; proxy_table[i]; i++)
         if (strcmp(proxy_table[i]->name, name) == 0) return i;
     return -1;
 }
 
-const proxy_t *proxy_find(const char *name)
-{
+const proxy_t *proxy_find(const char *name) {
     int i = proxy_index(name);
     return i < 0 ? NULL : proxy_table[i];
 }
 
-void proxy_plan(const unsigned char *on, proxy_plan_t *plan)
-{
+void proxy_plan(const unsigned char *on, proxy_plan_t *plan) {
     memset(plan, 0, sizeof *plan);
     plan->share_dy = 1;
     plan->no_input_dy = 1;

@@ -12,8 +12,7 @@
 #include "engine/net.h"
 #include "spaces/space.h"
 
-int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err)
-{
+int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err) {
     int n = proxy_count();
     for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
     if (!list) return 0;
@@ -47,8 +46,7 @@ typedef struct {
     int *y;
 } batches_t;
 
-static int load_batches(const scorer_opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt)
-{
+static int load_batches(const scorer_opts_t *o, const ckpt_t *ck, const char *path, batches_t *bt) {
     long need = (o->batches + o->bn_batches + o->eval_batches) * o->batch;
     memset(bt, 0, sizeof *bt);
     feed_opts_t fo;
@@ -161,8 +159,7 @@ struct scorer {
 /* The record's candidate, if it is in the supernet's space with the supernet's cfg.
  * 0, or -1 with err. */
 static int read_candidate(const ckpt_t *ck, const msgpack_object *in, const space_t **sp,
-                          arch_t *a, space_cfg_t *c, char *err, size_t n_err)
-{
+                          arch_t *a, space_cfg_t *c, char *err, size_t n_err) {
     if (space_read_record(in, sp, a, c, err, n_err)) return -1;
     if (*sp != ck->space) {
         snprintf(err, n_err, "record is in space '%s', the supernet in '%s'", (*sp)->name,
@@ -182,8 +179,7 @@ static int read_candidate(const ckpt_t *ck, const msgpack_object *in, const spac
 
 /* Proxy i's outputs into out: from the memo slot on a hit, else by running it (and storing
  * them in the slot when it has one). 0, or -2 out of memory. */
-static int run_proxy(scorer_t *s, int i, int64_t slot, int hit, proxy_out_t *out)
-{
+static int run_proxy(scorer_t *s, int i, int64_t slot, int hit, proxy_out_t *out) {
     memo_t *memo = &s->memo;
     memset(out, 0, sizeof *out);
     int k = slot >= 0 ? memo->px_of[i] : -1;
@@ -214,8 +210,7 @@ typedef struct {
     char why[512];
 } scores_t;
 
-static void scores_add(scores_t *sc, const proxy_out_t *out)
-{
+static void scores_add(scores_t *sc, const proxy_out_t *out) {
     for (int k = 0; k < out->n && sc->n < PROXY_MAX_SCORES; k++) {
         sc->key[sc->n] = out->key[k];
         sc->v[sc->n++] = isfinite(out->v[k]) ? out->v[k] : NAN;
@@ -227,8 +222,7 @@ static void scores_add(scores_t *sc, const proxy_out_t *out)
 }
 
 /* scores.<key> for each score and "error" when a proxy gave a reason. 0 or -2. */
-static int scores_write(const scores_t *sc, rec_t *e)
-{
+static int scores_write(const scores_t *sc, rec_t *e) {
     for (int k = 0; k < sc->n; k++) {
         char key[64];
         snprintf(key, sizeof key, "scores.%s", sc->key[k]);
@@ -240,8 +234,7 @@ static int scores_write(const scores_t *sc, rec_t *e)
 /* Build the record's network over W in s->net (reset first: its arena is reused from one
  * record to the next) unless the memo holds every selected proxy's outputs, run the
  * selected proxies and add their keys. 0, -1 with err for bad input, -2 out of memory. */
-int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, size_t n_err)
-{
+int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, size_t n_err) {
     const space_t *sp;
     arch_t a;
     space_cfg_t c;
@@ -304,8 +297,7 @@ int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, siz
 }
 
 /* W gets the supernet's views (same names, kinds, shapes, order), allocated. */
-static int working_params(const params_t *S, params_t *W)
-{
+static int working_params(const params_t *S, params_t *W) {
     params_init(W);
     for (int i = 0; i < S->n; i++)
         if (params_declare(W, S->v[i].name, S->v[i].kind, S->v[i].n_dim, S->v[i].shape) != i)
@@ -320,8 +312,7 @@ static int working_params(const params_t *S, params_t *W)
 }
 
 /* SiGeo's weights: the checkpoint's (or the paper's), where not given. */
-static void resolve_lambda(scorer_opts_t *o, ckpt_t *ck, const unsigned char *on)
-{
+static void resolve_lambda(scorer_opts_t *o, ckpt_t *ck, const unsigned char *on) {
     if (o->paper) { /* the paper's defaults, keyed on whether the supernet saw data */
         int warm = ck->steps > 0;
         ck->lambda[0] = 1, ck->lambda[1] = warm ? 50 : 1, ck->lambda[2] = warm ? 1 : 0;
@@ -340,8 +331,7 @@ static void resolve_lambda(scorer_opts_t *o, ckpt_t *ck, const unsigned char *on
                  "or give --l1..--l4", o->supernet, 100 * ck->fraction, 100 * lf, lf);
 }
 
-scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char *on, int *status)
-{
+scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char *on, int *status) {
     scorer_opts_t o = *oin;
     scorer_t *s = calloc(1, sizeof *s);
     char err[1024];
@@ -407,13 +397,11 @@ scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char 
     return s;
 }
 
-long scorer_memo_hits(const scorer_t *s)
-{
+long scorer_memo_hits(const scorer_t *s) {
     return s->n_memo;
 }
 
-void scorer_free(scorer_t *s)
-{
+void scorer_free(scorer_t *s) {
     if (!s) return;
     net_free(&s->net);
     memo_free(&s->memo);

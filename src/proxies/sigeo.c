@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-double proxy_s1(const proxy_ctx_t *c, const float *G, int K)
-{
+double proxy_s1(const proxy_ctx_t *c, const float *G, int K) {
     size_t n_w = proxy_weight_count(c), k = 0;
     double s1 = 0;
     for (int i = 0; i < c->P->n; i++) {
@@ -36,8 +35,7 @@ double proxy_s1(const proxy_ctx_t *c, const float *G, int K)
     return s1;
 }
 
-double proxy_s2(const proxy_ctx_t *c, const float *G, int K)
-{
+double proxy_s2(const proxy_ctx_t *c, const float *G, int K) {
     size_t n_w = proxy_weight_count(c), k = 0;
     double s = 0;
     for (int i = 0; i < c->P->n; i++) {
@@ -55,8 +53,7 @@ double proxy_s2(const proxy_ctx_t *c, const float *G, int K)
     return 2.0 * log(s + 1e-5);
 }
 
-static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_sigeo(proxy_ctx_t *c, proxy_out_t *o) {
     /* J, the Jacobian-covariance term, at the inherited weights before any step (the
      * same value as the jacov proxy, from the forward pass of SiGeo's first batch);
      * skipped when its weight is 0. */

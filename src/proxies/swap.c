@@ -11,13 +11,11 @@
 
 static size_t g_words; /* qsort has no context argument; set before each sort */
 
-static int cmp_pattern(const void *a, const void *b)
-{
+static int cmp_pattern(const void *a, const void *b) {
     return memcmp(a, b, g_words * sizeof(uint64_t));
 }
 
-static int p_swap(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_swap(proxy_ctx_t *c, proxy_out_t *o) {
     double L = proxy_batch0(c);
     const net_t *net = c->net;
     int B = net->batch;

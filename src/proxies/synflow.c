@@ -14,8 +14,7 @@
 
 /* The ops this file has double-precision loops for (OP_ZERO stays zero, the loss is not
  * part of R). */
-static int synflow_knows(int op)
-{
+static int synflow_knows(int op) {
     switch (op) {
     case OP_INPUT: case OP_ZERO: case OP_CONV: case OP_BN: case OP_RELU: case OP_ADD:
     case OP_AVGPOOL3: case OP_AVGPOOL2: case OP_GAP: case OP_LINEAR: case OP_XENT:
@@ -32,8 +31,7 @@ typedef struct {
     double **y, **dy;
 } sf_t;
 
-static int sf_alloc(sf_t *s, const net_t *net, const params_t *P)
-{
+static int sf_alloc(sf_t *s, const net_t *net, const params_t *P) {
     int n = net->n;
     s->net = net, s->P = P;
     s->y = calloc((size_t)n, sizeof *s->y), s->dy = calloc((size_t)n, sizeof *s->dy);
@@ -48,8 +46,7 @@ static int sf_alloc(sf_t *s, const net_t *net, const params_t *P)
     return ok ? 0 : -1;
 }
 
-static void sf_free(sf_t *s)
-{
+static void sf_free(sf_t *s) {
     for (int k = 0; s->y && k < s->net->n; k++) free(s->y[k]);
     for (int k = 0; s->dy && k < s->net->n; k++) free(s->dy[k]);
     free(s->y);
@@ -59,8 +56,7 @@ static void sf_free(sf_t *s)
 /* out (OC,OH,OW) = conv of x (C,H,W) with |w|; with d (the output's gradient) instead,
  * dx += |w|^T d and *score += |w| d x term by term (the sum's order is the score's). */
 static void sf_conv(const node_t *nd, const node_t *in, const float *w, const double *x,
-                    double *out, const double *d, double *dx, double *score)
-{
+                    double *out, const double *d, double *dx, double *score) {
     int C = in->C, H = in->H, W = in->W, K = nd->k;
     for (int oc = 0; oc < nd->C; oc++)
         for (int oh = 0; oh < nd->H; oh++)
@@ -91,8 +87,7 @@ static void sf_conv(const node_t *nd, const node_t *in, const float *w, const do
 
 /* 3x3 stride-1 average pool, padding not counted: out = pool(x), or dx += pool^T(d). */
 static void sf_avgpool3(const node_t *nd, const node_t *in, const double *x, double *out,
-                        const double *d, double *dx)
-{
+                        const double *d, double *dx) {
     for (int ch = 0; ch < nd->C; ch++)
         for (int i = 0; i < nd->H; i++)
             for (int j = 0; j < nd->W; j++) {
@@ -118,8 +113,7 @@ static void sf_avgpool3(const node_t *nd, const node_t *in, const double *x, dou
 }
 
 static void sf_avgpool2(const node_t *nd, const node_t *in, const double *x, double *out,
-                        const double *d, double *dx)
-{
+                        const double *d, double *dx) {
     for (int ch = 0; ch < nd->C; ch++)
         for (int i = 0; i < nd->H; i++)
             for (int j = 0; j < nd->W; j++) {
@@ -140,8 +134,7 @@ static void sf_avgpool2(const node_t *nd, const node_t *in, const double *x, dou
 
 /* out = |b| + |W| x, or dx += |W|^T d and *score += |W| d x term by term. */
 static void sf_linear(const sf_t *s, const node_t *nd, const node_t *in, const double *x,
-                      double *out, const double *d, double *dx, double *score)
-{
+                      double *out, const double *d, double *dx, double *score) {
     const float *w = s->P->w + s->P->v[nd->p[0]].off;
     size_t IN = (size_t)in->C * in->H * in->W;
     if (!d) {
@@ -161,8 +154,7 @@ static void sf_linear(const sf_t *s, const node_t *nd, const node_t *in, const d
         }
 }
 
-static void sf_forward(sf_t *s, int k)
-{
+static void sf_forward(sf_t *s, int k) {
     const net_t *net = s->net;
     const node_t *nd = &net->nodes[k];
     const node_t *in = nd->n_in > 0 ? &net->nodes[nd->in[0]] : NULL;
@@ -210,8 +202,7 @@ static void sf_forward(sf_t *s, int k)
 }
 
 /* Node k's gradient into its inputs; its weights' terms added to *score. */
-static void sf_backward(sf_t *s, int k, double *score)
-{
+static void sf_backward(sf_t *s, int k, double *score) {
     const net_t *net = s->net;
     const node_t *nd = &net->nodes[k];
     if (nd->n_in == 0) return;
@@ -254,8 +245,7 @@ static void sf_backward(sf_t *s, int k, double *score)
     }
 }
 
-static int p_synflow(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_synflow(proxy_ctx_t *c, proxy_out_t *o) {
     for (int k = 0; k < c->net->n; k++)
         if (!synflow_knows(c->net->nodes[k].op)) return 0;
     proxy_restore(c);

@@ -17,8 +17,7 @@
 /* d/dw[0] of logit-seeded pass, per example: sum over the output positions of channel 0's
  * gradient times the input value its tap (0,0) of input channel 0 reads; a linear's W[0][0]
  * is dy[b][0] * x[b][0]. out has one value per example. */
-static void first_weight_grad(const net_t *net, const node_t *nd, double *out)
-{
+static void first_weight_grad(const net_t *net, const node_t *nd, double *out) {
     const node_t *in = &net->nodes[nd->in[0]];
     int B = nd->B;
     if (nd->op == OP_LINEAR) {
@@ -46,24 +45,21 @@ static void first_weight_grad(const net_t *net, const node_t *nd, double *out)
 }
 
 /* Linear-interpolation quantile p of sorted v (n >= 1), NumPy's default. */
-static double quantile(const double *v, int n, double p)
-{
+static double quantile(const double *v, int n, double p) {
     double h = (n - 1) * p;
     int i = (int)floor(h);
     if (i >= n - 1) return v[n - 1];
     return v[i] + (h - i) * (v[i + 1] - v[i]);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
+static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 /* Entropy of the normalized deciles of the n eigenvalues ev (sorted here; negative
  * round-off clamped to 0); NaN when they are all zero. */
-static double decile_entropy(double *ev, int n)
-{
+static double decile_entropy(double *ev, int n) {
     for (int i = 0; i < n; i++)
         if (!(ev[i] > 0)) ev[i] = 0;
     qsort(ev, (size_t)n, sizeof *ev, cmp_double);
@@ -77,8 +73,7 @@ static double decile_entropy(double *ev, int n)
 
 /* The Fisher matrix: n_w weights (columns of J), J is (B, K, n_w) per-example logit
  * Jacobians, p (B, K) the softmax; F (n_w, n_w) = 1/B sum_b J_b^T (diag p_b - p_b p_b^T) J_b. */
-static void fisher(const double *J, const double *p, int B, int K, int nw, int ncol, double *F)
-{
+static void fisher(const double *J, const double *p, int B, int K, int nw, int ncol, double *F) {
     memset(F, 0, (size_t)nw * nw * sizeof *F);
     for (int b = 0; b < B; b++) {
         const double *Jb = J + (size_t)b * K * ncol, *pb = p + (size_t)b * K;
@@ -99,8 +94,7 @@ static void fisher(const double *J, const double *p, int B, int K, int nw, int n
 
 /* Columns: one per distinct weight view read by a conv or linear node (a view shared by
  * several nodes gets the sum of their contributions). col[k] is node k's column or -1. */
-static int columns(const net_t *net, int *col)
-{
+static int columns(const net_t *net, int *col) {
     int n = 0;
     for (int k = 0; k < net->n; k++) {
         const node_t *nd = &net->nodes[k];
@@ -114,8 +108,7 @@ static int columns(const net_t *net, int *col)
 }
 
 /* K logit-seeded backward passes fill J (B, K, ncol); p gets the softmax. */
-static void jacobians(net_t *net, const int *col, int ncol, double *J, double *p, double *g)
-{
+static void jacobians(net_t *net, const int *col, int ncol, double *J, double *p, double *g) {
     const node_t *lg = &net->nodes[net->logits];
     int B = net->batch, K = lg->C;
     for (int b = 0; b < B; b++) {
@@ -140,8 +133,7 @@ static void jacobians(net_t *net, const int *col, int ncol, double *J, double *p
     }
 }
 
-static int p_vkdnw(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_vkdnw(proxy_ctx_t *c, proxy_out_t *o) {
     net_t *net = c->net;
     if (net->nodes[net->loss].op != OP_XENT) return 0; /* image nets only */
     proxy_restore(c);

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int p_zico(proxy_ctx_t *c, proxy_out_t *o)
-{
+static int p_zico(proxy_ctx_t *c, proxy_out_t *o) {
     size_t n_w = proxy_weight_count(c);
     float *G = malloc((n_w ? n_w : 1) * c->n_batches * sizeof(float));
     if (!G) return -1;

@@ -98,8 +98,7 @@ void space_cfg_default(const space_t *S, space_cfg_t *c) {
 }
 
 static int read_keys(space_cfg_t *c, const msgpack_object *rec, const space_cfg_key_t *keys, int n_keys,
-                     char *err, size_t n_err)
-{
+                     char *err, size_t n_err) {
     const msgpack_object *m = rec_lookup(rec, "cfg");
     if (!m) return 0;
     if (m->type != MSGPACK_OBJECT_MAP) {
@@ -150,8 +149,7 @@ int space_cfg_write(const space_t *S, const space_cfg_t *c, rec_t *e, const char
 }
 
 int space_cfg_options(space_cfg_t *c, long channels, long cells, long classes, const char *input, char *err,
-                      size_t n_err)
-{
+                      size_t n_err) {
     if (channels > 0) c->C = (int)channels;
     if (cells > 0) c->N = (int)cells;
     if (classes > 0) c->classes = (int)classes;

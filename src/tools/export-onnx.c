@@ -12,8 +12,7 @@
 #include "io/file.h"
 #include "model/model.h"
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: export-onnx MODEL -o FILE [options]\n"
             "Writes the network of a model file (train-arch --save) as an ONNX model, opset %d:\n"
@@ -28,8 +27,7 @@ static void usage(FILE *f)
 }
 
 /* The model's class names, one per line ("" when the data named none); malloc'ed. */
-static char *class_lines(const model_t *m)
-{
+static char *class_lines(const model_t *m) {
     size_t n = 1;
     for (int k = 0; k < m->n_names; k++) n += strlen(model_class_name(m, k)) + 1;
     char *s = malloc(n), *p = s;
@@ -41,8 +39,7 @@ static char *class_lines(const model_t *m)
 }
 
 /* What a runtime sees, for the summary line. */
-static void describe(const model_t *m, const net_t *net, char *s, size_t n)
-{
+static void describe(const model_t *m, const net_t *net, char *s, size_t n) {
     const node_t *x = &net->nodes[net->input], *L = &net->nodes[net->logits];
     int nd = m->cfg.extra[SPACE_CFG_DENSE], K = L->C * L->H * L->W;
     if (m->space->data_kind == SPACE_DATA_CLICKS)
@@ -53,8 +50,7 @@ static void describe(const model_t *m, const net_t *net, char *s, size_t n)
 
 /* m's network as ONNX bytes in *buf and a summary in sum; 0 or an exit status (after the
  * message). */
-static int export(model_t *m, const char *path, uint8_t **buf, size_t *n, char *sum, size_t n_sum)
-{
+static int export(model_t *m, const char *path, uint8_t **buf, size_t *n, char *sum, size_t n_sum) {
     char err[1024], acc[32], doc[MODEL_MAX_ARCH + 64];
     net_t net;
     if (model_net(m, &net, 1, err, sizeof err)) {
@@ -85,8 +81,7 @@ static int export(model_t *m, const char *path, uint8_t **buf, size_t *n, char *
     return rc == 0 ? EXIT_OK : rc == -2 ? EXIT_IO : EXIT_BAD_INPUT;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     util_set_prog("export-onnx");
     static const struct option lo[] = {{"output", 1, 0, 'o'}, {"quiet", 0, 0, 'q'},
                                        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};

@@ -27,8 +27,7 @@ typedef struct {
     model_feed_t feed;
 } opts_t;
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: predict --model FILE [options] > prediction records\n"
             "Applies a model file (train-arch --save) to data: one record per example of the\n"
@@ -57,16 +56,14 @@ typedef struct {
     msgpack_packer pk;
 } out_t;
 
-static int flush_out(out_t *o)
-{
+static int flush_out(out_t *o) {
     int rc = io_write_all(o->fd, o->sb.data, o->sb.size);
     msgpack_sbuffer_clear(&o->sb);
     return rc;
 }
 
 /* One prediction record (eval_fn). */
-static int put_prediction(void *arg, int pos, const float *l, int k, int label)
-{
+static int put_prediction(void *arg, int pos, const float *l, int k, int label) {
     out_t *o = arg;
     msgpack_packer *pk = &o->pk;
     int pred = o->clicks ? l[0] > 0 : eval_argmax(l, k);
@@ -90,8 +87,7 @@ static int put_prediction(void *arg, int pos, const float *l, int k, int label)
 }
 
 /* A double as the fewest digits that read back to it (as mp2json writes numbers). */
-static void put_num(FILE *f, const char *key, double v)
-{
+static void put_num(FILE *f, const char *key, double v) {
     char buf[40];
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, sizeof buf, "%.*g", p, v);
@@ -100,8 +96,7 @@ static void put_num(FILE *f, const char *key, double v)
     fprintf(f, ",\"%s\":%s", key, isfinite(v) ? buf : "null");
 }
 
-static int put_eval(out_t *o, const eval_result_t *r, double test_fraction)
-{
+static int put_eval(out_t *o, const eval_result_t *r, double test_fraction) {
     FILE *f = fdopen(dup(o->fd), "w");
     if (!f) return -1;
     fprintf(f, "{\"kind\":\"evaluation\",\"split\":\"%s\",\"n\":%ld",
@@ -117,8 +112,7 @@ static int put_eval(out_t *o, const eval_result_t *r, double test_fraction)
 enum opt_id { O_MODEL = 256, O_DATA, O_SPLIT, O_TFRAC, O_EVAL, O_THREADS };
 
 /* Options into o; -1 to go on, else the exit status. */
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
+static int parse_opts(int argc, char **argv, opts_t *o) {
     static const struct option lo[] = {
         {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA},     {"split", 1, 0, O_SPLIT},
         {"test-fraction", 1, 0, O_TFRAC}, {"eval", 0, 0, O_EVAL}, {"threads", 1, 0, O_THREADS},
@@ -168,8 +162,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 }
 
 /* Evaluate or predict into fd; the exit status. */
-static int run(const opts_t *op, model_t *m, const feed_t *f, int fd, double tf)
-{
+static int run(const opts_t *op, model_t *m, const feed_t *f, int fd, double tf) {
     char err[512];
     net_t net;
     out_t o = {.m = m, .f = f, .split = op->feed.split, .fd = fd,
@@ -188,8 +181,7 @@ static int run(const opts_t *op, model_t *m, const feed_t *f, int fd, double tf)
     return rc ? EXIT_IO : EXIT_OK;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     util_set_prog("predict");
     opts_t o = {0};
     o.feed.split = FEED_TEST;

@@ -33,8 +33,7 @@ typedef struct {
     scorer_opts_t so;
 } opts_t;
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: score-sigeo --supernet FILE [options] < arch records > scored records\n"
             "Adds scores.<proxy> to each record (docs/proxies.md); a score that is not finite\n"
@@ -86,8 +85,7 @@ enum opt_id { O_SUPERNET = 256, O_DATA, O_PROXIES, O_SEED, O_BATCHES, O_BATCH, O
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
-static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
-{
+static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol) {
     static const struct option lo[] = {
         {"supernet", 1, 0, O_SUPERNET}, {"data", 1, 0, O_DATA},
         {"proxies", 1, 0, O_PROXIES},   {"seed", 1, 0, O_SEED},
@@ -166,8 +164,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol)
 }
 
 /* Score the records of stdin (this shard's) onto stdout. The exit status. */
-static int score_stream(const opts_t *o, scorer_t *s, rec_policy_t *pol)
-{
+static int score_stream(const opts_t *o, scorer_t *s, rec_policy_t *pol) {
     char err[1024];
     rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
     rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
@@ -228,8 +225,7 @@ static int score_stream(const opts_t *o, scorer_t *s, rec_policy_t *pol)
     return rc;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     util_set_prog("score-sigeo");
     opts_t o = {.threads = 1, .shard_n = 1,
                 .so = {.seed = 1, .batches = 4, .batch = 64, .bn_batches = 4, .eval_batches = 4, .step_lr = 1.0,

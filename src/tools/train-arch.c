@@ -22,8 +22,7 @@
 #include "spaces/space.h"
 #include "base/util.h"
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: train-arch [options] < arch records > records with truth\n"
             "Trains each record's network from scratch, evaluates it on the test split and adds\n"
@@ -59,8 +58,7 @@ static void usage(FILE *f)
 /* The recipe of the run for a space's optimizer, as model files and model_fit take it. */
 /* --save DIR: an existing directory, or one made now (its parent must exist). 0, or -1
  * after saying what is wrong. */
-static int save_dir(const char *dir)
-{
+static int save_dir(const char *dir) {
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return 0;
@@ -79,8 +77,7 @@ enum opt_id { O_DATA = 256, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_WARMUP, O_MOM, O
 
 /* Options into o and pol; -1 to go on, else the exit status (after --help, or a usage
  * error). */
-static int parse_opts(int argc, char **argv, trainer_opts_t *o, rec_policy_t *pol)
-{
+static int parse_opts(int argc, char **argv, trainer_opts_t *o, rec_policy_t *pol) {
     static const struct option lo[] = {
         {"data", 1, 0, O_DATA},         {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},       {"lr", 1, 0, O_LR},
@@ -133,8 +130,7 @@ static int parse_opts(int argc, char **argv, trainer_opts_t *o, rec_policy_t *po
     return -1;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     util_set_prog("train-arch");
     trainer_opts_t o = {.data_dir = DATA_DEFAULT_DIR, .epochs = 1, .batch = 64, .seed = 1, .warmup = 0,
                 .threads = 1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .fraction = 1,

@@ -35,8 +35,7 @@ typedef struct {
     int cache_name, data_given;
 } opts_t;
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: warmup-supernet [options] -o FILE\n"
             "Trains the weight-sharing supernet of a space on a share of the training set,\n"
@@ -71,8 +70,7 @@ static void usage(FILE *f)
 /* A file name that changes whenever an option that changes the checkpoint does: the
  * readable part names the usual knobs, an 8-hex digest covers everything. */
 static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, char *buf,
-                       size_t n)
-{
+                       size_t n) {
     char all[6400], dir[4096];
     if (util_abs_path(o->data_dir, dir, sizeof dir)) snprintf(dir, sizeof dir, "%s", o->data_dir);
     snprintf(all, sizeof all,
@@ -99,8 +97,7 @@ static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, 
 
 /* The training examples: the fraction's subset of the training split (data/feed.h).
  * EXIT_OK, or the exit code after saying what is wrong. */
-static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *f)
-{
+static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *f) {
     feed_opts_t fo;
     feed_opts_default(&fo, S->data_kind);
     fo.data = o->spec;
@@ -141,8 +138,7 @@ enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_E
               O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP };
 
 /* Options into o; -1 to go on, else the exit status (after --help, or a usage error). */
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
+static int parse_opts(int argc, char **argv, opts_t *o) {
     static const struct option lo[] = {
         {"output", 1, 0, 'o'},       {"space", 1, 0, 's'},       {"channels", 1, 0, O_CHANNELS},
         {"cells", 1, 0, O_CELLS},    {"input", 1, 0, O_INPUT},   {"classes", 1, 0, O_CLASSES},
@@ -194,8 +190,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 }
 
 /* The run's options into the checkpoint. */
-static void set_options(const opts_t *o, const space_t *S, ckpt_t *c)
-{
+static void set_options(const opts_t *o, const space_t *S, ckpt_t *c) {
     c->space = S;
     c->fraction = o->fraction;
     c->epochs = (int)o->epochs;
@@ -214,8 +209,7 @@ static void set_options(const opts_t *o, const space_t *S, ckpt_t *c)
 /* Declare c's supernet for c->cfg into c->P (not allocated): the space must accept the
  * cfg and the checkpoint must fit what loaders read. EXIT_OK, or the exit status after
  * saying which option and which limit. */
-static int declare(ckpt_t *c)
-{
+static int declare(ckpt_t *c) {
     const space_t *S = c->space;
     const space_cfg_t *g = &c->cfg;
     char err[512], what[160];
@@ -240,8 +234,7 @@ static int declare(ckpt_t *c)
 
 /* The cfg, --cache-name and the output path, before any work. -1 to go on, else the exit
  * status. */
-static int prepare(opts_t *o, const space_t *S, ckpt_t *c)
-{
+static int prepare(opts_t *o, const space_t *S, ckpt_t *c) {
     char err[IO_PATH_MAX + 256], name[256];
     space_cfg_default(S, &c->cfg);
     if (space_cfg_options(&c->cfg, o->channels, o->cells, o->classes, o->input, err, sizeof err))
@@ -259,8 +252,7 @@ static int prepare(opts_t *o, const space_t *S, ckpt_t *c)
 
 /* The data's path, options, fingerprint and statistics into c, and its training subset
  * into train. EXIT_OK or the exit status. */
-static int take_data(const opts_t *o, const space_t *S, ckpt_t *c, feed_t *train)
-{
+static int take_data(const opts_t *o, const space_t *S, ckpt_t *c, feed_t *train) {
     /* absolute, so the checkpoint's data path and options work from any directory */
     if (util_abs_path(o->data_dir, c->data_dir, sizeof c->data_dir) ||
         feed_options_string(&o->spec, c->data_options, sizeof c->data_options)) {
@@ -278,8 +270,7 @@ static int take_data(const opts_t *o, const space_t *S, ckpt_t *c, feed_t *train
 }
 
 /* Initialize, warm up and save c. EXIT_OK or the exit status. */
-static int run(const opts_t *o, ckpt_t *c, const feed_t *train)
-{
+static int run(const opts_t *o, ckpt_t *c, const feed_t *train) {
     char err[1024];
     int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
     rng_t ri;
@@ -303,8 +294,7 @@ static int run(const opts_t *o, ckpt_t *c, const feed_t *train)
     return EXIT_OK;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
