@@ -15,6 +15,12 @@ build/tests/test_formats export "$T/d" > /dev/null || { echo "NOT OK fixtures"; 
 TR="--batch 16 --epochs 2 --lr 0.05 -q"
 
 # --- train-arch --save ------------------------------------------------------------------
+# a network whose model file would pass the loaders' 1 GiB is refused before any training
+sample-arch -n 1 --channels 1024 --cells 3 --seed 2 > "$T/huge.mp"
+start=$(date +%s)
+train-arch --fraction 0.01 --test-fraction 0.01 --save "$T/mh" -q < "$T/huge.mp" > "$T/huge.out" 2> "$T/huge.err"
+CHECK_ERR=$T/huge.err check "train-arch --save of a network over the model-file limit: exit 1 at once, no file" \
+    '[ $? -eq 1 ] && [ $(( $(date +%s) - start )) -lt 20 ] && grep -q "1 GiB" "$T/huge.err" && [ -z "$(ls -A "$T/mh" 2>/dev/null)" ]'
 sample-arch -n 3 --seed 4 --input 1x8x8 --classes 3 > "$T/a.mp"
 train-arch --data "$T/d/png" $TR --save "$T/m" < "$T/a.mp" > "$T/t.mp" 2> "$T/err"
 CHECK_ERR=$T/err check "train-arch --save: exit 0, one model file per record" \

@@ -66,6 +66,10 @@ typedef struct {
     char hash[65];            /* filled by save and load */
 } model_t;
 
+/* 0 if a model file of P's tensors fits the size its loader accepts (1 GiB); else -1 with
+ * err giving the size and the limit. Checked before training, so --save never trains a
+ * network it cannot write. */
+int model_size_check(const params_t *P, char *err, size_t n_err);
 /* Write m to path atomically. Reads m (P allocated; names may point anywhere) and fills
  * m->hash; a model filled by hand for saving need not be model_free'd by this. 0, or -1
  * with err naming the file. */

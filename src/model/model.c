@@ -74,6 +74,17 @@ static int pack_metrics(msgpack_packer *pk, const model_metrics_t *t) {
     return rc;
 }
 
+int model_size_check(const params_t *P, char *err, size_t n_err) {
+    /* the header (arch, recipe, metrics, class names, data options) is far below 4 MB */
+    size_t b = ((size_t)4 << 20) + tensors_bytes_bound(P);
+    if (b <= MODEL_MAX_BYTES) return 0;
+    snprintf(err, n_err,
+             "its model file would take about %.0f MB, more than the 1 GiB (%zu bytes) a model "
+             "file may hold (predict and export-onnx refuse larger files); train it without --save",
+             (double)b / 1e6, MODEL_MAX_BYTES);
+    return -1;
+}
+
 int model_save(const char *path, model_t *m, char *err, size_t n_err) {
     if (!m->space || !m->P.frozen) {
         snprintf(err, n_err, "%s: nothing to write (no space or unallocated parameters)", path);

@@ -97,6 +97,8 @@ int trainer_record(const trainer_opts_t *o, const msgpack_object *in, const feed
     int rc = -1;
     if (sp->build(&net, &c, &a) < 0) {
         snprintf(err, n_err, "cannot build the %s network for this arch", sp->name);
+    } else if (o->save && model_size_check(&P, err, n_err)) {
+        /* refused before the work (declared sizes, nothing allocated yet), not after it */
     } else if ((net.share_dy = net.no_input_dy = 1, net_finalize(&net, &ri)) < 0) {
         /* no node dy is read, the image's gradient neither */
         snprintf(err, n_err, "cannot allocate the network: out of memory for %zu parameters "
