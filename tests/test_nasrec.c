@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "data/criteo.h"
+#include "data/feed.h"
 #include "spaces/nasrec.h"
 #include "spaces/space.h"
 #include "base/util.h"
@@ -90,6 +91,24 @@ static const char *tmpfile_with(const char *text) {
     return path;
 }
 
+/* A click file through the feed (data/feed.h): the sizes of its two splits. 0 or -1 with err. */
+static int open_clicks(const char *path, double holdout, double fraction, int *n_tr, int *n_te, char *err,
+                       size_t n_err) {
+    feed_opts_t fo;
+    feed_opts_default(&fo, DATA_CLICKS);
+    fo.data.path = path;
+    fo.data.holdout = holdout;
+    fo.data.rows = 100;
+    fo.fraction = fraction;
+    fo.want_test = 1;
+    feed_t f;
+    memset(&f, 0, sizeof f);
+    int rc = feed_open(&f, &fo, err, n_err);
+    *n_tr = f.n[FEED_TRAIN], *n_te = f.n[FEED_TEST];
+    feed_close(&f);
+    return rc < 0 ? -1 : 0;
+}
+
 static void test_reader(void) {
     float row[CRITEO_N_COLS];
     int label;
@@ -129,14 +148,12 @@ static void test_reader(void) {
     for (int i = 0; i < 5; i++) strcat(text, line), strcat(text, "\n");
     strcat(text, "1\tbroken\n");
     const char *path = tmpfile_with(text);
-    dataset_t tr, te;
-    criteo_opts_t o;
-    criteo_opts_default(&o);
-    int rc = criteo_load(&tr, &te, path, &o, err, sizeof err);
+    int n_tr, n_te;
+    int rc = open_clicks(path, 0.1, 1.0, &n_tr, &n_te, err, sizeof err);
     check(rc < 0 && strstr(err, "line 6"), "reader: a bad line in a file is named by number");
     printf("# %s\n", err);
 
-    /* split: held-out lines do not depend on fraction or limit */
+    /* split: held-out lines do not depend on fraction */
     text[0] = 0;
     for (int i = 0; i < 400; i++) {
         line[0] = (char)('0' + i % 2);
@@ -144,24 +161,15 @@ static void test_reader(void) {
         if (i < 399) strcat(text, "\n"); /* last line without a newline */
     }
     path = tmpfile_with(text);
-    o.holdout = 0.25;
-    rc = criteo_load(&tr, &te, path, &o, err, sizeof err);
-    check(rc == 0 && tr.n + te.n == 400 && te.n > 60 && te.n < 140 && tr.c == 39 && tr.classes == 2,
+    rc = open_clicks(path, 0.25, 1.0, &n_tr, &n_te, err, sizeof err);
+    check(rc == 0 && n_tr + n_te == 400 && n_te > 60 && n_te < 140,
           "reader: all 400 lines read, about a quarter held out");
-    int n_te = te.n;
-    data_free(&tr), data_free(&te);
-    o.fraction = 0.5;
-    rc = criteo_load(&tr, &te, path, &o, err, sizeof err);
-    check(rc == 0 && te.n == n_te && tr.n < 400 - n_te && tr.n > 100, "reader: --fraction keeps the held-out split");
-    data_free(&tr), data_free(&te);
-    o.fraction = 1, o.limit = 100;
-    rc = criteo_load(&tr, &te, path, &o, err, sizeof err);
-    check(rc == 0 && tr.n + te.n == 100, "reader: --limit reads that many lines");
-    data_free(&tr), data_free(&te);
+    int n_te0 = n_te;
+    rc = open_clicks(path, 0.25, 0.5, &n_tr, &n_te, err, sizeof err);
+    check(rc == 0 && n_te == n_te0 && n_tr < 400 - n_te0 && n_tr > 100, "reader: --fraction keeps the held-out split");
     remove(path);
     free(text);
-    o.limit = 0;
-    check(criteo_load(&tr, &te, "tests/tmp/no-such-file.tsv", &o, err, sizeof err) < 0 &&
+    check(open_clicks("tests/tmp/no-such-file.tsv", 0.1, 1.0, &n_tr, &n_te, err, sizeof err) < 0 &&
               strstr(err, "no-such-file"), "reader: a missing file is named");
 }
 

@@ -1,5 +1,5 @@
-/* criteo.h — click data in the Criteo Kaggle display-advertising format, read as a stream,
- * and the click metrics (log loss, AUC). See docs/nasrec.md.
+/* criteo.h — the Criteo Kaggle display-advertising line format (which fmt_csv.c reads as
+ * its default layout) and the click metrics (log loss, AUC). See docs/nasrec.md.
  *
  * A line is: label \t I1..I13 \t C1..C26 (40 tab-separated fields, any may be empty except
  * the label). Examples become rows of CRITEO_N_COLS floats in a dataset_t (c = 39, h = w = 1,
@@ -7,9 +7,8 @@
  * categorical ids as floats: bucket 0 for an empty field, otherwise
  * 1 + FNV-1a-64(feature index, string) mod (rows - 1), rows per feature (CRITEO_ROWS_DEFAULT).
  *
- * Which split a line goes to depends only on its 1-based line number (a splitmix64 hash), so
- * the held-out set is the same for every tool and every --fraction / --limit. Memory is the
- * examples kept (reading is line by line; a .gz file is read through zlib). */
+ * Which split a line goes to depends only on its 1-based line number (data_held_out), so
+ * the held-out set is the same for every tool and every --fraction. */
 #ifndef SIGEO_CRITEO_H
 #define SIGEO_CRITEO_H
 
@@ -23,24 +22,6 @@
 #define CRITEO_N_COLS (CRITEO_N_DENSE + CRITEO_N_SPARSE)
 #define CRITEO_ROWS_DEFAULT 1000
 #define CRITEO_DEFAULT_FILE "data/criteo-synth.tsv"
-
-typedef struct {
-    int rows;            /* hash buckets per categorical feature, >= 2 */
-    long limit;          /* read at most this many lines (0: the whole file) */
-    double holdout;      /* share of lines in the held-out split, [0,1) [0.1] */
-    double fraction;     /* share of the training lines kept, (0,1] */
-    double test_fraction;/* share of the held-out lines kept, (0,1] */
-    int want_test;       /* 0: do not keep held-out examples at all */
-} criteo_opts_t;
-
-void criteo_opts_default(criteo_opts_t *o);
-
-/* Read path into train (and test when o->want_test; test may be NULL otherwise). Both own
- * their arrays (data_free). fingerprint: sha256 of the bytes read (decompressed).
- * 0, or -1 with a message in err naming the file, the line and what is wrong, or -2 when
- * memory ran out (err says so). */
-int criteo_load(dataset_t *train, dataset_t *test, const char *path, const criteo_opts_t *o,
-                char *err, size_t n_err);
 
 /* The bucket of categorical feature k (0-based) with value s[0..len): 0 when empty, else
  * 1 + splitmix64(FNV-1a-64 seeded with k) mod (rows - 1). */

@@ -2,7 +2,7 @@
  * click spaces. Columns are chosen by --label, --dense and --categorical (names from a
  * header line, or 1-based numbers and ranges such as 2-14); without a header the defaults
  * are Criteo's layout (label, 13 integer and 26 categorical columns, criteo.h), which this
- * reader turns into the same rows criteo_load does. A header is present when the label
+ * reader turns into the rows of criteo_parse_line (criteo.h). A header is present when the label
  * column of the first line is not 0 or 1, or when a column is given by name.
  *
  * A row is the dense values as log(1 + max(x, 0)) (any number; empty is 0) then the
