@@ -11,7 +11,7 @@ rm -rf "$T"
 mkdir -p "$T"
 . tests/lib.sh
 PY=/usr/bin/python3
-build/tests/test_formats export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
+"${SIGEO_TESTS:-build/tests}/test_formats" export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
 TR="--batch 16 --epochs 2 --lr 0.05 -q"
 
 # --- train-arch --save ------------------------------------------------------------------

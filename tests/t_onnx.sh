@@ -101,7 +101,7 @@ check "every exportable op is exported in some case (missing:${missing:- none})"
 check "dead nodes are present (and left out) in some case" 'grep -q dead "$T/dead"'
 
 # --- export-onnx on model files: onnxruntime against predict ---------------------------
-build/tests/test_formats export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
+"${SIGEO_TESTS:-build/tests}/test_formats" export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
 [ -x build/tests/onnx_inputs ] || { echo "skip: build/tests/onnx_inputs not built"; finish; }
 TR="--batch 16 --epochs 2 --lr 0.05 -q"
 # the cells of all5, dead and zero above, trained; then nasrec and darts models
