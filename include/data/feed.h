@@ -87,6 +87,9 @@ int feed_options_parse(data_spec_t *s, const char *text, char *store, size_t n_s
  * input; err names the file and what is wrong) or -2 (out of memory). */
 int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err);
 void feed_close(feed_t *f);
+/* feed_open for a tool: EXIT_OK, or after saying what is wrong on stderr (and closing f)
+ * the exit status (1 bad input, 3 out of memory). */
+int feed_open_cli(feed_t *f, const feed_opts_t *o);
 
 /* The position of example pos of split in that split before the --fraction subsets were
  * taken (formats that take subsets while streaming: pos). */

@@ -213,6 +213,15 @@ int feed_option(data_spec_t *s, int ch, const char *arg, char *err, size_t n_err
     return -1;
 }
 
+int feed_open_cli(feed_t *f, const feed_opts_t *o) {
+    char err[1024];
+    int rc = feed_open(f, o, err, sizeof err);
+    if (rc == 0) return EXIT_OK;
+    util_err("%s", err);
+    feed_close(f);
+    return util_load_exit(rc);
+}
+
 int feed_option_cli(data_spec_t *s, int ch, const char *arg) {
     char err[256];
     int f = feed_option(s, ch, arg, err, sizeof err);

@@ -172,13 +172,8 @@ int trainer_load(trainer_opts_t *o, feed_t *f) {
     fo.fraction = o->fraction;
     fo.test_fraction = o->test_fraction;
     fo.want_test = 1;
-    char err[1024];
-    int frc = feed_open(f, &fo, err, sizeof err);
-    if (frc) {
-        util_err("%s", err);
-        feed_close(f);
-        return util_load_exit(frc);
-    }
+    int frc = feed_open_cli(f, &fo);
+    if (frc) return frc;
     if (f->n[FEED_TRAIN] < o->batch || f->n[FEED_TEST] == 0) {
         util_err("%s: %d training and %d held-out examples, need a batch of %ld and one",
                  o->data_dir, f->n[FEED_TRAIN], f->n[FEED_TEST], o->batch);

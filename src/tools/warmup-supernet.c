@@ -107,13 +107,8 @@ static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *
     if (o->input) fo.data.in_c = c->in_ch, fo.data.in_h = c->H, fo.data.in_w = c->W;
     fo.seed = (uint64_t)o->seed;
     fo.fraction = o->fraction;
-    char err[1024];
-    int frc = feed_open(f, &fo, err, sizeof err);
-    if (frc) {
-        util_err("%s", err);
-        feed_close(f);
-        return util_load_exit(frc);
-    }
+    int frc = feed_open_cli(f, &fo);
+    if (frc) return frc;
     /* shapes and classes come from the data unless given */
     if (!o->input) c->in_ch = f->c, c->H = f->h, c->W = f->w;
     if (o->classes < 0) c->classes = f->classes;
