@@ -236,10 +236,9 @@ static int combine(const opts_t *op, held_t *h) {
 static int report_stats(const opts_t *op, held_t *h) {
     size_t n = h->S.n, k = op->top > 0 ? (size_t)op->top : 10;
     size_t n_cols = op->by_all ? h->n_col : 1;
-    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
     double *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
     rec_writer_t *w = rec_writer_new(STDOUT_FILENO);
-    int rc = !x || !y || !a || !b || !w ? EXIT_IO : EXIT_OK;
+    int rc = !a || !b || !w ? EXIT_IO : EXIT_OK;
     if (rc) util_err("out of memory");
     if (!rc && op->by_all && n_cols == 0) util_msg("no numeric keys under \"scores\"");
     for (size_t c = 0; !rc && c < n_cols; c++) {
@@ -265,7 +264,7 @@ static int report_stats(const opts_t *op, held_t *h) {
         if (bad || rec_write(w, &e.root)) util_err("write: %s", bad ? "out of memory" : strerror(errno)), rc = EXIT_IO;
         rec_edit_end(&e);
     }
-    free(x), free(y), free(a), free(b);
+    free(a), free(b);
     rec_writer_free(w);
     return rc;
 }
