@@ -18,4 +18,24 @@
  * with err set (a loss that is not finite, out of memory). */
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err);
 
+/* A checkpoint file name that changes whenever an option that changes the checkpoint does,
+ * from c's space, cfg and options (set as for the warm-up) and the data path and options
+ * the warm-up reads: the readable part names the usual knobs, an 8-hex digest covers
+ * everything (warmup-supernet --cache-name). */
+void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t *spec, char *buf,
+                       size_t n);
+
+/* Declare c's supernet for c->cfg into c->P (not allocated): the space must accept the cfg
+ * and the checkpoint must fit what loaders read. EXIT_OK, or after saying on stderr which
+ * option and which limit the exit status. */
+int model_warmup_declare_cli(ckpt_t *c);
+
+/* Open the warm-up's examples (the c->fraction subset of the training split of data_dir
+ * read with spec, drawn from c->seed) into f, and take the data's path, options,
+ * fingerprint and statistics into c, and its shapes and classes into c->cfg unless given
+ * (input_given, classes_given). EXIT_OK, or after saying what is wrong on stderr (and
+ * closing f) the exit status. */
+int model_warmup_feed_cli(ckpt_t *c, feed_t *f, const char *data_dir, const data_spec_t *spec,
+                          int input_given, int classes_given);
+
 #endif

@@ -2,6 +2,7 @@
 #include "model/warmup.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -91,4 +92,107 @@ int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) 
     c->steps = w.steps;
     c->seconds = util_now() - w.t0;
     return 0;
+}
+
+void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t *spec, char *buf,
+                       size_t n) {
+    const space_t *S = c->space;
+    const space_cfg_t *g = &c->cfg;
+    char all[6400], dir[4096];
+    if (util_abs_path(data_dir, dir, sizeof dir)) snprintf(dir, sizeof dir, "%s", data_dir);
+    snprintf(all, sizeof all,
+             "v1 %s C%d N%d %dx%dx%d k%d data=%s f%.17g e%ld b%ld lr%.17g m%.17g wd%.17g s%ld t%ld",
+             S->name, g->C, g->N, g->in_ch, g->H, g->W, g->classes,
+             c->fraction > 0 ? dir : "-", c->fraction, (long)c->epochs, (long)c->batch, c->lr,
+             c->momentum, c->weight_decay, (long)c->seed, (long)c->threads);
+    char dopt[2048];
+    feed_options_string(spec, dopt, sizeof dopt);
+    if (dopt[0]) { /* names taken before data options existed stay */
+        size_t l = strlen(all);
+        snprintf(all + l, sizeof all - l, " %s", dopt);
+    }
+    sha256_t s;
+    uint8_t d[32];
+    char hex[65];
+    sha256_init(&s);
+    sha256_update(&s, all, strlen(all));
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld-%.8s.ckpt", S->name, g->C, g->N,
+             c->fraction, (long)c->epochs, (long)c->seed, hex);
+}
+
+int model_warmup_declare_cli(ckpt_t *c) {
+    const space_t *S = c->space;
+    const space_cfg_t *g = &c->cfg;
+    char err[512], what[160];
+    snprintf(what, sizeof what, "the %s supernet for C=%d N=%d, input %dx%dx%d, %d classes",
+             S->name, g->C, g->N, g->in_ch, g->H, g->W, g->classes);
+    params_init(&c->P);
+    if (space_cfg_check(S, g, err, sizeof err)) {
+        util_err("cannot declare %s: %s (see --channels, --cells, --input, --classes)", what, err);
+        return EXIT_USAGE;
+    }
+    if (S->declare_supernet(&c->P, g)) {
+        util_err("cannot declare %s", what);
+        return EXIT_USAGE;
+    }
+    if (ckpt_size_check(&c->P, err, sizeof err)) {
+        util_err("--channels %d --cells %d: %s has %zu parameters; %s; lower --channels or "
+                 "--cells", g->C, g->N, what, c->P.n_floats, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* The fraction's subset of the training split into f, with the shapes and classes of the
+ * data into g unless given; the data must fit the supernet and give one batch. */
+static int open_subset(const ckpt_t *c, space_cfg_t *g, feed_t *f, const char *data_dir,
+                       const data_spec_t *spec, int input_given, int classes_given) {
+    feed_opts_t fo;
+    feed_opts_default(&fo, c->space->data_kind);
+    fo.data = *spec;
+    fo.data.kind = c->space->data_kind;
+    fo.data.path = data_dir;
+    fo.data.rows = g->extra[SPACE_CFG_ROWS];
+    if (input_given) fo.data.in_c = g->in_ch, fo.data.in_h = g->H, fo.data.in_w = g->W;
+    fo.seed = c->seed;
+    fo.fraction = c->fraction;
+    int frc = feed_open_cli(f, &fo);
+    if (frc) return frc;
+    if (!input_given) g->in_ch = f->c, g->H = f->h, g->W = f->w;
+    if (!classes_given) g->classes = f->classes;
+    g->extra[SPACE_CFG_DENSE] = f->dense;
+    if (f->c != g->in_ch || f->h != g->H || f->w != g->W || f->classes > g->classes) {
+        util_err("%s: images are %dx%dx%d with %d classes; the supernet takes %dx%dx%d with %d "
+                 "(see --input, --classes)",
+                 data_dir, f->c, f->h, f->w, f->classes, g->in_ch, g->H, g->W, g->classes);
+        feed_close(f);
+        return EXIT_BAD_INPUT;
+    }
+    if (f->n[FEED_TRAIN] < c->batch) {
+        util_err("%s: %d training examples at --fraction %g, fewer than one batch of %d",
+                 data_dir, f->n[FEED_TRAIN], c->fraction, c->batch);
+        feed_close(f);
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+}
+
+int model_warmup_feed_cli(ckpt_t *c, feed_t *f, const char *data_dir, const data_spec_t *spec,
+                          int input_given, int classes_given) {
+    /* absolute, so the checkpoint's data path and options work from any directory */
+    if (util_abs_path(data_dir, c->data_dir, sizeof c->data_dir) ||
+        feed_options_string(spec, c->data_options, sizeof c->data_options)) {
+        util_err("--data or --labels path too long for a checkpoint (%zu bytes with the "
+                 "current directory; at most %zu)", strlen(data_dir), sizeof c->data_dir - 1);
+        return EXIT_USAGE;
+    }
+    int rc = open_subset(c, &c->cfg, f, data_dir, spec, input_given, classes_given);
+    if (rc) return rc;
+    memcpy(c->data_fingerprint, f->fingerprint, sizeof c->data_fingerprint);
+    c->n_norm = f->normalize ? f->c : 0;
+    memcpy(c->norm_mean, f->mean, sizeof(float) * (size_t)c->n_norm);
+    memcpy(c->norm_std, f->std, sizeof(float) * (size_t)c->n_norm);
+    return EXIT_OK;
 }

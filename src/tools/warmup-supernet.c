@@ -22,7 +22,6 @@
 #include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/net.h"
-#include "engine/train.h"
 #include "spaces/space.h"
 #include "base/util.h"
 
@@ -65,68 +64,6 @@ static void usage(FILE *f) {
             "      --progress       progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
             "  -h, --help           this text\n");
-}
-
-/* A file name that changes whenever an option that changes the checkpoint does: the
- * readable part names the usual knobs, an 8-hex digest covers everything. */
-static void cache_name(const opts_t *o, const space_t *S, const space_cfg_t *c, char *buf,
-                       size_t n) {
-    char all[6400], dir[4096];
-    if (util_abs_path(o->data_dir, dir, sizeof dir)) snprintf(dir, sizeof dir, "%s", o->data_dir);
-    snprintf(all, sizeof all,
-             "v1 %s C%d N%d %dx%dx%d k%d data=%s f%.17g e%ld b%ld lr%.17g m%.17g wd%.17g s%ld t%ld",
-             S->name, c->C, c->N, c->in_ch, c->H, c->W, c->classes,
-             o->fraction > 0 ? dir : "-", o->fraction, o->epochs, o->batch, o->lr,
-             o->momentum, o->weight_decay, o->seed, o->threads);
-    char dopt[2048];
-    feed_options_string(&o->spec, dopt, sizeof dopt);
-    if (dopt[0]) { /* names taken before data options existed stay */
-        size_t l = strlen(all);
-        snprintf(all + l, sizeof all - l, " %s", dopt);
-    }
-    sha256_t s;
-    uint8_t d[32];
-    char hex[65];
-    sha256_init(&s);
-    sha256_update(&s, all, strlen(all));
-    sha256_final(&s, d);
-    sha256_hex(d, hex);
-    snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld-%.8s.ckpt", S->name, c->C, c->N,
-             o->fraction, o->epochs, o->seed, hex);
-}
-
-/* The training examples: the fraction's subset of the training split (data/feed.h).
- * EXIT_OK, or the exit code after saying what is wrong. */
-static int load_data(const opts_t *o, const space_t *S, space_cfg_t *c, feed_t *f) {
-    feed_opts_t fo;
-    feed_opts_default(&fo, S->data_kind);
-    fo.data = o->spec;
-    fo.data.kind = S->data_kind;
-    fo.data.path = o->data_dir;
-    fo.data.rows = c->extra[SPACE_CFG_ROWS];
-    if (o->input) fo.data.in_c = c->in_ch, fo.data.in_h = c->H, fo.data.in_w = c->W;
-    fo.seed = (uint64_t)o->seed;
-    fo.fraction = o->fraction;
-    int frc = feed_open_cli(f, &fo);
-    if (frc) return frc;
-    /* shapes and classes come from the data unless given */
-    if (!o->input) c->in_ch = f->c, c->H = f->h, c->W = f->w;
-    if (o->classes < 0) c->classes = f->classes;
-    c->extra[SPACE_CFG_DENSE] = f->dense;
-    if (f->c != c->in_ch || f->h != c->H || f->w != c->W || f->classes > c->classes) {
-        util_err("%s: images are %dx%dx%d with %d classes; the supernet takes %dx%dx%d with %d "
-                 "(see --input, --classes)",
-                 o->data_dir, f->c, f->h, f->w, f->classes, c->in_ch, c->H, c->W, c->classes);
-        feed_close(f);
-        return EXIT_BAD_INPUT;
-    }
-    if (f->n[FEED_TRAIN] < o->batch) {
-        util_err("%s: %d training examples at --fraction %g, fewer than one batch of %ld",
-                 o->data_dir, f->n[FEED_TRAIN], o->fraction, o->batch);
-        feed_close(f);
-        return EXIT_BAD_INPUT;
-    }
-    return EXIT_OK;
 }
 
 enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
@@ -201,32 +138,6 @@ static void set_options(const opts_t *o, const space_t *S, ckpt_t *c) {
     c->lambda_fraction = o->fraction > 0 ? S->lambda_fraction : 0;
 }
 
-/* Declare c's supernet for c->cfg into c->P (not allocated): the space must accept the
- * cfg and the checkpoint must fit what loaders read. EXIT_OK, or the exit status after
- * saying which option and which limit. */
-static int declare(ckpt_t *c) {
-    const space_t *S = c->space;
-    const space_cfg_t *g = &c->cfg;
-    char err[512], what[160];
-    snprintf(what, sizeof what, "the %s supernet for C=%d N=%d, input %dx%dx%d, %d classes",
-             S->name, g->C, g->N, g->in_ch, g->H, g->W, g->classes);
-    params_init(&c->P);
-    if (space_cfg_check(S, g, err, sizeof err)) {
-        util_err("cannot declare %s: %s (see --channels, --cells, --input, --classes)", what, err);
-        return EXIT_USAGE;
-    }
-    if (S->declare_supernet(&c->P, g)) {
-        util_err("cannot declare %s", what);
-        return EXIT_USAGE;
-    }
-    if (ckpt_size_check(&c->P, err, sizeof err)) {
-        util_err("--channels %d --cells %d: %s has %zu parameters; %s; lower --channels or "
-                 "--cells", g->C, g->N, what, c->P.n_floats, err);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
-}
-
 /* The cfg, --cache-name and the output path, before any work. -1 to go on, else the exit
  * status. */
 static int prepare(opts_t *o, const space_t *S, ckpt_t *c) {
@@ -234,34 +145,15 @@ static int prepare(opts_t *o, const space_t *S, ckpt_t *c) {
     space_cfg_default(S, &c->cfg);
     if (space_cfg_options(&c->cfg, o->channels, o->cells, o->classes, o->input, err, sizeof err))
         return util_err("%s", err), EXIT_USAGE;
-    cache_name(o, S, &c->cfg, name, sizeof name);
+    set_options(o, S, c);
+    model_warmup_name(c, o->data_dir, &o->spec, name, sizeof name);
     if (o->cache_name) return printf("%s\n", name), fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
     if (!o->out) return util_err("no output file: give -o FILE (for example -o cache/%s)", name), EXIT_USAGE;
     if (io_output_check(o->out, err, sizeof err) != 0) return util_err("%s", err), *o->out ? EXIT_IO : EXIT_USAGE;
-    set_options(o, S, c);
     /* before any work, with the shapes known so far; again with the data's */
-    int rc = declare(c);
+    int rc = model_warmup_declare_cli(c);
     params_free(&c->P);
     return rc ? rc : -1;
-}
-
-/* The data's path, options, fingerprint and statistics into c, and its training subset
- * into train. EXIT_OK or the exit status. */
-static int take_data(const opts_t *o, const space_t *S, ckpt_t *c, feed_t *train) {
-    /* absolute, so the checkpoint's data path and options work from any directory */
-    if (util_abs_path(o->data_dir, c->data_dir, sizeof c->data_dir) ||
-        feed_options_string(&o->spec, c->data_options, sizeof c->data_options)) {
-        util_err("--data or --labels path too long for a checkpoint (%zu bytes with the "
-                 "current directory; at most %zu)", strlen(o->data_dir), sizeof c->data_dir - 1);
-        return EXIT_USAGE;
-    }
-    int rc = load_data(o, S, &c->cfg, train);
-    if (rc) return rc;
-    memcpy(c->data_fingerprint, train->fingerprint, sizeof c->data_fingerprint);
-    c->n_norm = train->normalize ? train->c : 0;
-    memcpy(c->norm_mean, train->mean, sizeof(float) * (size_t)c->n_norm);
-    memcpy(c->norm_std, train->std, sizeof(float) * (size_t)c->n_norm);
-    return EXIT_OK;
 }
 
 /* Initialize, warm up and save c. EXIT_OK or the exit status. */
@@ -270,7 +162,7 @@ static int run(const opts_t *o, ckpt_t *c, const feed_t *train) {
     int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
     rng_t ri;
     rng_seed(&ri, (uint64_t)o->seed);
-    int rc = declare(c);
+    int rc = model_warmup_declare_cli(c);
     if (rc) return rc;
     if (params_alloc(&c->P)) {
         util_err("out of memory for the %s supernet's %zu parameters (%.0f MB with their "
@@ -313,7 +205,9 @@ int main(int argc, char **argv) {
         mallopt(M_MMAP_THRESHOLD, 512 << 20);
         mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 #endif
-        rc = o.fraction > 0 ? take_data(&o, S, c, &train) : EXIT_OK;
+        rc = o.fraction > 0 ? model_warmup_feed_cli(c, &train, o.data_dir, &o.spec, o.input != NULL,
+                                                     o.classes >= 0)
+                            : EXIT_OK;
         if (rc == EXIT_OK) rc = run(&o, c, &train);
     }
     feed_close(&train);
