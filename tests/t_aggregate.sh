@@ -44,6 +44,13 @@ PYEOF
     then ok "--aggregate ($mode): every record's value and the order match the reference"
     else notok "--aggregate ($mode) differs from the reference"; fi
 done
+# --pareto first: the aggregate ranks the records on the front among themselves only
+printf '%s\n' '{"index":0,"scores":{"a":1,"b":1}}' '{"index":1,"scores":{"a":5,"b":5}}' \
+    '{"index":2,"scores":{"a":2,"b":9}}' '{"index":3,"scores":{"a":9,"b":2}}' | json2mp |
+    rank --pareto scores.a,scores.b --aggregate a -F jsonl 2>/dev/null |
+    $PY -c 'import json, sys; print(" ".join("%d:%.4f" % (r["index"], r["scores"]["aggregate"]) for r in map(json.loads, sys.stdin)))' > "$T/pa"
+check "--pareto then --aggregate: ranks among the kept records (3 > 1 > 2)" \
+    '[ "$(cat "$T/pa")" = "3:1.0000 1:0.6667 2:0.3333" ]'
 rank --log < "$T/in.mp" > /dev/null 2>&1
 check "--log without --aggregate: usage error" '[ $? -eq 2 ]'
 rank --aggregate a --by all --truth scores.b -F stats < "$T/in.mp" > /dev/null 2>&1

@@ -2,6 +2,7 @@
 #include "io/reckeys.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -78,4 +79,21 @@ int rec_keys_values(const msgpack_object *o, const rec_keys_t *k, double *v, con
         else v[i] *= k->sign[i];
     }
     return all;
+}
+
+int rec_select(const rec_select_t *s, const msgpack_object *o, double *v, const char **bad) {
+    int wp = rec_cond_pass(o, s->where, s->n_where, bad);
+    int pp = wp == 1 && s->par.n ? rec_keys_values(o, &s->par, v, bad) : 1;
+    if (wp != 1 || pp != 1) return wp < 0 || pp < 0 ? -1 : 0;
+    return s->agg.n && rec_keys_values(o, &s->agg, v + s->par.n, bad) < 0 ? -1 : 1;
+}
+
+void rec_num_text(const msgpack_object *o, const char *key, char *buf, size_t n) {
+    const msgpack_object *v = rec_lookup(o, key);
+    double d;
+    if (!v) snprintf(buf, n, "-");
+    else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER || v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        snprintf(buf, n, "%lld", (long long)(v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)v->via.u64 : v->via.i64));
+    else if (rec_get_num(o, key, &d) == REC_OK) snprintf(buf, n, "%.6g", d);
+    else snprintf(buf, n, "?");
 }

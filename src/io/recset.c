@@ -2,10 +2,17 @@
 #include "io/recset.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/stats.h"
+#include "base/util.h"
+#include "io/file.h"
+#include "io/json.h"
 #include "io/rec.h"
+#include "io/reckeys.h"
 
 int recset_grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
@@ -17,14 +24,17 @@ int recset_grow(void **p, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-void recset_init(recset_t *s) {
+void recset_init(recset_t *s, int n_vals) {
     memset(s, 0, sizeof *s);
+    s->n_vals = n_vals;
     msgpack_sbuffer_init(&s->sb);
     msgpack_unpacked_init(&s->u);
 }
 
 void recset_free(recset_t *s) {
-    free(s->arena), free(s->it);
+    free(s->arena), free(s->it), free(s->vals);
+    for (size_t i = 0; i < s->n_col; i++) free(s->col[i].name), free(s->col[i].v);
+    free(s->col);
     msgpack_sbuffer_destroy(&s->sb);
     msgpack_unpacked_destroy(&s->u);
     memset(s, 0, sizeof *s);
@@ -37,12 +47,15 @@ static int pack(recset_t *s, const msgpack_object *o) {
     return msgpack_pack_object(&pk, *o) ? -1 : 0;
 }
 
-int recset_add(recset_t *s, const msgpack_object *o, double key, double truth) {
+int recset_add(recset_t *s, const msgpack_object *o, double key, double truth, const double *vals) {
+    size_t nv = (size_t)s->n_vals;
     if (pack(s, o) || recset_grow((void **)&s->arena, &s->cap_arena, s->n_arena + s->sb.size, 1) ||
-        recset_grow((void **)&s->it, &s->cap, s->n + 1, sizeof *s->it))
+        recset_grow((void **)&s->it, &s->cap, s->n + 1, sizeof *s->it) ||
+        (nv && recset_grow((void **)&s->vals, &s->cap_vals, (s->n_rows + 1) * nv, sizeof *s->vals)))
         return -1;
     memcpy(s->arena + s->n_arena, s->sb.data, s->sb.size);
-    s->it[s->n++] = (recset_item_t){s->n_arena, s->sb.size, key, truth};
+    if (nv) memcpy(s->vals + s->n_rows * nv, vals, nv * sizeof *vals);
+    s->it[s->n++] = (recset_item_t){s->n_arena, s->sb.size, s->n_rows++, key, truth};
     s->n_arena += s->sb.size;
     return 0;
 }
@@ -136,27 +149,112 @@ static int col_set(recset_col_t *c, size_t i, double v) {
     return 0;
 }
 
-int recset_collect(const msgpack_object *o, const char *under, size_t i, recset_col_t **cols, size_t *n_cols) {
+int recset_collect(recset_t *s, const msgpack_object *o, const char *under) {
     const msgpack_object *sc = rec_lookup(o, under);
-    if (!sc || sc->type != MSGPACK_OBJECT_MAP) return 0;
+    if (!s->n_rows || !sc || sc->type != MSGPACK_OBJECT_MAP) return 0;
+    size_t row = s->n_rows - 1;
     for (uint32_t j = 0; j < sc->via.map.size; j++) {
         const msgpack_object_kv *kv = &sc->via.map.ptr[j];
         double v;
         if (kv->key.type != MSGPACK_OBJECT_STR || rec_get_num(&kv->val, NULL, &v) != REC_OK) continue;
         size_t c = 0, kn = kv->key.via.str.size;
-        while (c < *n_cols && !(strlen((*cols)[c].name) == kn && !memcmp((*cols)[c].name, kv->key.via.str.ptr, kn)))
+        while (c < s->n_col && !(strlen(s->col[c].name) == kn && !memcmp(s->col[c].name, kv->key.via.str.ptr, kn)))
             c++;
-        if (c == *n_cols) {
-            recset_col_t *nc = realloc(*cols, (*n_cols + 1) * sizeof *nc);
+        if (c == s->n_col) {
+            recset_col_t *nc = realloc(s->col, (s->n_col + 1) * sizeof *nc);
             if (!nc) return -1;
-            *cols = nc;
+            s->col = nc;
             memset(&nc[c], 0, sizeof nc[c]);
             if (!(nc[c].name = malloc(kn + 1))) return -1;
             memcpy(nc[c].name, kv->key.via.str.ptr, kn);
             nc[c].name[kn] = 0;
-            (*n_cols)++;
+            s->n_col++;
         }
-        if (col_set(&(*cols)[c], i, v)) return -1;
+        if (col_set(&s->col[c], row, v)) return -1;
+    }
+    return 0;
+}
+
+/* The numbers first .. first+m-1 of every item, in item order: n * m, row-major. NULL out
+ * of memory; the caller frees it. */
+static double *item_vals(const recset_t *s, int first, int m) {
+    double *v = malloc((s->n ? s->n : 1) * (size_t)m * sizeof *v);
+    for (size_t i = 0; v && i < s->n; i++)
+        memcpy(v + i * (size_t)m, s->vals + s->it[i].row * (size_t)s->n_vals + first, (size_t)m * sizeof *v);
+    return v;
+}
+
+int recset_pareto(recset_t *s, int first, int m) {
+    double *v = item_vals(s, first, m);
+    unsigned char *keep = malloc(s->n ? s->n : 1);
+    int rc = !v || !keep || stats_pareto_front(v, s->n, m, keep) ? -1 : 0;
+    if (!rc) recset_filter(s, keep);
+    free(v), free(keep);
+    return rc;
+}
+
+int recset_aggregate(recset_t *s, int first, int m, int use_log, const char *key) {
+    size_t n = s->n;
+    double **col = calloc((size_t)m, sizeof *col), *agg = malloc((n ? n : 1) * sizeof *agg);
+    int rc = !col || !agg;
+    for (int j = 0; !rc && j < m; j++)
+        if (!(col[j] = malloc((n ? n : 1) * sizeof **col))) rc = -1;
+        else
+            for (size_t i = 0; i < n; i++) col[j][i] = s->vals[s->it[i].row * (size_t)s->n_vals + first + j];
+    rc = rc || stats_rank_aggregate(col, m, n, use_log, agg) || (key && recset_set_f64(s, key, agg));
+    for (size_t i = 0; !rc && i < n; i++) s->it[i].key = agg[i];
+    for (int j = 0; col && j < m; j++) free(col[j]);
+    free(col), free(agg);
+    return rc ? -1 : 0;
+}
+
+int recset_correlate(const recset_t *s, int c, int asc, size_t k, recset_corr_t *r) {
+    size_t n = s->n, m = 0;
+    double *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+    if (!a || !b) return free(a), free(b), -1;
+    for (size_t i = 0; i < n; i++) {
+        const recset_item_t *t = &s->it[i];
+        double v = c < 0 ? t->key : t->row < s->col[c].n ? s->col[c].v[t->row] : NAN;
+        v = asc ? -v : v; /* larger = ranked better */
+        if (!isnan(v) && !isnan(t->truth)) a[m] = v, b[m] = t->truth, m++;
+    }
+    r->n = m;
+    r->k = k > m ? m : k; /* the hit rate is over the pairs that remain */
+    r->kendall_tau_b = stats_kendall_tau_b(a, b, m);
+    r->spearman_rho = stats_spearman(a, b, m);
+    r->topk_hit = stats_topk_hit(a, b, m, k);
+    free(a), free(b);
+    return 0;
+}
+
+static void table_row(const msgpack_object *o, size_t i, const char *key, const char *truth) {
+    char a[32], b[32] = "", idx[32], arch[1024] = "-";
+    rec_num_text(o, key, a, sizeof a);
+    if (truth) rec_num_text(o, truth, b, sizeof b);
+    rec_num_text(o, "index", idx, sizeof idx);
+    const msgpack_object *ar = rec_lookup(o, "arch");
+    if (ar && ar->type == MSGPACK_OBJECT_STR) /* no terminal escapes from records */
+        util_escape(ar->via.str.ptr, ar->via.str.size, arch, sizeof arch);
+    if (truth) printf("%4zu  %14s  %14s  %6s  %s\n", i + 1, a, b, idx, arch);
+    else printf("%4zu  %14s  %6s  %s\n", i + 1, a, idx, arch);
+}
+
+int recset_write(recset_t *s, size_t n, int fmt, const char *key, const char *truth, char *err, size_t n_err) {
+    if (n > s->n) n = s->n;
+    if (fmt == RECSET_TABLE && truth) printf("%4s  %14s  %14s  %6s  %s\n", "rank", key, truth, "index", "arch");
+    else if (fmt == RECSET_TABLE) printf("%4s  %14s  %6s  %s\n", "rank", key, "index", "arch");
+    for (size_t i = 0; i < n && !ferror(stdout); i++) {
+        if (fmt == RECSET_MSGPACK) {
+            if (io_write_all(STDOUT_FILENO, s->arena + s->it[i].off, s->it[i].len)) return -1;
+            continue;
+        }
+        const msgpack_object *o = recset_get(s, i);
+        char jerr[200];
+        if (!o) return -3;
+        if (fmt == RECSET_TABLE) table_row(o, i, key, truth);
+        else if (json_write(stdout, o, jerr, sizeof jerr) == -2)
+            return snprintf(err, n_err, "%s (ranked record %zu)", jerr, i + 1), -2;
+        else putchar('\n');
     }
     return 0;
 }
