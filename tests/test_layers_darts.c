@@ -177,6 +177,12 @@ static void test_maxpool_ties(void) {
     /* windows start at rows/cols -1 (clipped to 0) and 1 */
     int ok = dx[0] == 1 && dx[1] == 2 && dx[4] == 3 && dx[5] == 4 && y[3] == 1.0f;
     check(ok, "maxpool3 ties: first maximum in row-major order", 0);
+    /* all -inf: nothing beats the padding, the gradient goes to the first cell in bounds */
+    for (int i = 0; i < 16; i++) x[i] = -INFINITY, dx[i] = 0.0f;
+    maxpool3_forward(y, x, 1, 4, 4, 2);
+    maxpool3_backward(dx, dy, x, 1, 4, 4, 2);
+    ok = dx[0] == 1 && dx[1] == 2 && dx[4] == 3 && dx[5] == 4 && y[0] == -INFINITY;
+    check(ok, "maxpool3 all -inf: first cell in bounds", 0);
     x[5] = NAN;
     maxpool3_forward(y, x, 1, 4, 4, 2);
     check(isnan(y[0]) && isnan(y[3]), "maxpool3: NaN propagates", 0);
@@ -281,6 +287,10 @@ int main(void) {
     test_dwconv(2, 2, 6, 8, 5, 2, 4, 2);
     test_dwconv(1, 2, 2, 3, 5, 1, 4, 2);
     test_dwconv(2, 3, 5, 4, 3, 1, 0, 1);
+    /* the plain path: a plane too large for the flat kernels, and a 7x7 kernel */
+    test_dwconv(1, 2, 92, 91, 3, 1, 1, 1);
+    test_dwconv(1, 2, 90, 92, 5, 2, 4, 2);
+    test_dwconv(2, 2, 9, 8, 7, 1, 3, 1);
     for (int max = 0; max < 2; max++) {
         test_pool(max, 3, 5, 6, 1);
         test_pool(max, 3, 6, 6, 2);
@@ -288,6 +298,10 @@ int main(void) {
         test_pool(max, 2, 1, 4, 2);
         test_pool(max, 2, 1, 1, 1);
     }
+    /* max planes larger than the flat path (values up to 1638: the finite differences of
+     * an average would drown in float rounding) */
+    test_pool(1, 2, 90, 91, 1);
+    test_pool(1, 2, 91, 90, 2);
     test_maxpool_ties();
     test_facred(2, 3, 6, 8, 4);
     test_facred(3, 5, 4, 4, 6);

@@ -24,6 +24,7 @@ static void valid_cols(int off, int stride, int W, int OW, int *lo, int *hi) {
     *hi = b < OW ? b : OW;
 }
 
+/* The plain path (any plane size and kernel): each tap is one loop over an output row. */
 HOT static void dw_plane_fwd(float *y, const float *x, const float *w, const dw_job_t *j) {
     // x is (H,W), w is (K,K), y is (OH,OW)
     int s = j->stride;
@@ -76,10 +77,158 @@ HOT static void dw_plane_bwd(float *dx, float *dw, const float *dy, const float 
     }
 }
 
+/* The flat path, for 3x3 and 5x5 kernels on planes that fit DW_FLAT_MAX: the plane is
+ * copied into a border of pad cells (width W2), so that the stride-1 output cell (r, c) is
+ * flat index q = r*W2 + c and tap (ky, kx) reads q + ky*dil*W2 + kx*dil. Every tap is then
+ * one contiguous shifted read over all rows at once, a long loop that vectorizes; the
+ * W2 - OW1 cells between rows are computed and dropped. */
+#define DW_FLAT_MAX 8192
+
+typedef struct {
+    int W2, Hp, OW1, L, KK, omax, off[25];
+} flat_t;
+
+/* 1 when the plane takes the flat path; f describes it. */
+static int flat_init(flat_t *f, const dw_job_t *j) {
+    if (j->K != 3 && j->K != 5) return 0;
+    f->W2 = j->W + 2 * j->pad, f->Hp = j->H + 2 * j->pad;
+    f->omax = j->dil * (j->K - 1) * (f->W2 + 1);
+    f->OW1 = f->W2 - j->dil * (j->K - 1);
+    int OH1 = f->Hp - j->dil * (j->K - 1);
+    f->L = (OH1 - 1) * f->W2 + f->OW1;
+    f->KK = j->K * j->K;
+    for (int ky = 0; ky < j->K; ky++)
+        for (int kx = 0; kx < j->K; kx++) f->off[ky * j->K + kx] = (ky * f->W2 + kx) * j->dil;
+    return OH1 >= 1 && f->OW1 >= 1 && (size_t)f->Hp * f->W2 + f->omax <= DW_FLAT_MAX;
+}
+
+/* xp (Hp,W2) = x (H,W) inside a border of pad zeros. */
+static void pad_plane(float *xp, const float *x, int H, int W, int pad) {
+    int W2 = W + 2 * pad;
+    memset(xp, 0, sizeof(float) * ((size_t)pad * W2 + pad));
+    for (int h = 0; h < H; h++) {
+        float *r = xp + (size_t)(h + pad) * W2 + pad;
+        memcpy(r, x + (size_t)h * W, sizeof(float) * W);
+        memset(r + W, 0, sizeof(float) * 2 * pad); /* right border, next row's left */
+    }
+    memset(xp + (size_t)(H + pad) * W2 + pad, 0, sizeof(float) * ((size_t)pad * W2 - pad));
+}
+
+/* y[q] = sum over the K*K taps k, in order, of w[k] * x[q + off[k]], q in [0, n). K is a
+ * constant at each call, so the taps unroll and the q loop vectorizes; a 5x5 kernel goes
+ * one kernel row per pass (y carries the running sum: the same additions in the same
+ * order as one pass). */
+static inline __attribute__((always_inline)) void taps(float *restrict y, const float *restrict x,
+                                                      const float *w, const int *off, int K,
+                                                      int n) {
+    int rows = K == 3 ? 3 : 1; /* kernel rows per pass */
+    for (int ky0 = 0; ky0 < K; ky0 += rows) {
+        float wk[9];
+        int o[9];
+        for (int k = 0; k < rows * K; k++) wk[k] = w[ky0 * K + k], o[k] = off[ky0 * K + k];
+        for (int q = 0; q < n; q++) {
+            float a = ky0 ? y[q] : 0.0f;
+            for (int k = 0; k < rows * K; k++) a += wk[k] * x[q + o[k]];
+            y[q] = a;
+        }
+    }
+}
+
+HOT static void taps_any(float *restrict y, const float *restrict x, const float *w,
+                         const int *off, int K, int n) {
+    if (K == 3) taps(y, x, w, off, 3, n);
+    else taps(y, x, w, off, 5, n);
+}
+
+/* dw[k] += sum over q in [0, n) of d[q] * x[q + off[k]] for the K*K taps: one pass over d
+ * per kernel row, each tap's sum in 8 interleaved partial sums (GCC vectors: one AVX
+ * register or two SSE ones, the same bits either way). */
+typedef float v8f __attribute__((vector_size(32)));
+
+#define V8LOAD(v, p) memcpy(&(v), (p), sizeof(v8f)) /* unaligned */
+
+static inline __attribute__((always_inline)) void dots(float *dw, const float *restrict d,
+                                                      const float *restrict x, const int *off,
+                                                      int K, int n) {
+    for (int ky = 0; ky < K; ky++) {
+        v8f s[5];
+        const float *xk[5];
+        for (int kx = 0; kx < K; kx++) s[kx] = (v8f){0}, xk[kx] = x + off[ky * K + kx];
+        int q = 0;
+        for (; q + 8 <= n; q += 8) {
+            v8f dv, xv;
+            V8LOAD(dv, d + q);
+            for (int kx = 0; kx < K; kx++) V8LOAD(xv, xk[kx] + q), s[kx] += dv * xv;
+        }
+        for (int kx = 0; kx < K; kx++) {
+            float v[8];
+            memcpy(v, &s[kx], sizeof v);
+            for (int l = 0; q + l < n; l++) v[l] += d[q + l] * xk[kx][q + l];
+            dw[ky * K + kx] += ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+        }
+    }
+}
+
+HOT static void dots_any(float *dw, const float *restrict d, const float *restrict x,
+                         const int *off, int K, int n) {
+    if (K == 3) dots(dw, d, x, off, 3, n);
+    else dots(dw, d, x, off, 5, n);
+}
+
+static void dw_flat_fwd(float *y, const float *x, const float *w, const dw_job_t *j,
+                        const flat_t *f, float *xp, float *yf) {
+    pad_plane(xp, x, j->H, j->W, j->pad);
+    if (j->stride == 1) {
+        taps_any(yf, xp, w, f->off, j->K, f->L);
+        for (int oh = 0; oh < j->OH; oh++)
+            memcpy(y + (size_t)oh * j->OW, yf + (size_t)oh * f->W2, sizeof(float) * j->OW);
+        return;
+    }
+    for (int oh = 0; oh < j->OH; oh++) { /* only the rows kept; every stride-th column */
+        taps_any(yf, xp + (size_t)oh * j->stride * f->W2, w, f->off, j->K, f->OW1);
+        for (int ow = 0; ow < j->OW; ow++) y[(size_t)oh * j->OW + ow] = yf[ow * j->stride];
+    }
+}
+
+/* dx += and dw += of one plane. ds holds dy spread to the flat stride-1 positions (zero
+ * elsewhere) after omax leading zeros, so that dx's flat cell m = sum over taps of
+ * w[k] * ds[m - off[k]] is the flat forward of ds with the kernel reversed. */
+static void dw_flat_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                        const dw_job_t *j, const flat_t *f, float *xp, float *ds, float *t) {
+    memset(ds, 0, sizeof(float) * ((size_t)f->Hp * f->W2 + f->omax));
+    float *d0 = ds + f->omax;
+    for (int oh = 0; oh < j->OH; oh++) {
+        float *r = d0 + (size_t)oh * j->stride * f->W2;
+        const float *g = dy + (size_t)oh * j->OW;
+        if (j->stride == 1) memcpy(r, g, sizeof(float) * j->OW);
+        else
+            for (int ow = 0; ow < j->OW; ow++) r[ow * j->stride] = g[ow];
+    }
+    if (dw) {
+        pad_plane(xp, x, j->H, j->W, j->pad);
+        dots_any(dw, d0, xp, f->off, j->K, f->L);
+    }
+    if (dx) {
+        float wr[25];
+        for (int k = 0; k < f->KK; k++) wr[k] = w[f->KK - 1 - k];
+        /* input cell (h, c) is padded flat cell (h + pad)*W2 + c + pad */
+        int m0 = j->pad * f->W2 + j->pad, n = (j->H - 1) * f->W2 + j->W;
+        taps_any(t, ds + m0, wr, f->off, j->K, n);
+        for (int h = 0; h < j->H; h++) add_into(dx + (size_t)h * j->W, t + (size_t)h * f->W2, j->W);
+    }
+}
+
 static void dw_fwd_part(void *arg, int t, size_t lo, size_t hi) {
     const dw_job_t *j = arg;
     (void)t;
     size_t in = (size_t)j->H * j->W, out = (size_t)j->OH * j->OW, kk = (size_t)j->K * j->K;
+    flat_t f;
+    if (flat_init(&f, j)) {
+        float xp[DW_FLAT_MAX], yf[DW_FLAT_MAX];
+        for (size_t p = lo; p < hi; p++)
+            dw_flat_fwd(j->y + p * out, j->x + p * in, j->w + (p % j->C) * kk, j, &f, xp, yf);
+        return;
+    }
     for (size_t p = lo; p < hi; p++) /* plane p = b*C + c */
         dw_plane_fwd(j->y + p * out, j->x + p * in, j->w + (p % j->C) * kk, j);
 }
@@ -89,11 +238,17 @@ static void dw_bwd_part(void *arg, int t, size_t lo, size_t hi) {
     const dw_job_t *j = arg;
     (void)t;
     size_t in = (size_t)j->H * j->W, out = (size_t)j->OH * j->OW, kk = (size_t)j->K * j->K;
+    flat_t f;
+    int flat = flat_init(&f, j);
+    float xp[flat ? DW_FLAT_MAX : 1], ds[flat ? DW_FLAT_MAX : 1], tt[flat ? DW_FLAT_MAX : 1];
     for (size_t c = lo; c < hi; c++)
         for (int b = 0; b < j->B; b++) {
             size_t p = (size_t)b * j->C + c;
-            dw_plane_bwd(j->dx ? j->dx + p * in : NULL, j->dw ? j->dw + c * kk : NULL,
-                         j->dy + p * out, j->x + p * in, j->w + c * kk, j);
+            float *dx = j->dx ? j->dx + p * in : NULL, *dw = j->dw ? j->dw + c * kk : NULL;
+            if (flat)
+                dw_flat_bwd(dx, dw, j->dy + p * out, j->x + p * in, j->w + c * kk, j, &f, xp, ds, tt);
+            else
+                dw_plane_bwd(dx, dw, j->dy + p * out, j->x + p * in, j->w + c * kk, j);
         }
 }
 
@@ -166,45 +321,74 @@ static inline __attribute__((always_inline)) void pool_part(const pool_job_t *j,
     }
 }
 
-/* Planes up to this many padded cells take the fast max path: the plane copied into a
- * -inf border, so every window is a full 3x3 (the border never wins: the first in-bounds
- * cell starts each window, as PyTorch's index does). */
-#define POOL_PAD_MAX 16384
+/* Planes whose padded copy fits POOL_PAD_MAX cells take the flat max path: the plane is
+ * copied into a -inf border (width W2 = W + 2), so that the stride-1 window at output
+ * (r, c) starts at flat cell q = r*W2 + c and tap (ky, kx) reads q + ky*W2 + kx: each tap
+ * is one contiguous read over all rows at once (a loop that vectorizes), and the border
+ * never wins (comparisons are strict). */
+#define POOL_PAD_MAX 8192
 
-/* Max and first arg-max (index into the plane) of each window of one plane. */
-HOT static void max_plane(float *y, int *arg, const float *x, const pool_job_t *j, float *pad) {
+/* m[q] = the max over the 9 taps in row-major order of x[q + tap] (a NaN wins, as in
+ * PyTorch), t[q] = the tap that gave it or -1 if none beat -inf; q in [0, n). */
+static inline __attribute__((always_inline)) void max_taps(float *restrict m, int *restrict t,
+                                                          const float *restrict x, int W2,
+                                                          int n, int want_t) {
+    for (int q = 0; q < n; q++) {
+        float b = -INFINITY;
+        int a = -1;
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                float v = x[q + ky * W2 + kx];
+                int gt = v > b || v != v;
+                b = gt ? v : b;
+                a = gt ? ky * 3 + kx : a;
+            }
+        m[q] = b;
+        if (want_t) t[q] = a;
+    }
+}
+
+HOT static void max_taps_v(float *restrict m, const float *restrict x, int W2, int n) {
+    max_taps(m, NULL, x, W2, n, 0);
+}
+
+HOT static void max_taps_t(float *restrict m, int *restrict t, const float *restrict x, int W2,
+                           int n) {
+    max_taps(m, t, x, W2, n, 1);
+}
+
+/* y (OH,OW) and, when at is not NULL, the window tap of each output's maximum (-1: the
+ * window's first in-bounds cell) of one plane; xp, m hold POOL_PAD_MAX floats. */
+static void max_plane(float *y, int *at, const float *x, const pool_job_t *j, float *xp,
+                      float *m) {
     int W2 = j->W + 2, s = j->stride;
-    for (int i = 0; i < W2; i++) pad[i] = pad[(j->H + 1) * W2 + i] = -INFINITY;
+    for (int i = 0; i < W2; i++) xp[i] = xp[(j->H + 1) * W2 + i] = -INFINITY;
     for (int h = 0; h < j->H; h++) {
-        float *r = pad + (h + 1) * W2;
+        float *r = xp + (h + 1) * W2;
         r[0] = r[W2 - 1] = -INFINITY;
         memcpy(r + 1, x + (size_t)h * j->W, sizeof(float) * j->W);
     }
-    float m[j->OW];
-    int at[j->OW];
-    for (int oh = 0; oh < j->OH; oh++) {
-        int h0 = oh * s - 1 < 0 ? 0 : oh * s - 1;
-        for (int ow = 0; ow < j->OW; ow++) { /* the first in-bounds cell of the window */
-            at[ow] = (h0 + 1) * W2 + (ow * s - 1 < 0 ? 0 : ow * s - 1) + 1;
-            m[ow] = pad[at[ow]];
+    if (s == 1) { /* all rows in one loop; the two columns between rows are dropped */
+        int n = (j->H - 1) * W2 + j->W;
+        if (at) max_taps_t(m, at, xp, W2, n);
+        else max_taps_v(m, xp, W2, n);
+        if (y)
+            for (int oh = 0; oh < j->OH; oh++)
+                memcpy(y + (size_t)oh * j->OW, m + (size_t)oh * W2, sizeof(float) * j->OW);
+        if (at) /* compact the taps to (OH,OW) in place: row oh moves left */
+            for (int oh = 1; oh < j->OH; oh++)
+                memmove(at + (size_t)oh * j->OW, at + (size_t)oh * W2, sizeof(int) * j->OW);
+        return;
+    }
+    for (int oh = 0; oh < j->OH; oh++) { /* the kept rows; every stride-th column */
+        int *t = at ? at + (size_t)oh * j->OW : NULL, tt[j->W];
+        const float *r = xp + (size_t)oh * s * W2;
+        if (t) max_taps_t(m, tt, r, W2, j->W);
+        else max_taps_v(m, r, W2, j->W);
+        for (int ow = 0; ow < j->OW; ow++) {
+            if (y) y[(size_t)oh * j->OW + ow] = m[ow * s];
+            if (t) t[ow] = tt[ow * s];
         }
-        /* window cells in row-major order, each over the whole output row (independent
-         * lanes: vectorizable) */
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-                int base = (oh * s + ky) * W2 + kx;
-                const float *p = pad + base;
-                for (int ow = 0; ow < j->OW; ow++) {
-                    float v = p[ow * s];
-                    int gt = v > m[ow] || v != v; /* a NaN wins, as in PyTorch */
-                    m[ow] = gt ? v : m[ow];
-                    at[ow] = gt ? base + ow * s : at[ow];
-                }
-            }
-        if (y) memcpy(y + oh * j->OW, m, sizeof(float) * j->OW);
-        if (arg)
-            for (int ow = 0; ow < j->OW; ow++)
-                arg[oh * j->OW + ow] = (at[ow] / W2 - 1) * j->W + at[ow] % W2 - 1;
     }
 }
 
@@ -215,11 +399,12 @@ static void max_fwd_part(void *arg, int t, size_t lo, size_t hi) {
         pool_part(j, MAX_FWD, lo, hi);
         return;
     }
-    float pad[POOL_PAD_MAX];
+    float xp[POOL_PAD_MAX], m[POOL_PAD_MAX];
     for (size_t p = lo; p < hi; p++)
-        max_plane(j->y + p * j->OH * j->OW, NULL, j->x + p * j->H * j->W, j, pad);
+        max_plane(j->y + p * j->OH * j->OW, NULL, j->x + p * j->H * j->W, j, xp, m);
 }
 
+/* dx gets each dy at its window's first maximum, outputs in order (as pool_part does). */
 static void max_bwd_part(void *arg, int t, size_t lo, size_t hi) {
     const pool_job_t *j = arg;
     (void)t;
@@ -227,14 +412,20 @@ static void max_bwd_part(void *arg, int t, size_t lo, size_t hi) {
         pool_part(j, MAX_BWD, lo, hi);
         return;
     }
-    float pad[POOL_PAD_MAX];
-    int at[POOL_PAD_MAX]; /* OH*OW <= the padded plane */
-    size_t on = (size_t)j->OH * j->OW;
+    float xp[POOL_PAD_MAX], m[POOL_PAD_MAX];
+    int at[POOL_PAD_MAX]; /* the stride-1 taps of (H-1)*W2 + W outputs, then (OH,OW) */
+    int s = j->stride;
     for (size_t p = lo; p < hi; p++) {
-        max_plane(NULL, at, j->x + p * j->H * j->W, j, pad);
+        max_plane(NULL, at, j->x + p * j->H * j->W, j, xp, m);
         float *dx = j->y + p * j->H * j->W;
-        const float *dy = j->dy + p * on;
-        for (size_t o = 0; o < on; o++) dx[at[o]] += dy[o];
+        const float *dy = j->dy + p * j->OH * j->OW;
+        for (int oh = 0, o = 0; oh < j->OH; oh++)
+            for (int ow = 0; ow < j->OW; ow++, o++) {
+                int k = at[o], h, w;
+                if (k >= 0) h = oh * s - 1 + k / 3, w = ow * s - 1 + k % 3;
+                else h = oh * s - 1 < 0 ? 0 : oh * s - 1, w = ow * s - 1 < 0 ? 0 : ow * s - 1;
+                dx[h * j->W + w] += dy[o];
+            }
     }
 }
 static void avg_fwd_part(void *j, int t, size_t lo, size_t hi) { (void)t, pool_part(j, AVG_FWD, lo, hi); }
