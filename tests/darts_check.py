@@ -11,12 +11,7 @@ Skips (exit 0) when torch is not installed.
 usage: tests/darts_check.py [path/to/darts_dump]
 """
 import os
-import struct
-import subprocess
 import sys
-import tempfile
-
-import numpy as np
 
 try:
     import torch
@@ -28,7 +23,7 @@ except ImportError:
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from darts_torch import DartsNet  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_check import rel  # noqa: E402  max|c - t| / max(max|t|, floor)
+from refcheck import Reader, rel, report, run_cases, step_rows  # noqa: E402
 
 TOL = 1e-4
 FLIP_EPS, FLIP_TOL = 1e-5, 0.1
@@ -43,45 +38,10 @@ GENOTYPES = {
 
 
 def read_dump(path):
-    b = open(path, "rb").read()
-    pos = [0]
-
-    def take(fmt, n=1):
-        v = struct.unpack_from("<%d%s" % (n, fmt), b, pos[0])
-        pos[0] += struct.calcsize("<%d%s" % (n, fmt))
-        return v
-
-    def floats(n):
-        a = np.frombuffer(b, dtype="<f4", count=n, offset=pos[0]).astype(np.float64)
-        pos[0] += 4 * n
-        return a
-
-    def name():
-        (n,) = take("i")
-        s = b[pos[0]:pos[0] + n].decode()
-        pos[0] += n
-        return s
-
-    assert b[:4] == b"SGDD", "bad magic"
-    pos[0] = 4
-    assert take("I")[0] == 1
-    C, N, in_ch, H, W, classes, B = take("i", 7)
-    d = dict(C=C, N=N, in_ch=in_ch, H=H, W=W, classes=classes, B=B, geno=name())
-    nx = B * in_ch * H * W
-    d["x"] = floats(nx).reshape(B, in_ch, H, W)
-    d["labels"] = np.array(take("i", B))
-    d["loss"] = floats(1)[0]
-    d["logits"] = floats(B * classes).reshape(B, classes)
-    d["dx"] = floats(nx).reshape(B, in_ch, H, W)
-    (nv,) = take("i")
-    d["params"] = {}
-    for _ in range(nv):
-        nm = name()
-        (nd,) = take("i")
-        shape = take("i", 4)[:nd]
-        n = int(np.prod(shape))
-        d["params"][nm] = (floats(n).reshape(shape), floats(n).reshape(shape))
-    assert pos[0] == len(b), "trailing bytes"
+    r = Reader(path, b"SGDD")
+    C, N, in_ch, H, W, classes, B = r.take("i", 7)
+    d = r.step(dict(C=C, N=N, in_ch=in_ch, H=H, W=W, classes=classes, B=B, geno=r.name()))
+    r.end()
     return d
 
 
@@ -118,15 +78,9 @@ def check(d, label, vs_float32=False):
     every gradient upstream of it by the gradient of one unit out of 128 per channel (the
     count is printed; PyTorch float32 may round to the other side than the engine)."""
     tensors, logits, loss, x = torch_step(d, torch.float64)
-    rows = [("loss", rel(d["loss"], loss.item())),
-            ("logits", rel(d["logits"], logits.detach().numpy())),
-            ("input grad", rel(d["dx"], x.grad.numpy()))]
     # a BN beta feeding another BN through sums has an exact gradient of 0 in train mode:
-    # measure every gradient against at least 1e-3 of the network's largest
-    gscale = max(np.abs(tensors[nm].grad.numpy()).max() for nm in d["params"])
-    for nm, (_, g) in d["params"].items():
-        rows.append((nm + " grad", rel(g, tensors[nm].grad.numpy().reshape(g.shape),
-                                       1e-3 * gscale)))
+    # step_rows measures every gradient against at least 1e-3 of the network's largest
+    rows, gscale = step_rows(d, tensors, logits, loss, x)
     limit = {nm: TOL for nm, _ in rows}
     if vs_float32:
         near = [0]
@@ -147,39 +101,21 @@ def check(d, label, vs_float32=False):
                 limit[nm] = max(TOL, 2 * w32, FLIP_TOL if near[0] else 0)
         print("  PyTorch float32 vs float64 on the same step: max relative difference %.3g;"
               " %d ReLU inputs within %g of zero" % (w32, near[0], FLIP_EPS))
-    worst = max(r for _, r in rows)
-    ok = all(r < limit[nm] for nm, r in rows)
-    for nm, r in rows:
-        if r >= limit[nm] or os.environ.get("VERBOSE"):
-            print("  %-44s max rel diff %.3g (limit %.3g)" % (nm, r, limit[nm]))
-    print("%s %s: %d tensors, max relative difference %.3g (loss %.6f vs %.6f)" % (
-        "ok" if ok else "NOT OK", label, len(rows), worst, d["loss"], loss.item()))
-    return ok
+    return report(rows, limit, label, d["loss"], loss.item(), 44)
 
 
 def main():
     dump = sys.argv[1] if len(sys.argv) > 1 else "build/tests/darts_dump"
-    if not os.access(dump, os.X_OK):
-        print("darts_check: error: %s not built (make build/tests/darts_dump)" % dump,
-              file=sys.stderr)
-        return 2
     cases = []
     for nm, g in GENOTYPES.items():
-        cases.append(("%s, C=4 N=5 3x8x8 B=4" % nm, g, [], False))
-    cases.append(("every op, C=8 N=3 3x16x16 B=6, 2 threads", GENOTYPES["every op"],
-                  ["8", "3", "16", "6", "2"], False))
+        cases.append(("%s, C=4 N=5 3x8x8 B=4" % nm, [g], (False,)))
+    cases.append(("every op, C=8 N=3 3x16x16 B=6, 2 threads",
+                  [GENOTYPES["every op"], "8", "3", "16", "6", "2"], (False,)))
     cases.append(("DARTS_V2, C=16 N=8 3x32x32 B=2 (the paper's search size)",
-                  GENOTYPES["DARTS_V2"], ["16", "8", "32", "2"], True))
-    ok = True
+                  [GENOTYPES["DARTS_V2"], "16", "8", "32", "2"], (True,)))
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, g, extra, vs32 in cases:
-            path = os.path.join(tmp, "ref.bin")
-            subprocess.run([dump, path, g] + extra, check=True)
-            ok &= check(read_dump(path), label, vs32)
-    print("darts_check: %s (torch %s, tolerance %g)" % ("all ok" if ok else "FAILED",
-                                                        torch.__version__, TOL))
-    return 0 if ok else 1
+    return run_cases("darts_check", dump, cases, lambda path, label, vs32:
+                     check(read_dump(path), label, vs32), torch.__version__, TOL)
 
 
 if __name__ == "__main__":

@@ -5,22 +5,10 @@
  *
  * usage: darts_dump FILE [GENOTYPE [C N H B [THREADS]]]
  * Layout (little-endian): "SGDD" u32 version=1; i32 C N in_ch H W classes B; i32 len,
- * genotype; f32 x[B*in_ch*H*W]; i32 labels[B]; f32 loss; f32 logits[B*classes];
- * f32 dx[...]; i32 n_views, each: i32 name_len, name, i32 n_dim, i32 shape[4], f32 w[n],
- * f32 g[n]. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "engine/layers.h"
+ * genotype; then the step (refdump.h: x, labels, loss, logits, dx, the views with their
+ * gradients). */
+#include "refdump.h"
 #include "spaces/darts.h"
-
-static void wi(FILE *f, int v) { fwrite(&v, 4, 1, f); }
-static void wf(FILE *f, const float *p, size_t n) { fwrite(p, 4, n, f); }
-static void wname(FILE *f, const char *s) {
-    wi(f, (int)strlen(s));
-    fwrite(s, 1, strlen(s), f);
-}
 
 static const char *const darts_v2 =
     "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
@@ -50,28 +38,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     params_t P;
-    params_init(&P);
     net_t net;
-    net_init(&net, &P, B);
     rng_t r;
-    rng_seed(&r, 11);
-    if (darts_build(&net, &c, &a) < 0 || net_finalize(&net, &r) < 0) {
-        fprintf(stderr, "darts_dump: error: cannot build the network\n");
-        return 1;
-    }
-    /* perturb BN parameters and biases so every term is exercised */
-    for (int i = 0; i < P.n; i++)
-        if (P.v[i].kind != PK_CONV && P.v[i].kind != PK_LINEAR_W)
-            for (size_t j = 0; j < P.v[i].n; j++) P.w[P.v[i].off + j] += (float)(0.2 * rng_normal(&r));
-    size_t nx = (size_t)B * c.in_ch * c.H * c.W;
-    float *x = malloc(sizeof(float) * nx);
-    int *lab = malloc(sizeof(int) * B);
-    for (size_t i = 0; i < nx; i++) x[i] = (float)rng_normal(&r);
-    for (int i = 0; i < B; i++) lab[i] = (int)rng_below(&r, c.classes);
-    params_zero_grad(&P);
-    float loss = net_forward(&net, x, lab);
-    net_backward(&net);
-
+    if (rd_build("darts_dump", &space_darts, &c, &a, B, 11, &P, &net, &r)) return 1;
+    rd_perturb_affine(&P, &r); /* BN parameters and biases, so every term is exercised */
     FILE *f = fopen(argv[1], "wb");
     if (!f) {
         perror(argv[1]);
@@ -82,26 +52,12 @@ int main(int argc, char **argv) {
     int hdr[7] = {c.C, c.N, c.in_ch, c.H, c.W, c.classes, B};
     for (int i = 0; i < 7; i++) wi(f, hdr[i]);
     wname(f, canon);
-    wf(f, x, nx);
-    for (int i = 0; i < B; i++) wi(f, lab[i]);
-    wf(f, &loss, 1);
-    wf(f, net.nodes[net.logits].y, (size_t)B * c.classes);
-    wf(f, net.nodes[net.input].dy, nx);
-    wi(f, P.n);
-    for (int i = 0; i < P.n; i++) {
-        const pview_t *v = &P.v[i];
-        wname(f, v->name);
-        wi(f, v->n_dim);
-        for (int d = 0; d < 4; d++) wi(f, d < v->n_dim ? v->shape[d] : 1);
-        wf(f, P.w + v->off, v->n);
-        wf(f, P.g + v->off, v->n);
-    }
+    if (rd_step(f, &net, &P, &r, (size_t)B * c.in_ch * c.H * c.W, c.classes, NULL)) return perror("darts_dump"), 1;
     if (fclose(f) != 0) {
         perror(argv[1]);
         return 1;
     }
     net_free(&net);
     params_free(&P);
-    free(x), free(lab);
     return 0;
 }

@@ -15,10 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/layers.h"
 #include "export/onnx.h"
 #include "io/file.h"
-#include "spaces/space.h"
+#include "refdump.h"
 
 static int die(const char *m) {
     fprintf(stderr, "onnx_dump: error: %s\n", m);
@@ -66,12 +65,7 @@ static void perturb(params_t *P, rng_t *r) {
             for (size_t j = 0; j < P->v[i].n; j++)
                 P->w[P->v[i].off + j] += (float)(0.3 * rng_normal(r));
     }
-    for (int i = 0; i < P->n_state; i++)
-        for (size_t j = 0; j < P->sv[i].n; j++) {
-            float *s = &P->s[P->sv[i].off + j];
-            *s = P->sv[i].kind == PK_STATE_VAR ? 0.5f + (float)rng_uniform(r)
-                                               : (float)(0.2 * rng_normal(r));
-        }
+    rd_perturb_state(P, r, 0.2);
 }
 
 static int save(const char *out, const char *ext, const void *p, size_t n) {
@@ -96,12 +90,9 @@ int main(int argc, char **argv) {
     if (read_cfg(S, argc - 4, argv + 4, &c, &B) || B < 1) return die("bad KEY=VALUE");
     if (S->parse(argv[3], &a, err, sizeof err)) return die(err);
     params_t P;
-    params_init(&P);
     net_t net;
-    net_init(&net, &P, B);
     rng_t r;
-    rng_seed(&r, 7);
-    if (S->build(&net, &c, &a) < 0 || net_finalize(&net, &r) < 0) return die("cannot build the network");
+    if (rd_build("onnx_dump", S, &c, &a, B, 7, &P, &net, &r)) return 1;
     perturb(&P, &r);
     const node_t *in = &net.nodes[net.input];
     int clicks = S->data_kind == SPACE_DATA_CLICKS, row = in->C * in->H * in->W;

@@ -2,7 +2,7 @@
  * truncated and mismatched files, atomic writes, and weight inheritance (a subnet over
  * the supernet's params computes exactly what the same cell built standalone does). */
 #include "model/ckpt.h"
-#include "spaces/nb201.h"
+#include "filetest.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -15,24 +15,6 @@
 #include <unistd.h>
 
 #define DIR_ "tests/tmp/test_ckpt"
-
-static int n_fail;
-
-static void check(int ok, const char *what) {
-    printf("%s %s\n", ok ? "ok" : "NOT OK", what);
-    if (!ok) n_fail++;
-}
-
-static space_cfg_t small_cfg(void) {
-    space_cfg_t c;
-    space_cfg_default(&space_nb201, &c);
-    c.C = 4;
-    c.N = 1;
-    c.in_ch = 1;
-    c.H = c.W = 8;
-    c.classes = 3;
-    return c;
-}
 
 /* A trained-looking checkpoint: random weights and state, a curve, options. The supernet
  * is declared for decl (normally equal to c->cfg; tests pass another to mismatch). */
@@ -68,33 +50,16 @@ static int make_ckpt(ckpt_t *c, const space_cfg_t *stored, const space_cfg_t *de
     return 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
-static void spit(const char *path, const unsigned char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, n, f);
-    fclose(f);
+static int load(const char *path, char *err, size_t n_err) {
+    ckpt_t x;
+    int rc = ckpt_load(path, &x, err, n_err);
+    if (rc == 0) ckpt_free(&x);
+    return rc;
 }
 
 /* The load of path must fail with a message that names the file and contains want. */
 static void expect_refused(const char *path, const char *want, const char *what) {
-    ckpt_t c;
-    char err[512] = "";
-    int rc = ckpt_load(path, &c, err, sizeof err);
-    int ok = rc != 0 && strstr(err, path) && (!want || strstr(err, want));
-    if (rc == 0) ckpt_free(&c);
-    printf("  # %s -> %s\n", what, rc ? err : "(accepted)");
-    check(ok, what);
+    refused_by(load, path, want, what);
 }
 
 /* Number of directory entries whose name starts with prefix. */

@@ -3,7 +3,7 @@
  * truncated, mismatched and wrong-kind files (each message names the file). */
 #include "model/ckpt.h"
 #include "model/model.h"
-#include "spaces/nb201.h"
+#include "filetest.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,20 +12,6 @@
 #include <sys/stat.h>
 
 #define DIR_ "tests/tmp/test_model"
-
-static int n_fail;
-
-static void check(int ok, const char *what) {
-    printf("%s %s\n", ok ? "ok" : "NOT OK", what);
-    if (!ok) n_fail++;
-}
-
-static space_cfg_t small_cfg(void) {
-    space_cfg_t c;
-    space_cfg_default(&space_nb201, &c);
-    c.C = 4, c.N = 1, c.in_ch = 1, c.H = c.W = 8, c.classes = 3;
-    return c;
-}
 
 /* A model of arch string s: random weights and BN statistics, every header field set.
  * Its P is allocated through a net of batch 2 (freed). */
@@ -57,32 +43,16 @@ static int make_model(model_t *m, const char *s, uint64_t seed) {
     return rc ? -1 : 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
+static int load(const char *path, char *err, size_t n_err) {
+    model_t x;
+    int rc = model_load(path, &x, err, n_err);
+    if (rc == 0) model_free(&x);
+    return rc;
 }
 
-static void spit(const char *path, const unsigned char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, n, f);
-    fclose(f);
-}
-
+/* The load of path must fail with a message that names the file and contains want. */
 static void expect_refused(const char *path, const char *want, const char *what) {
-    model_t m;
-    char err[512] = "";
-    int rc = model_load(path, &m, err, sizeof err);
-    int ok = rc != 0 && strstr(err, path) && (!want || strstr(err, want));
-    if (rc == 0) model_free(&m);
-    printf("  # %s -> %s\n", what, rc ? err : "(accepted)");
-    check(ok, what);
+    refused_by(load, path, want, what);
 }
 
 /* Logits of m's network in inference mode on a fixed batch of 2. */

@@ -12,12 +12,7 @@ Exit 0 when every tensor is within 1e-4, 1 otherwise; 0 with a message when torc
 usage: tests/torch_check.py [path/to/torch_dump]
 """
 import os
-import struct
-import subprocess
 import sys
-import tempfile
-
-import numpy as np
 
 try:
     import torch
@@ -29,62 +24,25 @@ except ImportError:
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from nb201_torch import Net, ReLUConvBN  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refcheck import Reader, rel, report, run_cases, step_rows  # noqa: E402,F401  (rel: for importers)
 
 TOL = 1e-4
 BN_TRAIN, BN_BATCH, BN_EVAL, BN_OFF = range(4)
 
 
 def read_dump(path):
-    b = open(path, "rb").read()
-    pos = [0]
-
-    def take(fmt, n=1):
-        size = struct.calcsize("<%d%s" % (n, fmt))
-        v = struct.unpack_from("<%d%s" % (n, fmt), b, pos[0])
-        pos[0] += size
-        return v
-
-    def floats(n):
-        a = np.frombuffer(b, dtype="<f4", count=n, offset=pos[0]).astype(np.float64)
-        pos[0] += 4 * n
-        return a
-
-    def name():
-        (n,) = take("i")
-        s = b[pos[0]:pos[0] + n].decode()
-        pos[0] += n
-        return s
-
-    assert b[:4] == b"SGTD", "bad magic"
-    pos[0] = 4
-    (version,) = take("I")
-    assert version == 1
-    C, N, in_ch, H, W, classes, B, mode = take("i", 8)
-    ops = list(take("i", 6))
-    d = dict(C=C, N=N, in_ch=in_ch, H=H, W=W, classes=classes, B=B, mode=mode, ops=ops)
-    nx = B * in_ch * H * W
-    d["x"] = floats(nx).reshape(B, in_ch, H, W)
-    d["labels"] = np.array(take("i", B))
-    d["loss"] = floats(1)[0]
-    d["logits"] = floats(B * classes).reshape(B, classes)
-    d["dx"] = floats(nx).reshape(B, in_ch, H, W)
-    (nv,) = take("i")
-    d["params"] = {}
-    for _ in range(nv):
-        nm = name()
-        (nd,) = take("i")
-        shape = take("i", 4)[:nd]
-        n = int(np.prod(shape))
-        w = floats(n).reshape(shape)
-        g = floats(n).reshape(shape)
-        d["params"][nm] = (w, g)
-    (ns,) = take("i")
+    r = Reader(path, b"SGTD")
+    C, N, in_ch, H, W, classes, B, mode = r.take("i", 8)
+    ops = list(r.take("i", 6))
+    d = r.step(dict(C=C, N=N, in_ch=in_ch, H=H, W=W, classes=classes, B=B, mode=mode, ops=ops))
+    (ns,) = r.take("i")
     d["state"] = {}
     for _ in range(ns):
-        nm = name()
-        (n,) = take("i")
-        d["state"][nm] = (floats(n), floats(n))
-    assert pos[0] == len(b), "trailing bytes"
+        nm = r.name()
+        (n,) = r.take("i")
+        d["state"][nm] = (r.floats(n), r.floats(n))
+    r.end()
     return d
 
 
@@ -140,14 +98,6 @@ class NB201(Net):
         return self.engine_tensors(state=True)
 
 
-def rel(c, t, floor=0.0):
-    """max|c - t| / max(max|t|, floor)."""
-    c, t = np.asarray(c, np.float64), np.asarray(t, np.float64)
-    den = max(np.abs(t).max() if t.size else 0.0, floor)
-    diff = np.abs(c - t).max() if t.size else 0.0
-    return diff / den if den > 0 else diff
-
-
 def torch_step(d, dtype):
     """One forward/backward in PyTorch with the dump's weights, batch and BN mode:
     (net name -> tensor dict, logits, loss, input tensor), or None for BN off."""
@@ -192,21 +142,11 @@ def check(d, label, vs_float32=False):
     tensors, logits, loss, x = r
     mode = d["mode"]
 
-    rows = [("loss", rel(d["loss"], loss.item())),
-            ("logits", rel(d["logits"], logits.detach().numpy())),
-            ("input grad", rel(d["dx"], x.grad.numpy()))]
-    # Some exact gradients are zero: in train mode the beta of a BN that feeds another BN
-    # (through sums only) is removed by that BN's mean subtraction. Float rounding leaves
-    # ~1e-9 there, so gradients are measured against max(their own scale, 1e-3 times the
-    # largest gradient of the network).
-    gscale = max(np.abs(tensors[nm].grad.numpy()).max() for nm in d["params"])
-    for nm, (_, g) in d["params"].items():
-        rows.append((nm + " grad", rel(g, tensors[nm].grad.numpy(), 1e-3 * gscale)))
+    rows, gscale = step_rows(d, tensors, logits, loss, x)
     for nm, (before, after) in d["state"].items():
         want = tensors[nm].detach().numpy() if mode == BN_TRAIN else before
         rows.append((nm + " (running)", rel(after, want)))
     limit = {nm: TOL for nm, _ in rows}
-    worst = max(r for _, r in rows)
     if vs_float32:
         t32, l32, loss32, x32 = torch_step(d, torch.float32)
         ref = {"loss": rel(loss32.item(), loss.item()),
@@ -221,21 +161,11 @@ def check(d, label, vs_float32=False):
                 limit[nm] = max(TOL, 2 * w32)
         print("  PyTorch float32 vs float64 on the same step: max relative difference %.3g"
               % w32)
-    ok = all(r < limit[nm] for nm, r in rows)
-    for nm, r in rows:
-        if r >= limit[nm] or os.environ.get("VERBOSE"):
-            print("  %-40s max rel diff %.3g (limit %.3g)" % (nm, r, limit[nm]))
-    print("%s %s: %d tensors, max relative difference %.3g (loss %.6f vs %.6f)" % (
-        "ok" if ok else "NOT OK", label, len(rows), worst, d["loss"], loss.item()))
-    return ok
+    return report(rows, limit, label, d["loss"], loss.item())
 
 
 def main():
     dump = sys.argv[1] if len(sys.argv) > 1 else "build/tests/torch_dump"
-    if not os.access(dump, os.X_OK):
-        print("torch_check: error: %s not built (make build/tests/torch_dump)" % dump,
-              file=sys.stderr)
-        return 2
     # cells: all-conv3, a mixed cell using every op, a cell with empty nodes
     def index(ops):
         return sum(op * 5 ** j for j, op in enumerate(ops))
@@ -254,15 +184,10 @@ def main():
     # the original NB201 size; 15 cells on a batch of 4 amplify float32 rounding
     cases.append(("all nor_conv_3x3, bn train, C=16 N=5 3x32x32 B=4", index([3] * 6), BN_TRAIN,
                   ["16", "5", "32", "4"], True))
-    ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, idx, mode, extra, vs32 in cases:
-            path = os.path.join(tmp, "ref.bin")
-            subprocess.run([dump, path, str(idx), str(mode)] + extra, check=True)
-            ok &= check(read_dump(path), label, vs32)
-    print("torch_check: %s (torch %s, tolerance %g)" % ("all ok" if ok else "FAILED",
-                                                         torch.__version__, TOL))
-    return 0 if ok else 1
+    cases = [(label, [str(idx), str(mode)] + extra, (vs32,))
+             for label, idx, mode, extra, vs32 in cases]
+    return run_cases("torch_check", dump, cases, lambda path, label, vs32:
+                     check(read_dump(path), label, vs32), torch.__version__, TOL)
 
 
 if __name__ == "__main__":

@@ -52,24 +52,19 @@ static int load_batches(const scorer_opts_t *o, const ckpt_t *ck, const char *pa
     feed_opts_t fo;
     feed_opts_default(&fo, ck->space->data_kind);
     char store[1024], err[1024];
-    feed_t f;
-    memset(&f, 0, sizeof f);
+    feed_t f = {0};
     /* the checkpoint's data options, then the ones given here */
     int rc = feed_options_parse(&fo.data, ck->data_options, store, sizeof store, err, sizeof err);
     for (int i = 0; i < o->n_dopt && rc == 0; i++)
         rc = feed_option(&fo.data, o->dopt_ch[i], o->dopt_arg[i], err, sizeof err);
+    if (rc) return util_err("%s", err), EXIT_BAD_INPUT;
     fo.data.path = path;
     fo.data.rows = ck->cfg.extra[SPACE_CFG_ROWS];
     fo.data.in_c = ck->cfg.in_ch, fo.data.in_h = ck->cfg.H, fo.data.in_w = ck->cfg.W;
     /* normalize as the warm-up did */
     fo.n_norm = ck->n_norm, fo.mean = ck->norm_mean, fo.std = ck->norm_std;
     fo.data.keep_going = o->keep_going;
-    if (rc == 0) rc = feed_open(&f, &fo, err, sizeof err);
-    if (rc) {
-        util_err("%s", err);
-        feed_close(&f);
-        return util_load_exit(rc);
-    }
+    if ((rc = feed_open_cli(&f, &fo))) return rc;
     int n = f.n[FEED_TRAIN];
     size_t img = (size_t)f.c * f.h * f.w;
     int *perm = malloc((size_t)n * sizeof(int));
