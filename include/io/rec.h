@@ -79,6 +79,9 @@ int rec_write(rec_writer_t *w, const msgpack_object *obj);
  * --keep-going, or stops with an empty rec_reader_error (already reported). */
 typedef struct rec_policy rec_policy_t;
 void rec_reader_policy(rec_reader_t *r, rec_policy_t *p);
+/* A filter's two streams: a reader of stdin under policy p and a writer to stdout. 0, or
+ * -1 out of memory (said on stderr; nothing left allocated). */
+int rec_filter_open(rec_policy_t *p, rec_reader_t **rd, rec_writer_t **wr);
 
 /* ---- What a filter does with a bad record (docs/reliability.md) ----
  * Default: stop at the first bad record, exit EXIT_BAD_INPUT, with everything before it

@@ -120,6 +120,9 @@ int space_cfg_write(const struct space *S, const space_cfg_t *c, rec_t *e, const
 
 /* NULL if no space has that name. */
 const space_t *space_find(const char *name);
+/* to_index and from_index of a space whose architectures are not numbered: -1. */
+int64_t space_no_index(const arch_t *a);
+int space_no_from_index(int64_t i, arch_t *a);
 /* NULL-terminated table of all spaces. */
 extern const space_t *const space_all[];
 

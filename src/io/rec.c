@@ -60,6 +60,16 @@ void rec_reader_policy(rec_reader_t *r, rec_policy_t *p) {
     if (r) r->pol = p;
 }
 
+int rec_filter_open(rec_policy_t *p, rec_reader_t **rd, rec_writer_t **wr) {
+    *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
+    *wr = rec_writer_new(STDOUT_FILENO);
+    if (*rd && *wr) return rec_reader_policy(*rd, p), 0;
+    util_err("out of memory");
+    rec_reader_free(*rd), rec_writer_free(*wr);
+    *rd = NULL, *wr = NULL;
+    return -1;
+}
+
 long rec_reader_count(const rec_reader_t *r) { return r->failed ? r->count + 1 : r->count; }
 
 static int fail(rec_reader_t *r, const char *what) {

@@ -230,16 +230,6 @@ static int format(const arch_t *a, char *buf, size_t n) {
     return u < n ? 0 : -1;
 }
 
-static int64_t to_index(const arch_t *a) {
-    (void)a;
-    return -1;
-}
-
-static int from_index(int64_t i, arch_t *a) {
-    (void)i, (void)a;
-    return -1;
-}
-
 /* ---- sampling and mutation -------------------------------------------------------------- */
 
 /* Uniform over the space's networks: per node two distinct inputs (a uniform unordered
@@ -290,8 +280,8 @@ const space_t space_darts = {
     .cfg_rule = cfg_rule,
     .parse = parse,
     .format = format,
-    .to_index = to_index,
-    .from_index = from_index,
+    .to_index = space_no_index,
+    .from_index = space_no_from_index,
     .sample = sample,
     .mutate = mutate,
     .build = darts_build,

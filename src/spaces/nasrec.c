@@ -207,16 +207,6 @@ static int format(const arch_t *a, char *buf, size_t n) {
     return u < n ? 0 : -1;
 }
 
-static int64_t to_index(const arch_t *a) {
-    (void)a;
-    return -1;
-}
-
-static int from_index(int64_t i, arch_t *a) {
-    (void)i, (void)a;
-    return -1;
-}
-
 /* Uniform over ops, allowed widths and non-empty input sets: NASRec's single-path sampling
  * (every choice uniform and independent). */
 static void sample_cfg(rng_t *r, const space_cfg_t *c, arch_t *a) {
@@ -425,8 +415,8 @@ const space_t space_nasrec = {
     .cfg_rule = cfg_rule,
     .parse = parse,
     .format = format,
-    .to_index = to_index,
-    .from_index = from_index,
+    .to_index = space_no_index,
+    .from_index = space_no_from_index,
     .sample = sample,
     .mutate = mutate,
     .build = build,

@@ -5,6 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+int64_t space_no_index(const arch_t *a) {
+    (void)a;
+    return -1;
+}
+
+int space_no_from_index(int64_t i, arch_t *a) {
+    (void)i, (void)a;
+    return -1;
+}
+
 const space_t *space_find(const char *name) {
     for (int i = 0; space_all[i]; i++)
         if (strcmp(space_all[i]->name, name) == 0) return space_all[i];

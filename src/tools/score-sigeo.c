@@ -166,14 +166,9 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol) {
 /* Score the records of stdin (this shard's) onto stdout. The exit status. */
 static int score_stream(const opts_t *o, scorer_t *s, rec_policy_t *pol) {
     char err[1024];
-    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
-    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
-    if (!rd || !wr) {
-        util_err("out of memory");
-        rec_reader_free(rd), rec_writer_free(wr);
-        return EXIT_IO;
-    }
-    rec_reader_policy(rd, pol);
+    rec_reader_t *rd;
+    rec_writer_t *wr;
+    if (rec_filter_open(pol, &rd, &wr)) return EXIT_IO;
     int show = o->progress > 0 || (o->progress == 0 && isatty(STDERR_FILENO));
     double t0 = util_now(), t_last = t0;
     long scored = 0, n_nan = 0;

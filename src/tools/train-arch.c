@@ -147,13 +147,9 @@ int main(int argc, char **argv) {
 
     feed_t feed = {0};
     int rc = EXIT_OK, loaded = 0;
-    rec_reader_t *rd = rec_reader_new(STDIN_FILENO, "stdin", 0);
-    rec_reader_policy(rd, &pol);
-    rec_writer_t *wr = rec_writer_new(STDOUT_FILENO);
-    if (!rd || !wr) {
-        util_err("out of memory");
-        return EXIT_IO;
-    }
+    rec_reader_t *rd;
+    rec_writer_t *wr;
+    if (rec_filter_open(&pol, &rd, &wr)) return EXIT_IO;
     msgpack_object in;
     int r;
     char err[1024];
