@@ -1,8 +1,8 @@
 # reliability.mk — sanitizer, valgrind and fuzzing targets (docs/reliability.md).
 # Included by the Makefile; builds into its own directories and leaves build/ and bin/ alone.
 
-# make sanitize: every tool and C test with ASan+UBSan into build-san/ and bin-san/, then
-# the whole test suite against them.
+# make sanitize: every tool and C test (and the ONNX test's dumpers) with ASan+UBSan into
+# build-san/ and bin-san/, then the whole test suite against them.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_OBJ   := $(LIB_SRC:src/%.c=build-san/%.o) $(GEN_SRC:build/%.c=build-san/%.o)
 SAN_TOOLS := $(TOOLS:bin/%=bin-san/%)
@@ -23,7 +23,7 @@ build-san/tests/%: tests/%.c build-san/libsigeo.a | build-san/tests
 build-san bin-san build-san/tests:
 	mkdir -p $@
 
-sanitize: $(SAN_TOOLS) $(SAN_TESTS)
+sanitize: $(SAN_TOOLS) $(SAN_TESTS) build-san/tests/onnx_dump build-san/tests/onnx_inputs
 	SIGEO_BIN=$(CURDIR)/bin-san SIGEO_TESTS=build-san/tests SIGEO_SANITIZE=1 \
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:allocator_may_return_null=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \

@@ -1,13 +1,16 @@
 /* filetest.h — the fixtures test_ckpt.c and test_model.c share: ok/NOT OK lines counted in
  * n_fail, the small NB201 cfg both files are built for, whole-file read and write for
- * damaging a saved file, and the check that a load refuses a file with a message naming
- * it. Included by one test file each (everything is static). */
+ * damaging a saved file, the check that a load refuses a file with a message naming it,
+ * and removing the scratch folder. Included by one test file each (everything is
+ * static). */
 #ifndef SIGEO_TESTS_FILETEST_H
 #define SIGEO_TESTS_FILETEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spaces/nb201.h"
 
@@ -55,6 +58,19 @@ static inline void refused_by(int (*load)(const char *path, char *err, size_t n_
     int ok = rc != 0 && strstr(err, path) && (!want || strstr(err, want));
     printf("  # %s -> %s\n", what, rc ? err : "(accepted)");
     check(ok, what);
+}
+
+/* Remove the files of dir (one level, as the tests write them) and dir. */
+static inline void scratch_clean(const char *dir) {
+    DIR *d = opendir(dir);
+    char p[1024];
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    if (d) closedir(d);
+    rmdir(dir);
 }
 
 #endif

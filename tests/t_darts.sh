@@ -6,6 +6,7 @@
 set -u
 T=tests/tmp/t_darts.$$
 rm -rf "$T" && mkdir -p "$T" || exit 1
+trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 PY=/usr/bin/python3
 D=/usr/share/datasets/fashion-mnist

@@ -7,6 +7,7 @@
 set -u
 T=$PWD/tests/tmp/t_data.$$ # absolute: score-parallel.sh runs elsewhere
 rm -rf "$T"
+trap 'rm -rf "$T"' EXIT
 mkdir -p "$T"
 . tests/lib.sh
 CHECK_ERR="$T/err"

@@ -7,6 +7,7 @@
 set -u
 T=tests/tmp/t_hostile.$$ # private: others may run make test at the same time
 rm -rf "$T"
+trap 'rm -rf "$T"' EXIT
 mkdir -p "$T"
 PY=/usr/bin/python3
 . tests/lib.sh

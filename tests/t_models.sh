@@ -8,6 +8,7 @@
 set -u
 T=$PWD/tests/tmp/t_models.$$
 rm -rf "$T"
+trap 'rm -rf "$T"' EXIT
 mkdir -p "$T"
 . tests/lib.sh
 PY=/usr/bin/python3

@@ -13,10 +13,12 @@
 set -u
 T=tests/tmp/t_onnx.$$
 rm -rf "$T" && mkdir -p "$T" || exit 1
+trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 PY=/usr/bin/python3
-DUMP=build/tests/onnx_dump
-[ -x "$DUMP" ] || { echo "skip: $DUMP not built (make build/tests/onnx_dump)"; exit 0; }
+TB=${SIGEO_TESTS:-build/tests} # make sanitize: its own build of the dumpers
+DUMP=$TB/onnx_dump INPUTS=$TB/onnx_inputs
+[ -x "$DUMP" ] || { echo "skip: $DUMP not built (make $DUMP)"; exit 0; }
 
 # onnxruntime-node: .ci/run installs it into build/node; NODE_PATH may name another place.
 export NODE_PATH="$PWD/build/node/node_modules${NODE_PATH:+:$NODE_PATH}"
@@ -101,8 +103,8 @@ check "every exportable op is exported in some case (missing:${missing:- none})"
 check "dead nodes are present (and left out) in some case" 'grep -q dead "$T/dead"'
 
 # --- export-onnx on model files: onnxruntime against predict ---------------------------
-"${SIGEO_TESTS:-build/tests}/test_formats" export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
-[ -x build/tests/onnx_inputs ] || { echo "skip: build/tests/onnx_inputs not built"; finish; }
+"$TB/test_formats" export "$T/d" > /dev/null || { echo "NOT OK fixtures"; exit 1; }
+[ -x "$INPUTS" ] || { echo "skip: $INPUTS not built"; finish; }
 TR="--batch 16 --epochs 2 --lr 0.05 -q"
 # the cells of all5, dead and zero above, trained; then nasrec and darts models
 for a in '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|' \
@@ -138,7 +140,7 @@ PY
     fi
     [ $ort = 1 ] || continue
     # the test examples predict scores, as the graph takes them; predict's probabilities
-    build/tests/onnx_inputs "$f" "$p" 400 > "$T/n" 2> "$T/err" &&
+    "$INPUTS" "$f" "$p" 400 > "$T/n" 2> "$T/err" &&
         predict --model "$f" -o "$p.pred" 2>> "$T/err" &&
         "$PY" - "$p.pred" "$p.out0" "$(cat "$T/n")" >> "$T/err" 2>&1 <<'PY'
 import msgpack, sys, numpy as np

@@ -383,15 +383,7 @@ int main(void) {
     test_atomic();
     test_inherit();
     test_size_bound();
-    /* Clean up our scratch files. */
-    const char *files[] = {"a", "b", "c", "u", "flip", "trunc", "wide", "deep", "extra", "old",
-                           "inh"};
-    char p[256];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, DIR_ "/%s.ckpt", files[i]);
-        unlink(p);
-    }
-    rmdir(DIR_);
+    scratch_clean(DIR_);
     printf("%s\n", n_fail ? "FAILED" : "all passed");
     return n_fail ? 1 : 0;
 }

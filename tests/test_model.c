@@ -179,6 +179,7 @@ int main(void) {
     test_round_trip();
     test_refused();
     test_mismatch();
+    scratch_clean(DIR_);
     printf("%s\n", n_fail ? "FAILED" : "all passed");
     return n_fail ? 1 : 0;
 }
