@@ -86,12 +86,46 @@ warmup-supernet $TR --progress -o "$T/w4.ckpt" 2>"$T/err"
 check "--progress reports steps, loss and images/s on stderr" \
     'grep -q "step 120/120 loss [0-9.]* [0-9]* img/s" "$T/err" && cmp -s "$T/w.ckpt" "$T/w4.ckpt"'
 
+# Fair sampling: one step (16 examples, batch 16) trains every op of every edge once (each
+# cell-op conv differs from the untrained supernet of the same seed); uniform sampling's
+# one path leaves most of them untouched. The checkpoint names the sampling and schedule.
+ONE="$SP --data $T/data --holdout 0 --fraction 0.034 --batch 16 --seed 3"
+warmup-supernet $SP --fraction 0 --seed 3 -o "$T/i.ckpt"
+warmup-supernet $ONE --sampling fair -o "$T/fair.ckpt"
+warmup-supernet $ONE -o "$T/uni.ckpt"
+warmup-supernet $ONE --sampling fair --schedule cosine --epochs 3 -o "$T/fc.ckpt"
+cat >"$T/changed.py" <<'EOF'
+import sys, msgpack
+ld = lambda p: msgpack.unpackb(open(p, "rb").read(), raw=False)
+a, b = ld(sys.argv[1]), ld(sys.argv[2])
+ops = [n for n in a["tensors"] if n.startswith("s0.c0.e") and n.endswith(".conv.w")]
+ch = [n for n in ops if a["tensors"][n]["data"] != b["tensors"][n]["data"]]
+print(b["steps"], b["train"]["sampling"], b["train"]["schedule"], len(ops), len(ch))
+EOF
+check "--sampling fair: one step changes all 12 cell-op convs" \
+    '[ "$($PY "$T/changed.py" "$T/i.ckpt" "$T/fair.ckpt")" = "1 fair constant 12 12" ]'
+r=$($PY "$T/changed.py" "$T/i.ckpt" "$T/uni.ckpt")
+check "uniform: one step changes at most the 6 edges of its path ($r)" \
+    'case "$r" in "1 uniform constant 12 "[0-6]) true;; *) false;; esac'
+check "--schedule cosine is recorded" \
+    '[ "$($PY "$T/changed.py" "$T/i.ckpt" "$T/fc.ckpt")" = "3 fair cosine 12 12" ]'
+warmup-supernet $ONE --sampling fair --schedule cosine --epochs 3 -o "$T/fc2.ckpt"
+check "fair and cosine: byte-identical run to run" 'cmp -s "$T/fc.ckpt" "$T/fc2.ckpt"'
+warmup-supernet $SP --sampling sandwich -o "$T/x.ckpt" 2>"$T/err"
+check "unknown --sampling: usage error (2) naming the option" \
+    '[ $? -eq 2 ] && grep -q -- "--sampling" "$T/err"'
+warmup-supernet -s darts --data "$T/data" --holdout 0 --input 1x8x8 --classes 3 --cells 1 --channels 4 --fraction 1 --sampling fair -o "$T/x.ckpt" 2>"$T/err"
+check "fair sampling in a space without it (darts): an error saying so, no file" \
+    '[ $? -eq 1 ] && grep -q "fair" "$T/err" && [ ! -e "$T/x.ckpt" ]'
+
 # Cache names follow the options.
 a=$(warmup-supernet $TR --cache-name)
 b=$(warmup-supernet $TR --cache-name)
 c=$(warmup-supernet $TR --lr 0.1 --cache-name)
+d=$(warmup-supernet $TR --sampling fair --cache-name)
+e=$(warmup-supernet $TR --schedule cosine --cache-name)
 check "cache name is stable and changes with options" \
-    '[ "$a" = "$b" ] && [ "$a" != "$c" ] && case "$a" in supernet-nb201-C4-N1-f1-e4-s3-*.ckpt) true;; *) false;; esac'
+    '[ "$a" = "$b" ] && [ "$a" != "$c" ] && [ "$a" != "$d" ] && [ "$a" != "$e" ] && [ "$d" != "$e" ] && case "$a" in supernet-nb201-C4-N1-f1-e4-s3-*.ckpt) true;; *) false;; esac'
 
 # Errors.
 warmup-supernet $SP 2>"$T/err"

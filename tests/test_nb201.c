@@ -99,6 +99,25 @@ static void test_sample_mutate(void) {
     ok = one_edge;
     for (int e = 0; e < NB_N_EDGES; e++) ok &= per_edge[e] > 800 && per_edge[e] < 1200;
     check(ok, "mutate changes exactly one edge, edges chosen uniformly");
+
+    /* Fair sampling: 5 paths per draw, each edge's ops a permutation across them, and the
+     * op a given path gets on an edge uniform over the draws. */
+    arch_t fp[ARCH_MAX_GENES];
+    int perm_ok = 1, first[NB_N_OPS] = {0};
+    for (int i = 0; i < 5000; i++) {
+        int m = space_fair_paths(S, &r, &S->cfg_defaults, fp);
+        perm_ok &= m == NB_N_OPS;
+        for (int e = 0; e < NB_N_EDGES && m == NB_N_OPS; e++) {
+            int seen = 0;
+            for (int k = 0; k < m; k++) perm_ok &= fp[k].n == NB_N_EDGES, seen |= 1 << fp[k].g[e];
+            perm_ok &= seen == (1 << NB_N_OPS) - 1;
+        }
+        first[fp[0].g[0]]++;
+    }
+    check(perm_ok, "fair paths: five, every op of every edge exactly once");
+    ok = 1; /* Binomial(5000, 0.2): mean 1000, sd 28 */
+    for (int o = 0; o < NB_N_OPS; o++) ok &= first[o] > 830 && first[o] < 1170;
+    check(ok, "fair paths: a path's op on an edge is uniform");
 }
 
 static void test_record(void) {

@@ -37,8 +37,9 @@ static void batch_fn(void *arg, const int *pos, int b, float *x, int *y) {
     }
 }
 
-static net_t *net_fn(void *arg, long t, char *err, size_t n_err) {
+static net_t *net_fn(void *arg, long t, int k, char *err, size_t n_err) {
     fix_t *f = arg;
+    (void)k;
     if (t == f->bad_step) {
         snprintf(err, n_err, "no net at step %ld", t + 1);
         return NULL;
@@ -84,8 +85,10 @@ static void reference(fix_t *f, net_t *net, const train_t *T) {
             batch_fn(f, perm + s * B, B, x, y);
             params_zero_grad(net->P);
             net->bn_mode = BN_TRAIN;
-            net_forward(net, x, y);
-            net_backward(net);
+            for (int k = 0; k < (T->nets_per_step > 1 ? T->nets_per_step : 1); k++) {
+                net_forward(net, x, y); /* gradients of the step's networks add up */
+                net_backward(net);
+            }
             net_used_params(net, used);
             float lr = (float)optim_lr(&T->sched, t);
             if (T->opt.kind == OPTIMIZER_ADAGRAD) {
@@ -126,6 +129,20 @@ static void run(int kind, const char *name) {
               memcmp(P1.w, P2.w, P1.n_floats * sizeof(float)) == 0 &&
               memcmp(P1.m, P2.m, P1.n_floats * sizeof(float)) == 0 && isfinite(f.sum_loss),
           what);
+
+    /* Two networks per step (here the same one twice): the gradients add up, one update. */
+    net_free(&n1), net_free(&n2), params_free(&P1), params_free(&P2);
+    if (build(&n1, &P1, B, 9) || build(&n2, &P2, B, 9)) {
+        check(0, "build");
+        return;
+    }
+    T.nets_per_step = 2, f.n_steps = 0;
+    rc = train_run(&T, err, sizeof err);
+    reference(&f, &n2, &T);
+    check(rc == 0 && f.n_steps == 3 * (N_EX / B) &&
+              memcmp(P1.w, P2.w, P1.n_floats * sizeof(float)) == 0,
+          "two nets per step: gradients summed over them, one update, bit for bit");
+    T.nets_per_step = 1;
 
     f.bad_step = 5, f.n_steps = 0;
     rc = train_run(&T, err, sizeof err);

@@ -20,6 +20,8 @@ typedef struct {
     /* warm-up options as run */
     double fraction, lr, momentum, weight_decay;
     int epochs, batch;
+    int sampling;                /* WARMUP_UNIFORM / WARMUP_FAIR (model/warmup.h) */
+    int schedule;                /* OPTIM_CONSTANT / OPTIM_COSINE (engine/optim.h) */
     uint64_t seed;
     int threads;                 /* OpenBLAS threads of the run (results depend on it); 0 unknown */
     char data_fingerprint[65];

@@ -1,7 +1,9 @@
-/* warmup.h — the supernet warm-up: single-path one-shot training of a checkpoint's
- * parameters on a feed's training split (each step samples one path of the space uniformly
- * and updates only what it uses), with the optimizer of the space at a constant learning
- * rate; the checkpoint gets the loss curve, the steps and the seconds (docs/warmup.md). */
+/* warmup.h — the supernet warm-up: one-shot training of a checkpoint's parameters on a
+ * feed's training split (each step trains one uniformly sampled path, or with fair
+ * sampling as many paths as a gene has choices, together using every choice once, and
+ * updates only what they use), with the optimizer of the space at a constant or cosine
+ * learning rate; the checkpoint gets the loss curve, the steps and the seconds
+ * (docs/warmup.md). */
 #ifndef SIGEO_MODEL_WARMUP_H
 #define SIGEO_MODEL_WARMUP_H
 
@@ -13,9 +15,16 @@
 /* Curve points kept in the checkpoint: each is the mean loss of a run of steps. */
 #define WARMUP_CURVE_POINTS 256
 
-/* Train c->P (allocated and initialized) with c's options (epochs, batch, lr, momentum,
- * weight decay, seed) on d's training split; progress lines on stderr when show. 0, or -1
- * with err set (a loss that is not finite, out of memory). */
+/* Path sampling per step (ckpt_t sampling). */
+enum { WARMUP_UNIFORM = 0, WARMUP_FAIR };
+/* "uniform" / "fair" to a WARMUP_* value, -1 if unknown; and back. */
+int warmup_sampling_parse(const char *name);
+const char *warmup_sampling_name(int sampling);
+
+/* Train c->P (allocated and initialized) with c's options (epochs, batch, lr, schedule,
+ * momentum, weight decay, sampling, seed) on d's training split; progress lines on stderr
+ * when show. 0, or -1 with err set (a loss that is not finite, out of memory, fair
+ * sampling in a space without it). */
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err);
 
 /* A checkpoint file name that changes whenever an option that changes the checkpoint does,

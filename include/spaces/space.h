@@ -87,12 +87,19 @@ typedef struct space {
     /* The optimizer its networks train with (engine/optim.h OPTIMIZER_*; 0 is SGD), in
      * the warm-up and in train-arch, so the tools need not know the space. */
     int optimizer;
+    /* Choices per gene of a supernet path when every gene has the same number (NB201: the
+     * five ops of an edge), which fair sampling needs; 0: the space has no fair sampling. */
+    int path_choices;
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
 void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
 void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
                   arch_t *child);
+/* Fair sampling (FairNAS, Chu et al. 2021): S->path_choices paths that together use every
+ * choice of every gene exactly once (each gene's choices in a random order across the
+ * paths), into paths[0..path_choices). Returns their number, 0 if the space has none. */
+int space_fair_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths);
 
 /* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
  * its bounds. Spaces describe their cfg with a table of these. */

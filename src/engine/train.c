@@ -10,17 +10,40 @@ long train_steps_per_epoch(const train_t *T) {
     return T->batch > 0 ? T->n_examples / T->batch : 0;
 }
 
-float train_step(net_t *net, const float *x, const int *y, const optimizer_t *opt, float lr,
-                 unsigned char *used) {
-    params_t *P = net->P;
-    net->bn_mode = BN_TRAIN;
-    params_zero_grad(P);
-    float loss = net_forward(net, x, y);
-    if (!isfinite(loss)) return loss;
-    net_backward(net);
-    net_used_params(net, used);
-    optimizer_step(opt, P, used, lr);
-    return loss;
+/* Step t over its networks: gradients summed over them, one update of every view any of
+ * them uses. used and used_k (scratch) are allocated at the first call, sized from the
+ * first network's parameters; the caller frees them. Returns the mean loss; not finite:
+ * no update. *failed: a network could not be built, or out of memory (err set). */
+static float step_nets(const train_t *T, long t, const float *x, const int *y, float lr,
+                       unsigned char **used, unsigned char **used_k, int *failed, char *err,
+                       size_t n_err) {
+    int m = T->nets_per_step > 1 ? T->nets_per_step : 1;
+    double sum = 0;
+    params_t *P = NULL;
+    *failed = 0;
+    for (int k = 0; k < m; k++) {
+        net_t *net = T->net_fn(T->arg, t, k, err, n_err);
+        if (!net) return *failed = 1, NAN;
+        if (!P) {
+            P = net->P;
+            if (!*used) *used = malloc((size_t)P->n + 1), *used_k = malloc((size_t)P->n + 1);
+            if (!*used || !*used_k) {
+                snprintf(err, n_err, "out of memory");
+                return *failed = 1, NAN;
+            }
+            params_zero_grad(P);
+            memset(*used, 0, (size_t)P->n);
+        }
+        net->bn_mode = BN_TRAIN;
+        float loss = net_forward(net, x, y);
+        if (!isfinite(loss)) return loss;
+        net_backward(net);
+        net_used_params(net, *used_k);
+        for (int i = 0; i < P->n; i++) (*used)[i] |= (*used_k)[i];
+        sum += loss;
+    }
+    optimizer_step(&T->opt, P, *used, lr);
+    return (float)(sum / m);
 }
 
 int train_run(const train_t *T, char *err, size_t n_err) {
@@ -29,7 +52,7 @@ int train_run(const train_t *T, char *err, size_t n_err) {
     float *x = malloc((size_t)B * T->x_floats * sizeof(float));
     int *y = malloc((size_t)B * sizeof(int));
     int *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    unsigned char *used = NULL;
+    unsigned char *used = NULL, *used_k = NULL;
     int rc = -1;
     if (!x || !y || !perm) {
         snprintf(err, n_err, "out of memory");
@@ -41,15 +64,11 @@ int train_run(const train_t *T, char *err, size_t n_err) {
     for (long ep = 0, t = 0; ep < T->epochs; ep++) {
         rng_shuffle(&rd, perm, n);
         for (long s = 0; s < per_epoch; s++, t++) {
-            net_t *net = T->net_fn(T->arg, t, err, n_err);
-            if (!net) goto out;
-            if (!used && !(used = malloc((size_t)net->P->n + 1))) {
-                snprintf(err, n_err, "out of memory");
-                goto out;
-            }
             T->batch_fn(T->arg, perm + s * B, B, x, y);
             float lr = (float)optim_lr(&T->sched, t);
-            float loss = train_step(net, x, y, &T->opt, lr, used);
+            int failed;
+            float loss = step_nets(T, t, x, y, lr, &used, &used_k, &failed, err, n_err);
+            if (failed) goto out;
             if (!isfinite(loss)) {
                 snprintf(err, n_err, "training diverged: loss is not finite at epoch %ld step %ld "
                          "(try a lower --lr)", ep + 1, s + 1);
@@ -60,6 +79,6 @@ int train_run(const train_t *T, char *err, size_t n_err) {
     }
     rc = 0;
 out:
-    free(x), free(y), free(perm), free(used);
+    free(x), free(y), free(perm), free(used), free(used_k);
     return rc;
 }

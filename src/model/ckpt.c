@@ -5,6 +5,8 @@
 
 #include "io/container.h"
 #include "model/tensors.h"
+#include "model/warmup.h"
+#include "engine/optim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     int rc = ctr_pack_cstr(pk, "space") | ctr_pack_cstr(pk, c->space->name);
     rc |= ctr_pack_cstr(pk, "cfg") | msgpack_pack_object(pk, *cfg);
 
-    rc |= ctr_pack_cstr(pk, "train") | msgpack_pack_map(pk, 8);
+    rc |= ctr_pack_cstr(pk, "train") | msgpack_pack_map(pk, 10);
     rc |= ctr_pack_cstr(pk, "fraction") | msgpack_pack_double(pk, c->fraction);
     rc |= ctr_pack_cstr(pk, "epochs") | msgpack_pack_int(pk, c->epochs);
     rc |= ctr_pack_cstr(pk, "batch") | msgpack_pack_int(pk, c->batch);
@@ -33,6 +35,8 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     rc |= ctr_pack_cstr(pk, "weight_decay") | msgpack_pack_double(pk, c->weight_decay);
     rc |= ctr_pack_cstr(pk, "seed") | msgpack_pack_uint64(pk, c->seed);
     rc |= ctr_pack_cstr(pk, "threads") | msgpack_pack_int(pk, c->threads);
+    rc |= ctr_pack_cstr(pk, "sampling") | ctr_pack_cstr(pk, warmup_sampling_name(c->sampling));
+    rc |= ctr_pack_cstr(pk, "schedule") | ctr_pack_cstr(pk, optim_kind_name(c->schedule));
 
     /* No data was read for an untrained supernet: nil rather than an empty string. */
     rc |= ctr_pack_cstr(pk, "data") | msgpack_pack_map(pk, 5);
@@ -119,6 +123,17 @@ static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n
     }
     c->seed = rec_lookup(tr, "seed")->via.u64;
     c->threads = rec_get_num(tr, "threads", &v) == 0 ? (int)v : 0;
+    /* optional: older files were warmed up uniformly at a constant rate */
+    char name[16];
+    int r = rec_get_str(tr, "sampling", name, sizeof name);
+    c->sampling = r == REC_MISSING ? WARMUP_UNIFORM : r == REC_OK ? warmup_sampling_parse(name) : -1;
+    r = rec_get_str(tr, "schedule", name, sizeof name);
+    c->schedule = r == REC_MISSING ? OPTIM_CONSTANT : r == REC_OK ? optim_kind_parse(name) : -1;
+    if (c->sampling < 0 || c->schedule < 0) {
+        snprintf(err, n_err, "train: unknown sampling or schedule (uniform or fair; constant or "
+                 "cosine)");
+        return -1;
+    }
     c->epochs = (int)epochs;
     c->batch = (int)batch;
     return 0;

@@ -16,8 +16,8 @@ typedef struct {
     double t0, t_last, every, ep_loss;
 } run_t;
 
-static net_t *run_net(void *arg, long t, char *err, size_t n_err) {
-    (void)t, (void)err, (void)n_err;
+static net_t *run_net(void *arg, long t, int k, char *err, size_t n_err) {
+    (void)t, (void)k, (void)err, (void)n_err;
     return ((run_t *)arg)->net; /* the same network every step */
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     const feed_t *d;
     net_t net;        /* rebuilt for each step's path */
     rng_t paths;      /* its own stream, so data order and paths do not shift each other */
+    arch_t fair[ARCH_MAX_GENES]; /* fair sampling: the step's paths, drawn at its first */
     long steps, every;
     int show;
     double t0, t_last, gap, run, since;
@@ -32,11 +33,16 @@ typedef struct {
 /* The step's path: sampled, then its net rebuilt in the same arena (net_reset keeps the
  * activations, so a step pays for the graph, not for faulting in ~85 MB; 15,625 cached
  * nets would not fit; docs/warmup.md). */
-static net_t *warm_net(void *arg, long t, char *err, size_t n_err) {
+static net_t *warm_net(void *arg, long t, int k, char *err, size_t n_err) {
     warm_t *w = arg;
     const space_t *S = w->c->space;
     arch_t a;
-    space_sample_path(S, &w->paths, &w->c->cfg, &a);
+    if (w->c->sampling == WARMUP_FAIR) {
+        if (k == 0) space_fair_paths(S, &w->paths, &w->c->cfg, w->fair);
+        a = w->fair[k];
+    } else {
+        space_sample_path(S, &w->paths, &w->c->cfg, &a);
+    }
     net_reset(&w->net);
     w->net.share_dy = w->net.no_input_dy = 1;
     if (S->build(&w->net, &w->c->cfg, &a) || net_finalize(&w->net, NULL)) {
@@ -69,18 +75,35 @@ static void warm_step(void *arg, long ep, long s, long t, float loss) {
     }
 }
 
+int warmup_sampling_parse(const char *name) {
+    if (!strcmp(name, "uniform")) return WARMUP_UNIFORM;
+    if (!strcmp(name, "fair")) return WARMUP_FAIR;
+    return -1;
+}
+
+const char *warmup_sampling_name(int sampling) {
+    return sampling == WARMUP_FAIR ? "fair" : "uniform";
+}
+
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) {
     int tty = isatty(STDERR_FILENO);
+    int fair = c->sampling == WARMUP_FAIR;
+    if (fair && c->space->path_choices <= 0) {
+        snprintf(err, n_err, "fair sampling: the %s space has none (its genes differ in their "
+                 "choices); use uniform", c->space->name);
+        return -1;
+    }
     warm_t w = {.c = c, .d = d, .show = show, .gap = tty ? 0.5 : 5.0};
     train_t T = {
         .n_examples = d->n[FEED_TRAIN], .batch = c->batch, .epochs = c->epochs,
         .order_seed = c->seed ^ SEED_SALT_ORDER,
         .x_floats = (size_t)d->c * d->h * d->w,
         .opt = {c->space->optimizer, (float)c->momentum, (float)c->weight_decay, 0},
-        .sched = {OPTIM_CONSTANT, c->lr, 0, 0, 0},
+        .nets_per_step = fair ? c->space->path_choices : 1,
         .batch_fn = warm_batch, .net_fn = warm_net, .step_fn = warm_step, .arg = &w,
     };
     w.steps = train_steps_per_epoch(&T) * c->epochs;
+    T.sched = (optim_sched_t){c->schedule, c->lr, 0, w.steps, 0}; /* cosine: to 0 at the end */
     w.every = (w.steps + WARMUP_CURVE_POINTS - 1) / WARMUP_CURVE_POINTS;
     rng_seed(&w.paths, c->seed ^ SEED_SALT_PATHS);
     c->n_curve = 0;
@@ -110,6 +133,11 @@ void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t 
     if (dopt[0]) { /* names taken before data options existed stay */
         size_t l = strlen(all);
         snprintf(all + l, sizeof all - l, " %s", dopt);
+    }
+    if (c->sampling != WARMUP_UNIFORM || c->schedule != OPTIM_CONSTANT) { /* likewise */
+        size_t l = strlen(all);
+        snprintf(all + l, sizeof all - l, " %s %s", warmup_sampling_name(c->sampling),
+                 optim_kind_name(c->schedule));
     }
     sha256_t s;
     uint8_t d[32];

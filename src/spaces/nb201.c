@@ -177,4 +177,5 @@ const space_t space_nb201 = {
     .lambda_fraction = 0.01,
     .live_key = live_key,
     .optimizer = OPTIMIZER_SGD,
+    .path_choices = NB_N_OPS,
 };

@@ -97,6 +97,21 @@ void space_sample_path(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t 
     else S->sample_path(r, a);
 }
 
+int space_fair_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths) {
+    int m = S->path_choices;
+    if (m <= 0 || m > ARCH_MAX_GENES) return 0;
+    arch_t a;
+    space_sample_path(S, r, c, &a); /* the path's length */
+    int perm[ARCH_MAX_GENES];
+    for (int k = 0; k < m; k++) paths[k].n = a.n;
+    for (int g = 0; g < a.n; g++) {
+        for (int k = 0; k < m; k++) perm[k] = k;
+        rng_shuffle(r, perm, m);
+        for (int k = 0; k < m; k++) paths[k].g[g] = perm[k];
+    }
+    return m;
+}
+
 void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
                   arch_t *child) {
     if (S->mutate_cfg) S->mutate_cfg(r, c, parent, child);

@@ -22,6 +22,7 @@
 #include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/net.h"
+#include "engine/optim.h"
 #include "spaces/space.h"
 #include "base/util.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     data_spec_t spec; /* the data options (feed.h) */
     int progress; /* -1 quiet, 0 auto (tty), 1 forced */
     int cache_name, data_given;
+    int sampling, schedule; /* WARMUP_*, OPTIM_* */
 } opts_t;
 
 static void usage(FILE *f) {
@@ -54,7 +56,10 @@ static void usage(FILE *f) {
             "                       sigeo weights it writes were chosen at]\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
-            "      --lr X           constant SGD learning rate [0.1]\n"
+            "      --lr X           SGD learning rate [0.1]\n"
+            "      --schedule S     constant or cosine (to 0 at the last step) [constant]\n"
+            "      --sampling S     paths per step: uniform (one) or fair (every op of an\n"
+            "                       edge once, in as many paths) [uniform]\n"
             "      --momentum X     SGD momentum [0.9]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
@@ -67,7 +72,8 @@ static void usage(FILE *f) {
 }
 
 enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
-              O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP };
+              O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP, O_SAMPLING,
+              O_SCHEDULE };
 
 /* Options into o; -1 to go on, else the exit status (after --help, or a usage error). */
 static int parse_opts(int argc, char **argv, opts_t *o) {
@@ -77,6 +83,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         {"data", 1, 0, O_DATA},      {"fraction", 1, 0, O_FRAC}, {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},    {"lr", 1, 0, O_LR},         {"momentum", 1, 0, O_MOM},
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
+        {"sampling", 1, 0, O_SAMPLING}, {"schedule", 1, 0, O_SCHEDULE},
         {"cache-name", 0, 0, O_CACHE}, FEED_LONG_OPTIONS, {"keep-going", 0, 0, O_KEEP}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int ch;
@@ -102,6 +109,8 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         case O_WD: bad = util_parse_double(optarg, &o->weight_decay) || !(o->weight_decay >= 0); break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
+        case O_SAMPLING: bad = (o->sampling = warmup_sampling_parse(optarg)) < 0; break;
+        case O_SCHEDULE: bad = (o->schedule = optim_kind_parse(optarg)) < 0; break;
         case O_CACHE: o->cache_name = 1; break;
         case O_KEEP: o->spec.keep_going = 1; break;
         case O_PROGRESS: o->progress = 1; break;
@@ -132,6 +141,8 @@ static void set_options(const opts_t *o, const space_t *S, ckpt_t *c) {
     c->weight_decay = o->weight_decay;
     c->seed = (uint64_t)o->seed;
     c->threads = (int)o->threads;
+    c->sampling = o->sampling;
+    c->schedule = o->schedule;
     /* Scoring defaults for sigeo = l1*S1 + l2*S2 - l3*L + l4*J come from the space
      * (docs/quality.md); score-sigeo --paper gives the paper's (1,1,0) / (1,50,1). */
     memcpy(c->lambda, S->lambda[o->fraction > 0], sizeof c->lambda);

@@ -1,0 +1,39 @@
+#!/bin/sh
+# warmexp.sh — one setting of the warm-up investigation (docs/quality.md, "Why the warm-up
+# does not pay"): warm up with WARMUP_ARGS, score the truth's cells with sigeo, jacov,
+# meco and the one-shot accuracy (sigeo's terms included) with SCORE_ARGS, one process, into bench/out/warmexp/NAME.mp;
+# bench/warmexp.py prints tuning and held-out tau of every setting scored so far.
+#   usage: bench/warmexp.sh NAME "WARMUP_ARGS" ["SCORE_ARGS"]   (~1 CPU-minute per setting)
+#   e.g.   bench/warmexp.sh f0.1-steplr0 "--fraction 0.1" "--step-lr 0"
+#   a checkpoint made otherwise (bench/warmmix.py): WARMUP_ARGS "ckpt:FILE" scores FILE
+#   env: TRUTH (../shared/truth/nb201-c8n1-fmnist-e1.tsv), BIN (bin), PROXIES (sigeo,jacov,meco,oneshot)
+set -eu
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { sed -n 2,9p "$0" >&2; exit 2; }
+name=$1 wargs=$2 sargs=${3:-}
+truth=${TRUTH:-../shared/truth/nb201-c8n1-fmnist-e1.tsv}
+[ -f "$truth" ] || truth=/work/shared/truth/nb201-c8n1-fmnist-e1.tsv   # from a worktree
+[ -f "$truth" ] || { echo "warmexp.sh: no truth file; set TRUTH" >&2; exit 1; }
+bin=${BIN:-bin}
+out=bench/out/warmexp
+mkdir -p "$out"
+if [ ! -s "$out/gt.mp" ]; then
+    awk -F'\t' '!/^#/ && NF >= 2 { printf "{\"kind\":\"arch\",\"space\":\"nb201\",\"arch\":\"%s\",\"truth\":{\"test_acc\":%s}}\n", $1, $2 }' \
+        "$truth" | "$bin/json2mp" > "$out/gt.mp"
+fi
+now() { date +%s.%N; }
+t0=$(now)
+case "$wargs" in
+ckpt:*) cp "${wargs#ckpt:}" "$out/$name.ckpt" ;;
+# shellcheck disable=SC2086 # the argument strings are option lists
+*) nice -n 5 "$bin/warmup-supernet" --seed 1 $wargs -q -o "$out/$name.ckpt" ;;
+esac
+t1=$(now)
+# shellcheck disable=SC2086
+nice -n 5 "$bin/score-sigeo" --supernet "$out/$name.ckpt" --proxies "${PROXIES:-sigeo,jacov,meco,oneshot}" -q \
+    $sargs < "$out/gt.mp" > "$out/$name.mp.tmp"
+t2=$(now)
+mv "$out/$name.mp.tmp" "$out/$name.mp"
+printf '%s\t%s\t%s\t%.1f\t%.1f\n' "$name" "$wargs" "$sargs" "$(echo "$t1 - $t0" | bc)" \
+    "$(echo "$t2 - $t1" | bc)" > "$out/$name.meta"
+cat "$out/$name.meta"
