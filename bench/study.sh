@@ -4,7 +4,8 @@
 # cost.tsv) and with every proxy and the paper's sigeo, one stream each per setting.
 # Then bench/study.py turns them into docs/quality.md tables.
 #   usage: bench/study.sh [BIN_DIR]   (env: FRACTIONS, SCORE_ARGS, WARMUP_ARGS, PROXIES,
-#   CELLS: bench/data/gt-seed1.jsonl, or a TSV of arch and test_acc_mean; OUT)
+#   CELLS: bench/data/gt-seed1.jsonl, or a TSV of arch and test_acc_mean; OUT;
+#   SHARDS: scoring processes at a time [2]; 1 on a shared machine)
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-bin}
@@ -20,25 +21,30 @@ case "$cells" in
         "$cells" | "$bin/json2mp" > "$out/gt.mp" ;;
 *) "$bin/json2mp" < "$cells" > "$out/gt.mp" ;;
 esac
+# shards F NAME OPTIONS...: score the cells with OPTIONS into NAME-F.0.mp and NAME-F.1.mp,
+# two processes at once (as a user would run it), or one after the other with SHARDS=1
+shards() {
+    f=$1 name=$2
+    shift 2
+    for s in 0 1; do
+        # shellcheck disable=SC2086 # SCORE_ARGS is an option list
+        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" "$@" -q ${SCORE_ARGS:-} \
+            --shard $s/2 < "$out/gt.mp" > "$out/$name-$f.$s.mp" &
+        [ "${SHARDS:-2}" != 1 ] || wait
+    done
+    wait
+}
 for f in $fractions; do
     t0=$(now)
     "$bin/warmup-supernet" --fraction "$f" --seed 1 ${WARMUP_ARGS:-} -q -o "$out/sn-$f.ckpt"
     t1=$(now)
     # sigeo with the project's defaults (the checkpoint's lambda): the timed stage, two
     # processes as a user would run it
-    for s in 0 1; do
-        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" --proxies sigeo -q ${SCORE_ARGS:-} \
-            --shard $s/2 < "$out/gt.mp" > "$out/default-$f.$s.mp" &
-    done
-    wait
+    shards "$f" default --proxies sigeo
     t2=$(now)
     cat "$out/default-$f.0.mp" "$out/default-$f.1.mp" > "$out/default-$f.mp"
     # every baseline, with sigeo as the paper defines it (--paper)
-    for s in 0 1; do
-        "$bin/score-sigeo" --supernet "$out/sn-$f.ckpt" --proxies "${PROXIES:-all}" --paper -q ${SCORE_ARGS:-} \
-            --shard $s/2 < "$out/gt.mp" > "$out/scored-$f.$s.mp" &
-    done
-    wait
+    shards "$f" scored --proxies "${PROXIES:-all}" --paper
     cat "$out/scored-$f.0.mp" "$out/scored-$f.1.mp" > "$out/scored-$f.mp"
     rm -f "$out"/scored-$f.?.mp "$out"/default-$f.?.mp
     awk -v f="$f" -v a="$t0" -v b="$t1" -v c="$t2" -v n="$(grep -vc '^#' "$cells")" \

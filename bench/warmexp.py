@@ -5,6 +5,7 @@ halves (study.py's split and NaN-last rule) of sigeo with the checkpoint's weigh
 terms, jacov and meco, and the seconds of the warm-up and of the scoring.
 
 usage: bench/warmexp.py [NAME_GLOB...] > table.md   (env GT1: the truth, as study.py)
+       bench/warmexp.py --doc > table.md   the table of docs/quality.md (settings in DOC)
 """
 import fnmatch
 import os
@@ -20,7 +21,7 @@ if not os.path.exists(GT):
 # (column, score key, sign; a key no record has prints as —): larger is predicted better after the sign
 COLS = [("sigeo", "sigeo", 1), ("S1", "sigeo_s1", 1), ("S2", "sigeo_s2", 1),
         ("-L", "sigeo_loss", -1), ("jacov", "jacov", 1), ("meco", "meco", 1),
-        ("oneshot_acc", "oneshot_acc", 1)]
+        ("oneshot_acc", "oneshot_acc", 1), ("-oneshot_loss", "oneshot_loss", -1)]
 
 
 def taus(recs, key, sign, split, truth):
@@ -32,10 +33,79 @@ def taus(recs, key, sign, split, truth):
     return out
 
 
+# docs/quality.md's table: (setting, its run at 1%, its run at 10%); the runs as
+# bench/warmexp.sh names them in the commands given there
+DOC = [
+    ("uniform, constant lr 0.1 (the tool's defaults)", "f0.01", "f0.1"),
+    ("score-sigeo --step-lr 0.1", "f0.01-steplr0.1", "f0.1-steplr0.1"),
+    ("score-sigeo --step-lr 0", "f0.01-steplr0", "f0.1-steplr0"),
+    ("--lr 0.01", "f0.01-lr0.01", "f0.1-lr0.01"),
+    ("--lr 0.03", None, "f0.1-lr0.03"),
+    ("--momentum 0", "f0.01-mom0", "f0.1-mom0"),
+    ("--weight-decay 0", None, "f0.1-wd0"),
+    ("--schedule cosine", "f0.01-cos", "f0.1-cos"),
+    ("--sampling fair", "f0.01-fair", "f0.1-fair"),
+    ("--sampling fair --schedule cosine", "f0.01-fair-cos", "f0.1-fair-cos"),
+    ("1% for 10 epochs (the steps of 10%)", None, "f0.01-ep10"),
+]
+
+
+# the diagnostic: which tensors of the 20% warm-up, the rest untrained (bench/warmmix.py)
+DOC_MIX = [
+    ("none (untrained)", "f0"), ("all (the 20% warm-up)", "f0.2"),
+    ("convolution weights only", "mix20-conv"), ("BN scale and shift only", "mix20-bn"),
+    ("the classifier only", "mix20-head"), ("the cell's ops only (convs and their BN)", "mix20-cells"),
+]
+
+
+# longer warm-ups: does what the inherited weights know (the loss, the one-shot accuracy)
+# grow with training?
+DOC_LONG = [
+    ("uniform, 10%", "f0.1"), ("uniform, 20%", "f0.2"), ("uniform, 100% (one epoch)", "f1"),
+    ("fair, 10%", "f0.1-fair"), ("fair, 20%", "f0.2-fair"), ("fair, 50%", "f0.5-fair"),
+    ("fair, 100% (one epoch)", "f1-fair"),
+]
+
+
+def doc_table(split, truth):
+    def get(name, key, sign, half):
+        if not name or not os.path.exists(f"{OUT}/{name}.mp"):
+            return "—"
+        recs = [r for r in study.load_mp(f"{OUT}/{name}.mp") if r.get("arch") in split]
+        return study.fmt(taus(recs, key, sign, split, truth)[half])
+    print("| setting | sigeo 1% tune | sigeo 1% held | sigeo 10% tune | sigeo 10% held "
+          "| jacov 10% held | MeCo 10% held | -L 10% held | one-shot acc 10% held |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, a, b in DOC:
+        cells = [get(a, "sigeo", 1, 0), get(a, "sigeo", 1, 1), get(b, "sigeo", 1, 0),
+                 get(b, "sigeo", 1, 1), get(b, "jacov", 1, 1), get(b, "meco", 1, 1),
+                 get(b, "sigeo_loss", -1, 1), get(b, "oneshot_acc", 1, 1)]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print("| trained tensors | sigeo tune | sigeo held | jacov held | MeCo tune | MeCo held |")
+    print("|---|---|---|---|---|---|")
+    for label, a in DOC_MIX:
+        cells = [get(a, "sigeo", 1, 0), get(a, "sigeo", 1, 1), get(a, "jacov", 1, 1),
+                 get(a, "meco", 1, 0), get(a, "meco", 1, 1)]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print("| warm-up | sigeo held | jacov held | MeCo held | -L tune | -L held "
+          "| one-shot acc tune | one-shot acc held | -one-shot loss held |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, a in DOC_LONG:
+        cells = [get(a, "sigeo", 1, 1), get(a, "jacov", 1, 1), get(a, "meco", 1, 1),
+                 get(a, "sigeo_loss", -1, 0), get(a, "sigeo_loss", -1, 1),
+                 get(a, "oneshot_acc", 1, 0), get(a, "oneshot_acc", 1, 1),
+                 get(a, "oneshot_loss", -1, 1)]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def main():
     gt = study.load_truth(GT)
     split = study.split_of(gt)
     truth = {r["arch"]: r["truth"]["test_acc"] for r in gt}
+    if sys.argv[1:] == ["--doc"]:
+        return doc_table(split, truth)
     pats = sys.argv[1:] or ["*"]
     names = sorted(f[:-3] for f in os.listdir(OUT) if f.endswith(".mp") and f != "gt.mp")
     names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in pats)]
