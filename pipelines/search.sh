@@ -17,7 +17,8 @@ usage: pipelines/search.sh [options]
   --threads INT   engine threads of train-arch for the top-k (results depend on it)
                   [the value of -j]
   --seed INT      sampling seed [1]
-  --fraction F    warm-up share of the training data (0 = zero-shot) [0.01]
+  --fraction F    warm-up share of the training data (0 = zero-shot) [nb201 0, the
+                  setting MeCo ranks best at; other spaces 0.01] (docs/quality.md)
   --data PATH     the data: an IDX or CIFAR-10 directory, X.npy (with --labels), a .npz,
                   or class folders of images; shapes, classes and split come from it
                   (docs/data.md) [/usr/share/datasets/fashion-mnist]
@@ -29,7 +30,8 @@ usage: pipelines/search.sh [options]
                   columns of a click table (names or 1-based ranges) [Criteo's layout]
   --epochs INT    train-arch epochs for the top-k [1]
   --train-fraction F  share of the training set for the top-k [1]
-  --proxies LIST  proxies to compute (sigeo is the ranking key) [sigeo,params,flops]
+  --proxies LIST  proxies to compute (the first is the ranking key) [nb201
+                  meco,params,flops, the best ranking measured; others sigeo,params,flops]
   --cache DIR     where supernet checkpoints are kept [cache]
   --out DIR       where the stage outputs go [out/search]
   --test-fraction F   share of the test set used to evaluate the top-k [1]
@@ -56,8 +58,8 @@ bin="${SIGEO_BIN:-$here/bin}"
 # Engine threads sleep instead of spinning while they wait: with more threads than idle
 # cores (other jobs, or the scoring shards) spinning stalls the run; results do not change.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=0.01
-data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=sigeo,params,flops
+n=1000 k=3 jobs=$(nproc 2>/dev/null || echo 2) seed=1 fraction=""
+data=/usr/share/datasets/fashion-mnist epochs=1 train_fraction=1 proxies=""
 cache=cache out=out/search runner=xargs remote_flag="" remote_arg="" test_fraction=1
 threads="" dopts="" input="" space=nb201 max_params="" max_flops="" max_latency="" save=1
 
@@ -102,6 +104,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# NB201 defaults to MeCo without a warm-up: the best ranking on the tuning half of the
+# independent truth (docs/quality.md); SiGeo with a 1% warm-up elsewhere.
+case "$space" in
+nb201) : "${fraction:=0}" "${proxies:=meco,params,flops}" ;;
+*) : "${fraction:=0.01}" "${proxies:=sigeo,params,flops}" ;;
+esac
 # Counts are plain decimals: sh arithmetic would read 010 as octal and 08 as an error.
 case "$n" in ''|*[!0-9]*|0?*) die "-n needs a decimal integer >= 0 (0 = all), not '$n'" ;; esac
 case "$k" in ''|*[!0-9]*|0*) die "-k needs a decimal integer >= 1, not '$k'" ;; esac
@@ -123,9 +131,9 @@ if [ -n "$max_latency" ]; then
         die "--max-latency needs a number of milliseconds > 0, not '$max_latency'"
     limit latency_ms "$max_latency" latency
 fi
-# Rank by the first proxy asked for (sigeo unless --proxies says otherwise).
+# Rank by the first proxy asked for (the space's default above unless --proxies says otherwise).
 by=${proxies%%,*}
-[ "$by" != all ] || by=sigeo
+if [ "$by" = all ]; then case "$space" in nb201) by=meco ;; *) by=sigeo ;; esac; fi
 [ -n "$threads" ] || threads=$jobs
 for t in sample-arch warmup-supernet score-sigeo rank train-arch mp2json; do
     [ -x "$bin/$t" ] || { echo "search.sh: error: $bin/$t not built (run make)" >&2; exit 2; }

@@ -96,7 +96,7 @@ static int p_meco(proxy_ctx_t *c, proxy_out_t *o) {
 }
 
 const proxy_t proxy_meco = {
-    "meco", PROXY_BATCH0,
+    "meco", PROXY_DEFAULT | PROXY_BATCH0,
     "sum over feature maps of the smallest eigenvalue of one example's channel Pearson correlation; higher is better",
     p_meco,
 };
