@@ -33,6 +33,11 @@ warmup-supernet --space nasrec --cells 2 --channels 32 --data "$T/a.tsv" --fract
 score-sigeo --supernet "$T/sn.ckpt" --batch 32 -q < "$T/archs.mp" > "$T/scored.mp" 2> "$T/err" &&
     rank --by scores.sigeo -F jsonl < "$T/scored.mp" > "$T/ranked.jsonl" 2>> "$T/err" ||
     { notok "score -> rank"; cat "$T/err"; }
+grep -q "not defined" "$T/err" && notok "default proxies: no warning for meco, which click nets lack" ||
+    ok "default proxies: no warning for meco, which click nets lack"
+score-sigeo --supernet "$T/sn.ckpt" --batch 32 --proxies sigeo,meco -q < "$T/archs.mp" > /dev/null 2> "$T/err"
+grep -q "meco is not defined for space 'nasrec'" "$T/err" && ok "meco asked for on a click net: said so" ||
+    notok "meco asked for on a click net: said so"
 "$PY" - "$T/ranked.jsonl" <<'EOF' && ok "score -> rank: 6 records, finite SiGeo and ZiCo, sorted" || notok "score -> rank: 6 records, finite SiGeo and ZiCo, sorted"
 import sys, json, math
 r = [json.loads(l) for l in open(sys.argv[1])]

@@ -24,7 +24,8 @@ typedef struct scorer scorer_t;
 
 /* Parse "a,b,c" into on[] (one flag per table entry); "all" in the list stands for every
  * proxy but the timed ones (reproducible outputs), which run only when named; NULL
- * selects the default-on ones. 0, or -1 with err. */
+ * selects the default-on ones (as 2, so that a space without one is not warned about).
+ * 0, or -1 with err. */
 int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err);
 /* A scorer over ck (which must outlive it) for the proxies on[]: resolves SiGeo's weights
  * (o->lambda, warning when the checkpoint's were chosen at another warm-up share), loads

@@ -14,7 +14,9 @@
 
 int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err) {
     int n = proxy_count();
-    for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT;
+    /* 2: on by default, not asked for (a default proxy a space lacks, such as meco for
+     * click nets, is then left out quietly) */
+    for (int i = 0; i < n; i++) on[i] = !list && proxy_table[i]->flags & PROXY_DEFAULT ? 2 : 0;
     if (!list) return 0;
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", list);
@@ -277,7 +279,7 @@ int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, siz
         proxy_out_t out;
         if ((rc = run_proxy(s, i, slot, hit, &out))) break;
         static unsigned char warned[PROXY_MAX];
-        if (out.n == 0 && !warned[i]) {
+        if (out.n == 0 && !warned[i] && s->on[i] == 1) {
             util_msg("%s is not defined for space '%s'; not scored", proxy_table[i]->name, sp->name);
             warned[i] = 1;
         }
