@@ -14,6 +14,12 @@
  * is ~5 MB); it bounds what a damaged or hostile file can make a loader allocate. */
 #define CKPT_MAX_BYTES ((size_t)1 << 30)
 
+/* The warm-up's path sampling per step (ckpt_t sampling; model/warmup.h). */
+enum { WARMUP_UNIFORM = 0, WARMUP_FAIR };
+/* "uniform" / "fair" to a WARMUP_* value, -1 if unknown; and back. */
+int ckpt_sampling_parse(const char *name);
+const char *ckpt_sampling_name(int sampling);
+
 typedef struct {
     const space_t *space;
     space_cfg_t cfg;

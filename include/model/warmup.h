@@ -15,12 +15,6 @@
 /* Curve points kept in the checkpoint: each is the mean loss of a run of steps. */
 #define WARMUP_CURVE_POINTS 256
 
-/* Path sampling per step (ckpt_t sampling). */
-enum { WARMUP_UNIFORM = 0, WARMUP_FAIR };
-/* "uniform" / "fair" to a WARMUP_* value, -1 if unknown; and back. */
-int warmup_sampling_parse(const char *name);
-const char *warmup_sampling_name(int sampling);
-
 /* Train c->P (allocated and initialized) with c's options (epochs, batch, lr, schedule,
  * momentum, weight decay, sampling, seed) on d's training split; progress lines on stderr
  * when show. 0, or -1 with err set (a loss that is not finite, out of memory, fair

@@ -5,7 +5,6 @@
 
 #include "io/container.h"
 #include "model/tensors.h"
-#include "model/warmup.h"
 #include "engine/optim.h"
 
 #include <stdio.h>
@@ -19,6 +18,16 @@
 #define CKPT_FIXED_BOUND ((size_t)32 << 10)
 /* Header keys between version and tensors. */
 #define CKPT_N_HEADER 8
+
+int ckpt_sampling_parse(const char *name) {
+    if (!strcmp(name, "uniform")) return WARMUP_UNIFORM;
+    if (!strcmp(name, "fair")) return WARMUP_FAIR;
+    return -1;
+}
+
+const char *ckpt_sampling_name(int sampling) {
+    return sampling == WARMUP_FAIR ? "fair" : "uniform";
+}
 
 /* ---------------------------------------------------------------- writing */
 
@@ -35,7 +44,7 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     rc |= ctr_pack_cstr(pk, "weight_decay") | msgpack_pack_double(pk, c->weight_decay);
     rc |= ctr_pack_cstr(pk, "seed") | msgpack_pack_uint64(pk, c->seed);
     rc |= ctr_pack_cstr(pk, "threads") | msgpack_pack_int(pk, c->threads);
-    rc |= ctr_pack_cstr(pk, "sampling") | ctr_pack_cstr(pk, warmup_sampling_name(c->sampling));
+    rc |= ctr_pack_cstr(pk, "sampling") | ctr_pack_cstr(pk, ckpt_sampling_name(c->sampling));
     rc |= ctr_pack_cstr(pk, "schedule") | ctr_pack_cstr(pk, optim_kind_name(c->schedule));
 
     /* No data was read for an untrained supernet: nil rather than an empty string. */
@@ -126,7 +135,7 @@ static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n
     /* optional: older files were warmed up uniformly at a constant rate */
     char name[16];
     int r = rec_get_str(tr, "sampling", name, sizeof name);
-    c->sampling = r == REC_MISSING ? WARMUP_UNIFORM : r == REC_OK ? warmup_sampling_parse(name) : -1;
+    c->sampling = r == REC_MISSING ? WARMUP_UNIFORM : r == REC_OK ? ckpt_sampling_parse(name) : -1;
     r = rec_get_str(tr, "schedule", name, sizeof name);
     c->schedule = r == REC_MISSING ? OPTIM_CONSTANT : r == REC_OK ? optim_kind_parse(name) : -1;
     if (c->sampling < 0 || c->schedule < 0) {

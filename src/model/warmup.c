@@ -75,16 +75,6 @@ static void warm_step(void *arg, long ep, long s, long t, float loss) {
     }
 }
 
-int warmup_sampling_parse(const char *name) {
-    if (!strcmp(name, "uniform")) return WARMUP_UNIFORM;
-    if (!strcmp(name, "fair")) return WARMUP_FAIR;
-    return -1;
-}
-
-const char *warmup_sampling_name(int sampling) {
-    return sampling == WARMUP_FAIR ? "fair" : "uniform";
-}
-
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) {
     int tty = isatty(STDERR_FILENO);
     int fair = c->sampling == WARMUP_FAIR;
@@ -136,7 +126,7 @@ void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t 
     }
     if (c->sampling != WARMUP_UNIFORM || c->schedule != OPTIM_CONSTANT) { /* likewise */
         size_t l = strlen(all);
-        snprintf(all + l, sizeof all - l, " %s %s", warmup_sampling_name(c->sampling),
+        snprintf(all + l, sizeof all - l, " %s %s", ckpt_sampling_name(c->sampling),
                  optim_kind_name(c->schedule));
     }
     sha256_t s;

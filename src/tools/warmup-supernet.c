@@ -109,7 +109,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         case O_WD: bad = util_parse_double(optarg, &o->weight_decay) || !(o->weight_decay >= 0); break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &o->seed); break;
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
-        case O_SAMPLING: bad = (o->sampling = warmup_sampling_parse(optarg)) < 0; break;
+        case O_SAMPLING: bad = (o->sampling = ckpt_sampling_parse(optarg)) < 0; break;
         case O_SCHEDULE: bad = (o->schedule = optim_kind_parse(optarg)) < 0; break;
         case O_CACHE: o->cache_name = 1; break;
         case O_KEEP: o->spec.keep_going = 1; break;
