@@ -10,6 +10,7 @@ index) tune, odd ones are held out.
 
 usage: bench/study.py [STUDY_DIR] > table.md
 """
+import itertools
 import json
 import math
 import os
@@ -106,8 +107,8 @@ def aggregate(recs, keys, log):
 AZNAS = ["aznas_expressivity", "aznas_progressivity", "aznas_trainability", "flops"]
 DERIVED = [
     ("aznas (AZ-NAS, log rank aggregate)", AZNAS, True),
-    ("sigeo (default) + aznas components (log)", ["sigeo (default)"] + AZNAS, True),
-    ("sigeo (default) + jacov + meco (rank sum)", ["sigeo (default)", "jacov", "meco"], False),
+    ("sigeo (default weights) + aznas components (log)", ["sigeo (default weights)"] + AZNAS, True),
+    ("sigeo (default weights) + jacov + meco (rank sum)", ["sigeo (default weights)", "jacov", "meco"], False),
 ]
 
 
@@ -117,6 +118,48 @@ def outcome(recs, key, truth, sign):
            else sign * r["scores"][key], truth[r["arch"]]) for r in recs]
     xs.sort(key=lambda t: -t[0])
     return xs[0][1], max(t[1] for t in xs[:5]), max(t[1] for t in xs[:10])
+
+
+def half_tau(recs, key, truth, split, part, sign=1):
+    sel = [r for r in recs if split.get(r["arch"]) == part]
+    xs = [None if (v := r["scores"].get(key)) is None else sign * float(v) for r in sel]
+    return corr(xs, [truth[r["arch"]] for r in sel])[0]
+
+
+def selection(by_fraction, truth, split):
+    """The choice on the tuning half: per warm-up, the single score and the equal-weight
+    rank sum (rank --aggregate) of 2 or 3 of its 8 best single scores with the highest
+    tuning tau, and their held-out tau."""
+    out = ["\n### Chosen on the tuning half\n",
+           "| warm-up | best single score | tune | held-out | best rank sum of 2-3 | tune | held-out |",
+           "|---|---|---|---|---|---|---|"]
+    for f, recs in by_fraction:
+        singles = []
+        for k in {k for r in recs for k in r["scores"]}:
+            if k.startswith("sigeo (default weights) +") or k.startswith("aznas (AZ"):
+                continue  # aggregates themselves
+            sign = -1 if k in LOWER_IS_BETTER else 1
+            t = half_tau(recs, k, truth, split, "tune", sign)
+            if t == t:
+                singles.append((t, ("-" if sign < 0 else "") + k))
+        singles.sort(reverse=True)
+        top = [k for _, k in singles[:8]]
+        best = (-9, None, None)
+        for n in (2, 3):
+            for keys in itertools.combinations(top, n):
+                agg = aggregate(recs, list(keys), False)
+                for r, v in zip(recs, agg):
+                    r["scores"]["_agg"] = v
+                t = half_tau(recs, "_agg", truth, split, "tune")
+                if t > best[0]:
+                    best = (t, keys, half_tau(recs, "_agg", truth, split, "held"))
+        for r in recs:
+            r["scores"].pop("_agg", None)
+        t1, k1 = singles[0]
+        h1 = half_tau(recs, k1.lstrip("-"), truth, split, "held", -1 if k1[0] == "-" else 1)
+        out.append(f"| {float(f) * 100:g}% | {k1} | {fmt(t1)} | {fmt(h1)} | {' + '.join(best[1])} "
+                   f"| {fmt(best[0])} | {fmt(best[2])} |")
+    return out
 
 
 def main():
@@ -140,9 +183,10 @@ def main():
     # the fractions study.sh finished (cost.tsv), whose shards it has merged
     fractions = sorted(cost, key=float)
     best = max(truth.values())
+    by_fraction = []
     for f in fractions:
         recs = [r for r in load_mp(f"{STUDY}/scored-{f}.mp") if r["arch"] in truth]
-        # the default sigeo (its own run) joins as "sigeo (default)"; "sigeo" is --paper
+        # the default sigeo (its own run) joins as "sigeo (default weights)"; "sigeo" is --paper
         dflt = {}
         if os.path.exists(f"{STUDY}/default-{f}.mp"):
             dflt = {r["arch"]: r["scores"]["sigeo"] for r in load_mp(f"{STUDY}/default-{f}.mp")}
@@ -151,15 +195,16 @@ def main():
             if "sigeo" in sc:
                 sc["sigeo (paper)"] = sc.pop("sigeo")
             if r["arch"] in dflt:
-                sc["sigeo (default)"] = dflt[r["arch"]]
+                sc["sigeo (default weights)"] = dflt[r["arch"]]
         for name, keys, log in DERIVED:
             if all(any(k in r["scores"] for r in recs) for k in keys):
                 for r, v in zip(recs, aggregate(recs, keys, log)):
                     r["scores"][name] = v
+        by_fraction.append((f, recs))
         keys = sorted({k for r in recs for k in r.get("scores", {})})
         w, s, n = cost.get(f, (float("nan"), float("nan"), len(recs)))
         out.append(f"\n### Warm-up on {float(f) * 100:g}% of the training data\n")
-        out.append(f"Cost: warm-up {w:.1f} s, scoring {n} cells with the default sigeo, 2 processes, "
+        out.append(f"Cost: warm-up {w:.1f} s, scoring {n} cells with sigeo (default weights) "
                    f"{s:.1f} s. Best in sample {100 * best:.2f}%.\n")
         out.append("| proxy | tau (all) | rho (all) | tau (tune) | tau (held-out) | top-1 | best of top-5 | best of top-10 |")
         out.append("|---|---|---|---|---|---|---|---|")
@@ -177,8 +222,11 @@ def main():
             rows.append((k, cols, outcome(recs, k, truth, sign)))
         for k, cols, oc in sorted(rows, key=lambda kc: -(kc[1][2][0] if kc[1][2][0] == kc[1][2][0] else -9)):
             name = ("-" if k in LOWER_IS_BETTER else "") + k
+            if k == "meco":
+                name = "meco (NB201's default ranking at 0%)"
             out.append(f"| {name} | {fmt(cols[0][0])} | {fmt(cols[0][1])} | {fmt(cols[1][0])} | "
                        f"{fmt(cols[2][0])} | {100 * oc[0]:.2f} | {100 * oc[1]:.2f} | {100 * oc[2]:.2f} |")
+    out += selection(by_fraction, truth, split)
     print("\n".join(out))
 
 
