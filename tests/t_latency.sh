@@ -3,7 +3,7 @@
 # finite latency_ms and latency_batch_ms with the batch and thread count it was measured
 # at; a large network (C=32, 3 cells per stage, every edge a 3x3 conv) is slower than a
 # tiny one (C=2, one cell of skips) by a wide margin at both batch sizes; `--proxies all`
-# leaves the timed proxy out and `all,latency` adds it; bad --latency-* values are usage errors naming the option.
+# leaves the timed proxy out and `all,latency` adds it; --latency-batch 1 times batch 1 once; bad --latency-* values are usage errors naming the option.
 set -u
 T=tests/tmp/t_latency.$$
 rm -rf "$T"
@@ -35,6 +35,9 @@ check "small network timed, exit 0" '[ $? -eq 0 ]'
 score-sigeo --supernet "$T/large.ckpt" $SC --proxies latency,params --latency-batch 16 \
     --latency-repeats 7 < "$T/large.mp" > "$T/large_s.mp" 2> "$T/err"
 check "large network timed, exit 0" '[ $? -eq 0 ]'
+score-sigeo --supernet "$T/large.ckpt" $SC --proxies latency --latency-batch 1 \
+    < "$T/large.mp" > "$T/b1.mp" 2> "$T/err"
+check "--latency-batch 1, exit 0" '[ $? -eq 0 ]'
 sample-arch $small -n 6 --seed 2 > "$T/six.mp"
 score-sigeo --supernet "$T/small.ckpt" $SC --proxies latency --threads 2 < "$T/six.mp" \
     > "$T/six_s.mp" 2> "$T/err"
@@ -53,7 +56,7 @@ def check(c, what):
     global fail
     print(("ok " if c else "NOT OK ") + what)
     fail |= not c
-(s,), (l,) = rd("small_s.mp"), rd("large_s.mp")
+(s,), (l,), (b1,) = rd("small_s.mp"), rd("large_s.mp"), rd("b1.mp")
 six, alls, all_lat = rd("six_s.mp"), rd("all.mp"), rd("all_lat.mp")
 pos = lambda v: isinstance(v, float) and math.isfinite(v) and v > 0
 for name, r in (("small", s), ("large", l)):
@@ -63,6 +66,9 @@ for name, r in (("small", s), ("large", l)):
     check(sc.get("latency_batch") == 16 and sc.get("latency_threads") == 1,
           f"{name}: measured at batch 16 with 1 thread, as stated")
     check("error" not in r, f"{name}: no error key")
+b = b1["scores"]
+check(b.get("latency_batch") == 1 and pos(b.get("latency_ms")) and b.get("latency_batch_ms") == b["latency_ms"],
+      "--latency-batch 1: timed once, latency_batch_ms is latency_ms")
 ps, pl = s["scores"]["params"], l["scores"]["params"]
 check(pl > 100 * ps, f"the large network has > 100x the parameters ({pl:.0f} vs {ps:.0f})")
 for k in ("latency_ms", "latency_batch_ms"):
