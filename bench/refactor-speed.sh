@@ -8,7 +8,8 @@
 #     with one supernet (warmup-supernet --fraction 0.01 from the current tree; both trees
 #     read the same format): seconds wall and CPU;
 # and prints the per-round numbers and a table of medians with the ratio after/before.
-# The scored records of A and B must be byte-identical (checked).
+# The scored records of A and B must be byte-identical (checked). CELLS "all" scores all
+# 15,625 NB201 cells (sample-arch --all) in one process, about 22 CPU-minutes per side.
 # usage: bench/refactor-speed.sh [BASE [ROUNDS [SECONDS [CELLS]]]]   [31b9ccf 3 3 1000]
 #        PROXIES=sigeo,zico bench/refactor-speed.sh ...                [sigeo]
 # A tiny run to see that it works: bench/refactor-speed.sh 31b9ccf 1 0.3 20
@@ -26,7 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 git worktree add --quiet --detach "$tmp/a" "$base"
-echo "refactor-speed: building $base (A) and the current tree $(git rev-parse --short HEAD) (B)" >&2
+# B is the tree as it is now (a commit made during the run must not rename it)
+head=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- src include || head="$head+changes"
+echo "refactor-speed: building $base (A) and the current tree $head (B)" >&2
 (cd "$tmp/a" && make -s -j2 all build/bench/bench_engine >/dev/null)
 make -s -j2 all build/bench/bench_engine >/dev/null
 A=$tmp/a
@@ -34,7 +38,11 @@ B=$PWD
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 bin/warmup-supernet --fraction 0.01 -q -o "$tmp/sn.ckpt"
-bin/sample-arch -n "$cells" --seed 1 > "$tmp/cells.mp"
+if [ "$cells" = all ]; then
+    bin/sample-arch --all > "$tmp/cells.mp"
+else
+    bin/sample-arch -n "$cells" --seed 1 > "$tmp/cells.mp"
+fi
 
 # cputime CMD...: runs CMD, prints "wall cpu" seconds of it and its children (stdout of
 # CMD to $tmp/out)
@@ -73,7 +81,7 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "# per round: round side measure wall cpu (ms for steps, s for scoring)"
 cat "$tmp/rows"
-/usr/bin/python3 - "$tmp/rows" "$base" "$(git rev-parse --short HEAD)" "$rounds" <<'PY'
+/usr/bin/python3 - "$tmp/rows" "$base" "$head" "$rounds" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 base, head, rounds = sys.argv[2], sys.argv[3], sys.argv[4]
