@@ -36,6 +36,8 @@ run score bin/score-sigeo --supernet "$T/sn.ckpt" --data "$T/data" --batch 8 --b
     --bn-batches 1 --eval-batches 1 --proxies all -q < "$T/a.mp" > "$T/s.mp"
 run rank bin/rank --by scores.sigeo < "$T/s.mp" > "$T/r.mp"
 run rank-stats bin/rank --by all --truth scores.zico -F stats < "$T/s.mp" > /dev/null 2>&1
+run rank-select bin/rank --where 'scores.params>0' --pareto scores.sigeo,-scores.params \
+    --aggregate sigeo,zico --truth scores.jacov -F table < "$T/s.mp" > /dev/null 2>&1
 run mp2json bin/mp2json < "$T/r.mp" > "$T/r.jsonl"
 run json2mp bin/json2mp < "$T/r.jsonl" > "$T/r2.mp"
 cmp -s "$T/r.mp" "$T/r2.mp" && echo "ok round trip under valgrind" || { echo "NOT OK round trip"; fail=1; }
