@@ -40,8 +40,13 @@ r = [json.loads(l) for l in open(sys.argv[1])]
 s = [x["scores"]["sigeo"] for x in r]
 assert len(r) == 5 and all(math.isfinite(v) for v in s) and s == sorted(s, reverse=True), s
 assert len({x["scores"]["params"] for x in r}) > 1
+# darts' own default weights (0, 0, 1, -1): the loss and J terms only
+for x in r:
+    c = x["scores"]
+    want = -c["sigeo_loss"] - c["sigeo_j"]
+    assert abs(c["sigeo"] - want) <= 1e-9 * max(1, abs(want)), (c["sigeo"], want)
 EOF
-check "score -> rank: 5 records, finite SiGeo, sorted, parameter counts differ" '[ $? -eq 0 ]'
+check "score -> rank: 5 records, finite SiGeo = -L - J (darts weights), sorted, parameter counts differ" '[ $? -eq 0 ]'
 
 head -c 0 /dev/null
 mp2json < "$T/archs.mp" | head -n 1 | json2mp |
