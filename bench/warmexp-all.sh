@@ -1,7 +1,7 @@
 #!/bin/sh
 # warmexp-all.sh — every setting of docs/quality.md's warm-up investigation, one after the
 # other (one process at a time), then its tables (bench/warmexp.py --doc).
-#   usage: bench/warmexp-all.sh   (~30 CPU-minutes; env as bench/warmexp.sh)
+#   usage: bench/warmexp-all.sh   (~35 CPU-minutes; env as bench/warmexp.sh)
 set -eu
 cd "$(dirname "$0")/.."
 E=bench/warmexp.sh
@@ -22,6 +22,8 @@ $E f0.1-wd0 "--fraction 0.1 --weight-decay 0"
 $E f0.01-ep10 "--fraction 0.01 --epochs 10"
 $E f0.2 "--fraction 0.2"
 $E f0.2-fair "--fraction 0.2 --sampling fair"
+$E f0.5-fair "--fraction 0.5 --sampling fair"
+$E f1-fair "--fraction 1 --sampling fair"
 # which trained tensors matter: the 20% warm-up's, the rest untrained
 for g in conv:'\.conv\.w$' bn:'\.bn\.' head:'^head\.' cells:'^s[0-9]'; do
     bench/warmmix.py $O/f0.2.ckpt $O/f0.ckpt "${g#*:}" 1 $O/mix.ckpt

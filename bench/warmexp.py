@@ -62,7 +62,8 @@ DOC_MIX = [
 # grow with training?
 DOC_LONG = [
     ("uniform, 10%", "f0.1"), ("uniform, 20%", "f0.2"),
-    ("fair, 10%", "f0.1-fair"), ("fair, 20%", "f0.2-fair"),
+    ("fair, 10%", "f0.1-fair"), ("fair, 20%", "f0.2-fair"), ("fair, 50%", "f0.5-fair"),
+    ("fair, 100% (one epoch)", "f1-fair"),
 ]
 
 
