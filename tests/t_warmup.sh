@@ -109,6 +109,13 @@ check "uniform: one step changes at most the 6 edges of its path ($r)" \
     'case "$r" in "1 uniform constant 12 "[0-6]) true;; *) false;; esac'
 check "--schedule cosine is recorded" \
     '[ "$($PY "$T/changed.py" "$T/i.ckpt" "$T/fc.ckpt")" = "3 fair cosine 12 12" ]'
+sample-arch $SP -n 2 > "$T/a.mp"
+score-sigeo --supernet "$T/fc.ckpt" --data "$T/data" --holdout 0 --proxies sigeo -q < "$T/a.mp" > /dev/null 2> "$T/err"
+check "score-sigeo warns that sigeo's weights were chosen after uniform sampling at a constant rate" \
+    'grep -q "warmed up with fair sampling and a cosine learning rate" "$T/err"'
+score-sigeo --supernet "$T/uni.ckpt" --data "$T/data" --holdout 0 --proxies sigeo --l1 1 --l2 1 --l3 1 --l4 1 -q < "$T/a.mp" > /dev/null 2> "$T/err"
+score-sigeo --supernet "$T/fc.ckpt" --data "$T/data" --holdout 0 --proxies sigeo --l1 1 --l2 1 --l3 1 --l4 1 -q < "$T/a.mp" > /dev/null 2>> "$T/err"
+check "... and not when the weights are given or the warm-up was uniform at a constant rate" '! grep -q "sampling" "$T/err"'
 warmup-supernet $ONE --sampling fair --schedule cosine --epochs 3 -o "$T/fc2.ckpt"
 check "fair and cosine: byte-identical run to run" 'cmp -s "$T/fc.ckpt" "$T/fc2.ckpt"'
 warmup-supernet $SP --sampling sandwich -o "$T/x.ckpt" 2>"$T/err"

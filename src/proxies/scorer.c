@@ -10,6 +10,7 @@
 #include "data/feed.h"
 #include "engine/layers.h"
 #include "engine/net.h"
+#include "engine/optim.h"
 #include "spaces/space.h"
 
 int scorer_select(const char *list, unsigned char *on, char *err, size_t n_err) {
@@ -326,6 +327,13 @@ static void resolve_lambda(scorer_opts_t *o, ckpt_t *ck, const unsigned char *on
         util_msg("warning: %s was warmed up on %g%% of the data, its sigeo weights were chosen "
                  "at %g%%; they rank worse there (docs/quality.md): warm up with --fraction %g "
                  "or give --l1..--l4", o->supernet, 100 * ck->fraction, 100 * lf, lf);
+    /* ... and after uniform sampling at a constant rate */
+    if (own && ck->steps > 0 && lf > 0 &&
+        (ck->sampling != WARMUP_UNIFORM || ck->schedule != OPTIM_CONSTANT))
+        util_msg("warning: %s was warmed up with %s sampling and a %s learning rate, its sigeo "
+                 "weights were chosen after uniform sampling at a constant rate; they rank worse "
+                 "(docs/quality.md): warm up with the defaults or give --l1..--l4", o->supernet,
+                 ckpt_sampling_name(ck->sampling), optim_kind_name(ck->schedule));
 }
 
 scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char *on, int *status) {
