@@ -49,11 +49,13 @@ static int child(rec_t *e, const space_t *S, const space_cfg_t *c, const arch_t 
     return bad ? -2 : 0;
 }
 
+enum opt_id { O_KEEPGOING = 256, O_OKBAD };
+
 int main(int argc, char **argv) {
     util_set_prog("mutate-arch");
     static const struct option lo[] = {{"children", 1, 0, 'k'}, {"seed", 1, 0, 'S'},
                                        {"force", 0, 0, 'f'},    {"help", 0, 0, 'h'},
-                                       {"keep-going", 0, 0, 256}, {"ok-if-bad", 0, 0, 257},
+                                       {"keep-going", 0, 0, O_KEEPGOING}, {"ok-if-bad", 0, 0, O_OKBAD},
                                        {0, 0, 0, 0}};
     rec_policy_t pol = {0, 0, 0};
     long k = 1, seed = 1;
@@ -67,8 +69,8 @@ int main(int argc, char **argv) {
             if (util_parse_long(optarg, 0, (long)(~0ul >> 1), &seed)) goto bad;
             break;
         case 'f': force = 1; break;
-        case 256: pol.keep_going = 1; break;
-        case 257: pol.ok_if_bad = 1; break;
+        case O_KEEPGOING: pol.keep_going = 1; break;
+        case O_OKBAD: pol.ok_if_bad = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }

@@ -67,15 +67,18 @@ typedef struct {
     int pol_status;
 } held_t;
 
+enum opt_id { O_KEEPGOING = 256, O_OKBAD, O_LOG };
+
 /* EXIT_OK to go on, or the exit status. */
 static int parse_opts(int argc, char **argv, opts_t *op) {
-    static const struct option lo[] = {{"by", required_argument, 0, 'b'},       {"top", required_argument, 0, 'k'},
-                                       {"ascending", no_argument, 0, 'a'},      {"format", required_argument, 0, 'F'},
-                                       {"truth", required_argument, 0, 't'},    {"aggregate", required_argument, 0, 'A'},
-                                       {"log", no_argument, 0, 258},            {"force", no_argument, 0, 'f'},
-                                       {"help", no_argument, 0, 'h'},           {"keep-going", no_argument, 0, 256},
-                                       {"ok-if-bad", no_argument, 0, 257},      {"where", required_argument, 0, 'w'},
-                                       {"pareto", required_argument, 0, 'p'},   {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"by", required_argument, 0, 'b'},        {"top", required_argument, 0, 'k'},
+        {"ascending", no_argument, 0, 'a'},       {"format", required_argument, 0, 'F'},
+        {"truth", required_argument, 0, 't'},     {"aggregate", required_argument, 0, 'A'},
+        {"log", no_argument, 0, O_LOG},           {"force", no_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},            {"keep-going", no_argument, 0, O_KEEPGOING},
+        {"ok-if-bad", no_argument, 0, O_OKBAD},   {"where", required_argument, 0, 'w'},
+        {"pareto", required_argument, 0, 'p'},    {0, 0, 0, 0}};
     static const char *const fmts[] = {"msgpack", "table", "jsonl", "stats"};
     const char *format = "msgpack";
     int ch;
@@ -90,8 +93,8 @@ static int parse_opts(int argc, char **argv, opts_t *op) {
         case 'F': format = optarg; break;
         case 't': op->truth = optarg; break;
         case 'f': op->force = 1; break;
-        case 256: op->pol.keep_going = 1; break;
-        case 257: op->pol.ok_if_bad = 1; break;
+        case O_KEEPGOING: op->pol.keep_going = 1; break;
+        case O_OKBAD: op->pol.ok_if_bad = 1; break;
         case 'w':
             if (op->sel.n_where == RECKEYS_MAX || rec_cond_parse(optarg, &op->sel.where[op->sel.n_where])) {
                 util_err("bad --where '%s' (KEY OP NUMBER, OP one of <= < >= > == !=; at most %d)", optarg,
@@ -113,7 +116,7 @@ static int parse_opts(int argc, char **argv, opts_t *op) {
             }
             op->by = "scores.aggregate";
             break;
-        case 258: op->agg_log = 1; break;
+        case O_LOG: op->agg_log = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
