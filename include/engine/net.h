@@ -267,5 +267,7 @@ size_t net_param_count(const net_t *net);
 double net_flops(const net_t *net);
 /* Mark which views the graph uses: used[i] = 1 for trainable view i (array of P->n). */
 void net_used_params(const net_t *net, unsigned char *used);
+/* The same without clearing used first: the views of several graphs add up. */
+void net_mark_params(const net_t *net, unsigned char *used);
 
 #endif

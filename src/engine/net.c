@@ -475,11 +475,15 @@ void net_backward(net_t *net) {
 
 /* ---- counts ---------------------------------------------------------------------------- */
 
-void net_used_params(const net_t *net, unsigned char *used) {
-    memset(used, 0, (size_t)net->P->n);
+void net_mark_params(const net_t *net, unsigned char *used) {
     for (int i = 0; i < net->n; i++)
         for (int j = 0; j < 3; j++)
             if (net->nodes[i].p[j] >= 0) used[net->nodes[i].p[j]] = 1;
+}
+
+void net_used_params(const net_t *net, unsigned char *used) {
+    memset(used, 0, (size_t)net->P->n);
+    net_mark_params(net, used);
 }
 
 size_t net_param_count(const net_t *net) {

@@ -11,12 +11,11 @@ long train_steps_per_epoch(const train_t *T) {
 }
 
 /* Step t over its networks: gradients summed over them, one update of every view any of
- * them uses. used and used_k (scratch) are allocated at the first call, sized from the
- * first network's parameters; the caller frees them. Returns the mean loss; not finite:
- * no update. *failed: a network could not be built, or out of memory (err set). */
+ * them uses. used (scratch) is allocated at the first call, sized from the first
+ * network's parameters; the caller frees it. Returns the mean loss; not finite: no
+ * update. *failed: a network could not be built, or out of memory (err set). */
 static float step_nets(const train_t *T, long t, const float *x, const int *y, float lr,
-                       unsigned char **used, unsigned char **used_k, int *failed, char *err,
-                       size_t n_err) {
+                       unsigned char **used, int *failed, char *err, size_t n_err) {
     int m = T->nets_per_step > 1 ? T->nets_per_step : 1;
     double sum = 0;
     params_t *P = NULL;
@@ -26,8 +25,7 @@ static float step_nets(const train_t *T, long t, const float *x, const int *y, f
         if (!net) return *failed = 1, NAN;
         if (!P) {
             P = net->P;
-            if (!*used) *used = malloc((size_t)P->n + 1), *used_k = malloc((size_t)P->n + 1);
-            if (!*used || !*used_k) {
+            if (!*used && !(*used = malloc((size_t)P->n + 1))) {
                 snprintf(err, n_err, "out of memory");
                 return *failed = 1, NAN;
             }
@@ -38,8 +36,7 @@ static float step_nets(const train_t *T, long t, const float *x, const int *y, f
         float loss = net_forward(net, x, y);
         if (!isfinite(loss)) return loss;
         net_backward(net);
-        net_used_params(net, *used_k);
-        for (int i = 0; i < P->n; i++) (*used)[i] |= (*used_k)[i];
+        net_mark_params(net, *used);
         sum += loss;
     }
     optimizer_step(&T->opt, P, *used, lr);
@@ -52,7 +49,7 @@ int train_run(const train_t *T, char *err, size_t n_err) {
     float *x = malloc((size_t)B * T->x_floats * sizeof(float));
     int *y = malloc((size_t)B * sizeof(int));
     int *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    unsigned char *used = NULL, *used_k = NULL;
+    unsigned char *used = NULL;
     int rc = -1;
     if (!x || !y || !perm) {
         snprintf(err, n_err, "out of memory");
@@ -67,7 +64,7 @@ int train_run(const train_t *T, char *err, size_t n_err) {
             T->batch_fn(T->arg, perm + s * B, B, x, y);
             float lr = (float)optim_lr(&T->sched, t);
             int failed;
-            float loss = step_nets(T, t, x, y, lr, &used, &used_k, &failed, err, n_err);
+            float loss = step_nets(T, t, x, y, lr, &used, &failed, err, n_err);
             if (failed) goto out;
             if (!isfinite(loss)) {
                 snprintf(err, n_err, "training diverged: loss is not finite at epoch %ld step %ld "
@@ -79,6 +76,6 @@ int train_run(const train_t *T, char *err, size_t n_err) {
     }
     rc = 0;
 out:
-    free(x), free(y), free(perm), free(used), free(used_k);
+    free(x), free(y), free(perm), free(used);
     return rc;
 }
