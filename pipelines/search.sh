@@ -107,9 +107,10 @@ done
 # NB201 defaults to MeCo without a warm-up: the best ranking on the tuning half of the
 # independent truth (docs/quality.md); SiGeo with a 1% warm-up elsewhere.
 case "$space" in
-nb201) : "${fraction:=0}" "${proxies:=meco,params,flops}" ;;
-*) : "${fraction:=0.01}" "${proxies:=sigeo,params,flops}" ;;
+nb201) best=meco best_fraction=0 ;;
+*) best=sigeo best_fraction=0.01 ;;
 esac
+: "${fraction:=$best_fraction}" "${proxies:=$best,params,flops}"
 # Counts are plain decimals: sh arithmetic would read 010 as octal and 08 as an error.
 case "$n" in ''|*[!0-9]*|0?*) die "-n needs a decimal integer >= 0 (0 = all), not '$n'" ;; esac
 case "$k" in ''|*[!0-9]*|0*) die "-k needs a decimal integer >= 1, not '$k'" ;; esac
@@ -135,7 +136,7 @@ if [ -n "$max_latency" ]; then
 fi
 # Rank by the first proxy asked for (the space's default above unless --proxies says otherwise).
 by=${proxies%%,*}
-if [ "$by" = all ]; then case "$space" in nb201) by=meco ;; *) by=sigeo ;; esac; fi
+[ "$by" != all ] || by=$best
 [ -n "$threads" ] || threads=$jobs
 for t in sample-arch warmup-supernet score-sigeo rank train-arch mp2json; do
     [ -x "$bin/$t" ] || { echo "search.sh: error: $bin/$t not built (run make)" >&2; exit 2; }
