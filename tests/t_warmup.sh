@@ -118,12 +118,35 @@ score-sigeo --supernet "$T/fc.ckpt" --data "$T/data" --holdout 0 --proxies sigeo
 check "... and not when the weights are given or the warm-up was uniform at a constant rate" '! grep -q "sampling" "$T/err"'
 warmup-supernet $ONE --sampling fair --schedule cosine --epochs 3 -o "$T/fc2.ckpt"
 check "fair and cosine: byte-identical run to run" 'cmp -s "$T/fc.ckpt" "$T/fc2.ckpt"'
-warmup-supernet $SP --sampling sandwich -o "$T/x.ckpt" 2>"$T/err"
+
+# Sandwich sampling: one step trains the largest path (every edge's 3x3 conv changes; a
+# uniform path's do at most on its own edges), the smallest and two uniform paths
+# (tests/test_nb201.c checks the path list; the all-skip path has no weights of its own).
+warmup-supernet $ONE --sampling sandwich -o "$T/sw.ckpt"
+cat >"$T/conv3.py" <<'EOF2'
+import sys, msgpack
+ld = lambda p: msgpack.unpackb(open(p, "rb").read(), raw=False)
+a, b = ld(sys.argv[1]), ld(sys.argv[2])
+c3 = [n for n in a["tensors"] if n.startswith("s0.c0.e") and n.endswith(".conv3.conv.w")]
+print(b["train"]["sampling"], len(c3), sum(a["tensors"][n]["data"] != b["tensors"][n]["data"] for n in c3))
+EOF2
+r=$($PY "$T/conv3.py" "$T/i.ckpt" "$T/sw.ckpt")
+check "--sampling sandwich: one step changes all 6 cell 3x3 convs, and is recorded ($r)" '[ "$r" = "sandwich 6 6" ]'
+r=$($PY "$T/conv3.py" "$T/i.ckpt" "$T/uni.ckpt")
+check "... which one uniform step does not ($r)" 'case "$r" in "uniform 6 "[0-5]) true;; *) false;; esac'
+score-sigeo --supernet "$T/sw.ckpt" --data "$T/data" --holdout 0 --proxies sigeo -q < "$T/a.mp" > /dev/null 2> "$T/err"
+check "score-sigeo reads the sandwich checkpoint back and warns about its sampling" \
+    'grep -q "warmed up with sandwich sampling and a constant learning rate" "$T/err"'
+warmup-supernet $ONE --sampling sandwich -o "$T/sw2.ckpt"
+check "sandwich: byte-identical run to run" 'cmp -s "$T/sw.ckpt" "$T/sw2.ckpt"'
+warmup-supernet $SP --sampling sandwiches -o "$T/x.ckpt" 2>"$T/err"
 check "unknown --sampling: usage error (2) naming the option" \
     '[ $? -eq 2 ] && grep -q -- "--sampling" "$T/err"'
-warmup-supernet -s darts --data "$T/data" --holdout 0 --input 1x8x8 --classes 3 --cells 1 --channels 4 --fraction 1 --sampling fair -o "$T/x.ckpt" 2>"$T/err"
-check "fair sampling in a space without it (darts): an error saying so, no file" \
-    '[ $? -eq 1 ] && grep -q "fair" "$T/err" && [ ! -e "$T/x.ckpt" ]'
+for s in fair sandwich; do
+    warmup-supernet -s darts --data "$T/data" --holdout 0 --input 1x8x8 --classes 3 --cells 1 --channels 4 --fraction 1 --sampling $s -o "$T/x.ckpt" 2>"$T/err"
+    check "$s sampling in a space without it (darts): usage error (2) saying so, no file" \
+        '[ $? -eq 2 ] && grep -q "$s sampling: the darts space" "$T/err" && [ ! -e "$T/x.ckpt" ]'
+done
 
 # Cache names follow the options.
 a=$(warmup-supernet $TR --cache-name)
@@ -131,8 +154,9 @@ b=$(warmup-supernet $TR --cache-name)
 c=$(warmup-supernet $TR --lr 0.1 --cache-name)
 d=$(warmup-supernet $TR --sampling fair --cache-name)
 e=$(warmup-supernet $TR --schedule cosine --cache-name)
+f=$(warmup-supernet $TR --sampling sandwich --cache-name)
 check "cache name is stable and changes with options" \
-    '[ "$a" = "$b" ] && [ "$a" != "$c" ] && [ "$a" != "$d" ] && [ "$a" != "$e" ] && [ "$d" != "$e" ] && case "$a" in supernet-nb201-C4-N1-f1-e4-s3-*.ckpt) true;; *) false;; esac'
+    '[ "$a" = "$b" ] && [ "$a" != "$c" ] && [ "$a" != "$d" ] && [ "$a" != "$e" ] && [ "$d" != "$e" ] && [ "$f" != "$a" ] && [ "$f" != "$d" ] && case "$a" in supernet-nb201-C4-N1-f1-e4-s3-*.ckpt) true;; *) false;; esac'
 
 # Errors.
 warmup-supernet $SP 2>"$T/err"

@@ -1,5 +1,6 @@
 /* test_nb201.c — NB201 encoding: string <-> index <-> op tuple for all 15,625 cells,
  * parse errors, sampling, mutation, configuration keys, and space_read_record. */
+#include "spaces/darts.h"
 #include "spaces/nb201.h"
 
 #include <stdio.h>
@@ -118,6 +119,25 @@ static void test_sample_mutate(void) {
     ok = 1; /* Binomial(5000, 0.2): mean 1000, sd 28 */
     for (int o = 0; o < NB_N_OPS; o++) ok &= first[o] > 830 && first[o] < 1170;
     check(ok, "fair paths: a path's op on an edge is uniform");
+
+    /* Sandwich: largest (every edge conv 3x3) first, smallest (every edge skip) last, the
+     * ones between uniform over the ops, an edge's op independent of the other path's. */
+    arch_t sp[ARCH_MAX_GENES];
+    int ends_ok = 1, mid[NB_N_OPS] = {0}, same = 0;
+    for (int i = 0; i < 5000; i++) {
+        int m = space_sandwich_paths(S, &r, &S->cfg_defaults, sp);
+        ends_ok &= m == 2 + SPACE_SANDWICH_RANDOM && m == 4;
+        for (int k = 0; k < m; k++) ends_ok &= sp[k].n == NB_N_EDGES && S->to_index(&sp[k]) >= 0;
+        for (int e = 0; e < NB_N_EDGES && m == 4; e++)
+            ends_ok &= sp[0].g[e] == NB_CONV3 && sp[m - 1].g[e] == NB_SKIP;
+        if (m == 4) mid[sp[1].g[2]]++, mid[sp[2].g[4]]++, same += sp[1].g[0] == sp[2].g[0];
+    }
+    check(ends_ok, "sandwich paths: four, all conv 3x3 first, all skip last");
+    ok = same > 830 && same < 1170; /* Binomial(5000, 0.2), as both draws are uniform */
+    for (int o = 0; o < NB_N_OPS; o++) ok &= mid[o] > 1750 && mid[o] < 2250; /* B(10000, .2) */
+    check(ok, "sandwich paths: the middle paths' ops uniform and drawn independently");
+    check(space_sandwich_paths(&space_darts, &r, &space_darts.cfg_defaults, sp) == 0,
+          "sandwich paths: none in a space without path_ends (darts)");
 }
 
 static void test_record(void) {

@@ -15,8 +15,8 @@
 #define CKPT_MAX_BYTES ((size_t)1 << 30)
 
 /* The warm-up's path sampling per step (ckpt_t sampling; model/warmup.h). */
-enum { WARMUP_UNIFORM = 0, WARMUP_FAIR };
-/* "uniform" / "fair" to a WARMUP_* value, -1 if unknown; and back. */
+enum { WARMUP_UNIFORM = 0, WARMUP_FAIR, WARMUP_SANDWICH };
+/* "uniform" / "fair" / "sandwich" to a WARMUP_* value, -1 if unknown; and back. */
 int ckpt_sampling_parse(const char *name);
 const char *ckpt_sampling_name(int sampling);
 
@@ -26,7 +26,7 @@ typedef struct {
     /* warm-up options as run */
     double fraction, lr, momentum, weight_decay;
     int epochs, batch;
-    int sampling;                /* WARMUP_UNIFORM / WARMUP_FAIR (model/warmup.h) */
+    int sampling;                /* WARMUP_UNIFORM / _FAIR / _SANDWICH (model/warmup.h) */
     int schedule;                /* OPTIM_CONSTANT / OPTIM_COSINE (engine/optim.h) */
     uint64_t seed;
     int threads;                 /* OpenBLAS threads of the run (results depend on it); 0 unknown */

@@ -1,7 +1,8 @@
 /* warmup.h — the supernet warm-up: one-shot training of a checkpoint's parameters on a
- * feed's training split (each step trains one uniformly sampled path, or with fair
- * sampling as many paths as a gene has choices, together using every choice once, and
- * updates only what they use), with the optimizer of the space at a constant or cosine
+ * feed's training split (each step trains one uniformly sampled path; with fair
+ * sampling as many paths as a gene has choices, together using every choice once; with
+ * sandwich sampling the largest, the smallest and two uniform paths; and updates only
+ * what they use), with the optimizer of the space at a constant or cosine
  * learning rate; the checkpoint gets the loss curve, the steps and the seconds
  * (docs/warmup.md). */
 #ifndef SIGEO_MODEL_WARMUP_H
@@ -15,10 +16,14 @@
 /* Curve points kept in the checkpoint: each is the mean loss of a run of steps. */
 #define WARMUP_CURVE_POINTS 256
 
+/* Paths per warm-up step of the space with sampling (WARMUP_*), or -1 with err saying
+ * that the space has no such sampling (a usage error: the tools check before any work). */
+int model_warmup_paths(const space_t *S, int sampling, char *err, size_t n_err);
+
 /* Train c->P (allocated and initialized) with c's options (epochs, batch, lr, schedule,
  * momentum, weight decay, sampling, seed) on d's training split; progress lines on stderr
- * when show. 0, or -1 with err set (a loss that is not finite, out of memory, fair
- * sampling in a space without it). */
+ * when show. 0, or -1 with err set (a loss that is not finite, out of memory, a
+ * sampling the space does not have). */
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err);
 
 /* A checkpoint file name that changes whenever an option that changes the checkpoint does,

@@ -90,6 +90,10 @@ typedef struct space {
     /* Choices per gene of a supernet path when every gene has the same number (NB201: the
      * five ops of an edge), which fair sampling needs; 0: the space has no fair sampling. */
     int path_choices;
+    /* Optional (NULL: the space has no sandwich sampling): its largest and smallest
+     * supernet paths for c, which sandwich sampling trains at every step (NB201: every
+     * edge nor_conv_3x3, and every edge skip_connect; docs/warmup.md). */
+    void (*path_ends)(const space_cfg_t *c, arch_t *largest, arch_t *smallest);
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
@@ -100,6 +104,12 @@ void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t
  * choice of every gene exactly once (each gene's choices in a random order across the
  * paths), into paths[0..path_choices). Returns their number, 0 if the space has none. */
 int space_fair_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths);
+/* Uniformly sampled paths in a sandwich step, besides the largest and the smallest. */
+#define SPACE_SANDWICH_RANDOM 2
+/* Sandwich sampling (BigNAS, Yu et al. 2020): the largest path, SPACE_SANDWICH_RANDOM
+ * uniformly sampled ones (space_sample_path), then the smallest, into paths[0..returned).
+ * Returns their number, 0 if the space has no path_ends. */
+int space_sandwich_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths);
 
 /* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
  * its bounds. Spaces describe their cfg with a table of these. */

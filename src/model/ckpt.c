@@ -22,11 +22,12 @@
 int ckpt_sampling_parse(const char *name) {
     if (!strcmp(name, "uniform")) return WARMUP_UNIFORM;
     if (!strcmp(name, "fair")) return WARMUP_FAIR;
+    if (!strcmp(name, "sandwich")) return WARMUP_SANDWICH;
     return -1;
 }
 
 const char *ckpt_sampling_name(int sampling) {
-    return sampling == WARMUP_FAIR ? "fair" : "uniform";
+    return sampling == WARMUP_FAIR ? "fair" : sampling == WARMUP_SANDWICH ? "sandwich" : "uniform";
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -139,8 +140,8 @@ static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n
     r = rec_get_str(tr, "schedule", name, sizeof name);
     c->schedule = r == REC_MISSING ? OPTIM_CONSTANT : r == REC_OK ? optim_kind_parse(name) : -1;
     if (c->sampling < 0 || c->schedule < 0) {
-        snprintf(err, n_err, "train: unknown sampling or schedule (uniform or fair; constant or "
-                 "cosine)");
+        snprintf(err, n_err, "train: unknown sampling or schedule (uniform, fair or sandwich; "
+                 "constant or cosine)");
         return -1;
     }
     c->epochs = (int)epochs;

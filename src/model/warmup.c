@@ -23,7 +23,7 @@ typedef struct {
     const feed_t *d;
     net_t net;        /* rebuilt for each step's path */
     rng_t paths;      /* its own stream, so data order and paths do not shift each other */
-    arch_t fair[ARCH_MAX_GENES]; /* fair sampling: the step's paths, drawn at its first */
+    arch_t step[ARCH_MAX_GENES]; /* fair, sandwich: the step's paths, drawn at its first */
     long steps, every;
     int show;
     double t0, t_last, gap, run, since;
@@ -38,8 +38,11 @@ static net_t *warm_net(void *arg, long t, int k, char *err, size_t n_err) {
     const space_t *S = w->c->space;
     arch_t a;
     if (w->c->sampling == WARMUP_FAIR) {
-        if (k == 0) space_fair_paths(S, &w->paths, &w->c->cfg, w->fair);
-        a = w->fair[k];
+        if (k == 0) space_fair_paths(S, &w->paths, &w->c->cfg, w->step);
+        a = w->step[k];
+    } else if (w->c->sampling == WARMUP_SANDWICH) {
+        if (k == 0) space_sandwich_paths(S, &w->paths, &w->c->cfg, w->step);
+        a = w->step[k];
     } else {
         space_sample_path(S, &w->paths, &w->c->cfg, &a);
     }
@@ -75,21 +78,32 @@ static void warm_step(void *arg, long ep, long s, long t, float loss) {
     }
 }
 
-int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) {
-    int tty = isatty(STDERR_FILENO);
-    int fair = c->sampling == WARMUP_FAIR;
-    if (fair && c->space->path_choices <= 0) {
+int model_warmup_paths(const space_t *S, int sampling, char *err, size_t n_err) {
+    if (sampling == WARMUP_FAIR && S->path_choices <= 0) {
         snprintf(err, n_err, "fair sampling: the %s space has none (its genes differ in their "
-                 "choices); use uniform", c->space->name);
+                 "choices); use uniform", S->name);
         return -1;
     }
+    if (sampling == WARMUP_SANDWICH && !S->path_ends) {
+        snprintf(err, n_err, "sandwich sampling: the %s space defines no largest and smallest "
+                 "path; use uniform", S->name);
+        return -1;
+    }
+    return sampling == WARMUP_FAIR ? S->path_choices
+           : sampling == WARMUP_SANDWICH ? 2 + SPACE_SANDWICH_RANDOM : 1;
+}
+
+int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) {
+    int tty = isatty(STDERR_FILENO);
+    int per_step = model_warmup_paths(c->space, c->sampling, err, n_err);
+    if (per_step < 0) return -1;
     warm_t w = {.c = c, .d = d, .show = show, .gap = tty ? 0.5 : 5.0};
     train_t T = {
         .n_examples = d->n[FEED_TRAIN], .batch = c->batch, .epochs = c->epochs,
         .order_seed = c->seed ^ SEED_SALT_ORDER,
         .x_floats = (size_t)d->c * d->h * d->w,
         .opt = {c->space->optimizer, (float)c->momentum, (float)c->weight_decay, 0},
-        .nets_per_step = fair ? c->space->path_choices : 1,
+        .nets_per_step = per_step,
         .batch_fn = warm_batch, .net_fn = warm_net, .step_fn = warm_step, .arg = &w,
     };
     w.steps = train_steps_per_epoch(&T) * c->epochs;

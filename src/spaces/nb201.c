@@ -156,6 +156,17 @@ static int64_t live_key(const arch_t *a) {
     return nb201_index(ops);
 }
 
+/* Sandwich sampling's ends. Largest: the op with the most parameters on every edge
+ * (nor_conv_3x3). Smallest: the fewest parameters among the ops whose output depends on
+ * their input (none, with no parameters either, would make the cell's output zero and the
+ * loss constant in the input); skip_connect and avg_pool_3x3 have none, and skip also
+ * computes nothing. */
+static void path_ends(const space_cfg_t *c, arch_t *largest, arch_t *smallest) {
+    (void)c;
+    largest->n = smallest->n = NB_N_EDGES;
+    for (int e = 0; e < NB_N_EDGES; e++) largest->g[e] = NB_CONV3, smallest->g[e] = NB_SKIP;
+}
+
 const space_t space_nb201 = {
     .name = "nb201",
     .n_arch = NB_N_ARCH,
@@ -178,4 +189,5 @@ const space_t space_nb201 = {
     .live_key = live_key,
     .optimizer = OPTIMIZER_SGD,
     .path_choices = NB_N_OPS,
+    .path_ends = path_ends,
 };

@@ -112,6 +112,14 @@ int space_fair_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *p
     return m;
 }
 
+int space_sandwich_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths) {
+    if (!S->path_ends) return 0;
+    int m = 2 + SPACE_SANDWICH_RANDOM;
+    S->path_ends(c, &paths[0], &paths[m - 1]);
+    for (int k = 1; k < m - 1; k++) space_sample_path(S, r, c, &paths[k]);
+    return m;
+}
+
 void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,
                   arch_t *child) {
     if (S->mutate_cfg) S->mutate_cfg(r, c, parent, child);

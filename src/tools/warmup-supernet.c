@@ -1,6 +1,6 @@
 /* warmup-supernet — the "sub-one-shot" warm-up: train the weight-sharing supernet of a
  * space briefly on a share of the training set (single-path one-shot: each step samples
- * one path uniformly and updates only what it uses) and write a checkpoint
+ * one path uniformly, or a few with --sampling, and updates only what they use) and write a checkpoint
  * (docs/warmup.md). --fraction 0 writes the initialized, untrained supernet.
  *
  *   warmup-supernet --fraction 0.01 -o supernet.ckpt
@@ -58,8 +58,9 @@ static void usage(FILE *f) {
             "      --batch INT      batch size [64]\n"
             "      --lr X           SGD learning rate [0.1]\n"
             "      --schedule S     constant or cosine (to 0 at the last step) [constant]\n"
-            "      --sampling S     paths per step: uniform (one) or fair (every op of an\n"
-            "                       edge once, in as many paths) [uniform]\n"
+            "      --sampling S     paths per step: uniform (one), fair (every op of an\n"
+            "                       edge once, in as many paths) or sandwich (the largest,\n"
+            "                       the smallest and 2 uniform paths; nb201) [uniform]\n"
             "      --momentum X     SGD momentum [0.9]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
@@ -157,6 +158,8 @@ static int prepare(opts_t *o, const space_t *S, ckpt_t *c) {
     if (space_cfg_options(&c->cfg, o->channels, o->cells, o->classes, o->input, err, sizeof err))
         return util_err("%s", err), EXIT_USAGE;
     set_options(o, S, c);
+    if (model_warmup_paths(S, o->sampling, err, sizeof err) < 0)
+        return util_err("--sampling: %s", err), EXIT_USAGE;
     model_warmup_name(c, o->data_dir, &o->spec, name, sizeof name);
     if (o->cache_name) return printf("%s\n", name), fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
     if (!o->out) return util_err("no output file: give -o FILE (for example -o cache/%s)", name), EXIT_USAGE;
