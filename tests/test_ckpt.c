@@ -177,6 +177,56 @@ static void test_round_trip(void) {
     ckpt_free(&b);
 }
 
+/* A few-shot sub-supernet: the split round-trips, a one-shot file loads unsplit, ckpt_fits
+ * follows the split, ckpt_siblings accepts another op at the same edge and nothing else. */
+static void test_fewshot(void) {
+    space_cfg_t cfg = small_cfg();
+    ckpt_t a, b, c, d;
+    char err[512];
+    make_ckpt(&a, &cfg, &cfg, NULL, 7);
+    a.fixed = 1, a.fix_gene = 3, a.fix_choice = 2;
+    check(ckpt_save(DIR_ "/fix.ckpt", &a, err, sizeof err) == 0, "few-shot: save");
+    int rc = ckpt_load(DIR_ "/fix.ckpt", &b, err, sizeof err);
+    check(rc == 0 && b.fixed == 1 && b.fix_gene == 3 && b.fix_choice == 2,
+          "few-shot: the split (edge 3, op 2) round-trips");
+    make_ckpt(&c, &cfg, &cfg, NULL, 7);
+    ckpt_save(DIR_ "/nofix.ckpt", &c, err, sizeof err);
+    check(strcmp(c.hash, a.hash) != 0, "few-shot: the split changes the hash");
+    int rc2 = ckpt_load(DIR_ "/nofix.ckpt", &d, err, sizeof err);
+    check(rc2 == 0 && d.fixed == 0, "few-shot: a one-shot file loads unsplit");
+    arch_t x = {.n = 6, .g = {0, 1, 2, 2, 4, 3}}, y = x;
+    y.g[3] = 3;
+    check(rc == 0 && rc2 == 0 && ckpt_fits(&b, &x) && !ckpt_fits(&b, &y) && ckpt_fits(&d, &x) &&
+              ckpt_fits(&d, &y),
+          "few-shot: ckpt_fits follows the split; a one-shot supernet fits all");
+    if (rc == 0 && rc2 == 0) {
+        ckpt_t e = b;
+        e.fix_choice = 4, e.seed = 99;
+        check(ckpt_siblings(&b, "b", &e, "e", err, sizeof err) == 0,
+              "few-shot: another op at the same edge (another seed) is a sibling");
+        struct { const char *what; int f; } cases[] = {{"same op", 0}, {"another gene", 1},
+                                                       {"unsplit", 2}, {"other lr", 3},
+                                                       {"other data", 4}, {"other cfg", 5}};
+        for (int k = 0; k < 6; k++) {
+            e = b, e.fix_choice = 4;
+            if (cases[k].f == 0) e.fix_choice = 2;
+            if (cases[k].f == 1) e.fix_gene = 0;
+            if (cases[k].f == 2) e.fixed = 0;
+            if (cases[k].f == 3) e.lr *= 2;
+            if (cases[k].f == 4) e.data_fingerprint[0] = 'b';
+            if (cases[k].f == 5) e.cfg.C++;
+            char what[96];
+            int r = ckpt_siblings(&b, "fb.ckpt", &e, "fe.ckpt", err, sizeof err);
+            snprintf(what, sizeof what, "few-shot: %s is not a sibling, named", cases[k].what);
+            check(r == -1 && strstr(err, "fb.ckpt") && strstr(err, "fe.ckpt"), what);
+        }
+    }
+    if (rc == 0) ckpt_free(&b);
+    if (rc2 == 0) ckpt_free(&d);
+    ckpt_free(&a);
+    ckpt_free(&c);
+}
+
 static void test_mismatch(void) {
     space_cfg_t cfg = small_cfg(), wide = small_cfg(), deep = small_cfg();
     wide.C = 8;
@@ -379,6 +429,7 @@ int main(void) {
     mkdir("tests/tmp", 0755);
     mkdir(DIR_, 0755);
     test_round_trip();
+    test_fewshot();
     test_mismatch();
     test_atomic();
     test_inherit();

@@ -30,6 +30,9 @@ typedef struct {
     int schedule;                /* OPTIM_CONSTANT / OPTIM_COSINE (engine/optim.h) */
     uint64_t seed;
     int threads;                 /* OpenBLAS threads of the run (results depend on it); 0 unknown */
+    /* few-shot sub-supernet (warmup-supernet --fix): when fixed, every path took choice
+     * fix_choice at gene fix_gene; such a checkpoint scores only candidates with it */
+    int fixed, fix_gene, fix_choice;
     char data_fingerprint[65];
     char data_dir[1024];         /* absolute */
     char data_options[1024];     /* the data options read with (feed.h), "" for none */
@@ -58,6 +61,15 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err);
  * the stored cfg). On success c owns c->P. 0, or -1 with err naming the file. */
 int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err);
 void ckpt_free(ckpt_t *c);
+/* Non-zero if c may score candidate a: c is not a few-shot sub-supernet, or a takes its
+ * fixed choice at its fixed gene. */
+int ckpt_fits(const ckpt_t *c, const arch_t *a);
+/* 0 if b (file pb) is a sibling of a (file pa) for few-shot scoring: both sub-supernets
+ * split at the same gene on different choices, of one space, cfg and data, warmed up with
+ * the same options (the seed aside) and with the same sigeo weights; else -1 with err
+ * naming the files and what differs. */
+int ckpt_siblings(const ckpt_t *a, const char *pa, const ckpt_t *b, const char *pb, char *err,
+                  size_t n_err);
 /* A "mean"/"std" pair of arrays (both absent: *n_norm = 0) into mean/std (64 floats
  * each); shared with model files. 0, or -1 with err. */
 int ckpt_read_norm(const msgpack_object *me, const msgpack_object *sd, int *n_norm, float *mean,

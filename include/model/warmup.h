@@ -21,9 +21,10 @@
 int model_warmup_paths(const space_t *S, int sampling, char *err, size_t n_err);
 
 /* Train c->P (allocated and initialized) with c's options (epochs, batch, lr, schedule,
- * momentum, weight decay, sampling, seed) on d's training split; progress lines on stderr
+ * momentum, weight decay, sampling, seed, the few-shot split: every path then takes
+ * c->fix_choice at gene c->fix_gene) on d's training split; progress lines on stderr
  * when show. 0, or -1 with err set (a loss that is not finite, out of memory, a
- * sampling the space does not have). */
+ * sampling or a split the space does not have). */
 int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err);
 
 /* A checkpoint file name that changes whenever an option that changes the checkpoint does,

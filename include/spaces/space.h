@@ -94,6 +94,9 @@ typedef struct space {
      * supernet paths for c, which sandwich sampling trains at every step (NB201: every
      * edge nor_conv_3x3, and every edge skip_connect; docs/warmup.md). */
     void (*path_ends)(const space_cfg_t *c, arch_t *largest, arch_t *smallest);
+    /* Optional (NULL: numbers only): the names of those path_choices choices (NB201: the
+     * op names), which options such as warmup-supernet --fix accept. */
+    const char *const *choice_names;
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
@@ -110,6 +113,15 @@ int space_fair_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *p
  * uniformly sampled ones (space_sample_path), then the smallest, into paths[0..returned).
  * Returns their number, 0 if the space has no path_ends. */
 int space_sandwich_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *paths);
+/* Genes of a supernet path for c (NB201: 6 edges). */
+int space_path_genes(const space_t *S, const space_cfg_t *c);
+/* "G=OP" (gene G, 0-based, and a choice by name or number) into *gene and *choice, for
+ * few-shot supernets whose paths all take one choice at one gene (warmup-supernet --fix);
+ * only in spaces with path_choices. 0, or -1 with err giving the ranges and names. */
+int space_fix_parse(const space_t *S, const space_cfg_t *c, const char *s, int *gene, int *choice,
+                    char *err, size_t n_err);
+/* Choice k's name (its number in buf when the space names none). */
+const char *space_choice_name(const space_t *S, int k, char *buf, size_t n);
 
 /* One integer of a space's "cfg" map: its record key, where it lives in space_cfg_t, and
  * its bounds. Spaces describe their cfg with a table of these. */

@@ -36,7 +36,9 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     int rc = ctr_pack_cstr(pk, "space") | ctr_pack_cstr(pk, c->space->name);
     rc |= ctr_pack_cstr(pk, "cfg") | msgpack_pack_object(pk, *cfg);
 
-    rc |= ctr_pack_cstr(pk, "train") | msgpack_pack_map(pk, 10);
+    /* the split of a few-shot sub-supernet only when there is one: other files stay
+     * byte-identical to those written before it existed */
+    rc |= ctr_pack_cstr(pk, "train") | msgpack_pack_map(pk, c->fixed ? 12 : 10);
     rc |= ctr_pack_cstr(pk, "fraction") | msgpack_pack_double(pk, c->fraction);
     rc |= ctr_pack_cstr(pk, "epochs") | msgpack_pack_int(pk, c->epochs);
     rc |= ctr_pack_cstr(pk, "batch") | msgpack_pack_int(pk, c->batch);
@@ -47,6 +49,10 @@ static int pack_header(msgpack_packer *pk, const ckpt_t *c, const msgpack_object
     rc |= ctr_pack_cstr(pk, "threads") | msgpack_pack_int(pk, c->threads);
     rc |= ctr_pack_cstr(pk, "sampling") | ctr_pack_cstr(pk, ckpt_sampling_name(c->sampling));
     rc |= ctr_pack_cstr(pk, "schedule") | ctr_pack_cstr(pk, optim_kind_name(c->schedule));
+    if (c->fixed) {
+        rc |= ctr_pack_cstr(pk, "fix_gene") | msgpack_pack_int(pk, c->fix_gene);
+        rc |= ctr_pack_cstr(pk, "fix_choice") | msgpack_pack_int(pk, c->fix_choice);
+    }
 
     /* No data was read for an untrained supernet: nil rather than an empty string. */
     rc |= ctr_pack_cstr(pk, "data") | msgpack_pack_map(pk, 5);
@@ -119,6 +125,24 @@ static int obj_str(const msgpack_object *o, char *buf, size_t n) {
     return o && rec_get_str(o, NULL, buf, n) == REC_OK ? 0 : -1;
 }
 
+/* fix_gene and fix_choice of a few-shot sub-supernet: both or neither (older files and
+ * one-shot supernets), in the ranges of the space. */
+static int read_fix(const msgpack_object *tr, ckpt_t *c, char *err, size_t n_err) {
+    const space_t *S = c->space;
+    int64_t g, k;
+    int rg = rec_get_int(tr, "fix_gene", &g), rk = rec_get_int(tr, "fix_choice", &k);
+    c->fixed = 0, c->fix_gene = c->fix_choice = -1;
+    if (rg == REC_MISSING && rk == REC_MISSING) return 0;
+    int n_genes = S->path_choices > 0 ? space_path_genes(S, &c->cfg) : 0;
+    if (rg != REC_OK || rk != REC_OK || g < 0 || g >= n_genes || k < 0 || k >= S->path_choices) {
+        snprintf(err, n_err, "train: fix_gene and fix_choice must both be integers, in 0..%d and "
+                 "0..%d (%s)", n_genes - 1, S->path_choices - 1, S->name);
+        return -1;
+    }
+    c->fixed = 1, c->fix_gene = (int)g, c->fix_choice = (int)k;
+    return 0;
+}
+
 /* The "train" map: the warm-up's options. */
 static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n_err) {
     const msgpack_object *tr = rec_lookup(root, "train");
@@ -146,7 +170,7 @@ static int read_train(const msgpack_object *root, ckpt_t *c, char *err, size_t n
     }
     c->epochs = (int)epochs;
     c->batch = (int)batch;
-    return 0;
+    return read_fix(tr, c, err, n_err);
 }
 
 int ckpt_read_norm(const msgpack_object *me, const msgpack_object *sd, int *n_norm, float *mean,
@@ -276,6 +300,38 @@ int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err) {
         params_init(&c->P);
     }
     return rc;
+}
+
+int ckpt_fits(const ckpt_t *c, const arch_t *a) {
+    return !c->fixed || (c->fix_gene < a->n && a->g[c->fix_gene] == c->fix_choice);
+}
+
+int ckpt_siblings(const ckpt_t *a, const char *pa, const ckpt_t *b, const char *pb, char *err,
+                  size_t n_err) {
+    const char *what = NULL;
+    if (!a->fixed || !b->fixed)
+        what = "is not a few-shot sub-supernet (warmup-supernet --fix); give one such file per op";
+    else if (a->space != b->space || !space_cfg_equal(&a->cfg, &b->cfg))
+        what = "has another space or cfg";
+    else if (a->fix_gene != b->fix_gene)
+        what = "is split at another gene";
+    else if (a->fix_choice == b->fix_choice)
+        what = "is split on the same op";
+    else if (strcmp(a->data_fingerprint, b->data_fingerprint) || strcmp(a->data_options, b->data_options) ||
+             a->n_norm != b->n_norm || memcmp(a->norm_mean, b->norm_mean, sizeof a->norm_mean) ||
+             memcmp(a->norm_std, b->norm_std, sizeof a->norm_std))
+        what = "was warmed up on other data or data options";
+    else if (a->fraction != b->fraction || a->epochs != b->epochs || a->batch != b->batch ||
+             a->lr != b->lr || a->momentum != b->momentum || a->weight_decay != b->weight_decay ||
+             a->sampling != b->sampling || a->schedule != b->schedule || a->threads != b->threads)
+        what = "was warmed up with other options (fraction, epochs, batch, lr, momentum, weight "
+               "decay, sampling, schedule or threads)";
+    else if (memcmp(a->lambda, b->lambda, sizeof a->lambda) || a->lambda_fraction != b->lambda_fraction)
+        what = "holds other sigeo weights";
+    if (!what) return 0;
+    snprintf(err, n_err, "%s and %s do not form one few-shot supernet: %s %s", pa, pb,
+             a->fixed ? pb : pa, what);
+    return -1;
 }
 
 void ckpt_free(ckpt_t *c) {

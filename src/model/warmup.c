@@ -46,6 +46,9 @@ static net_t *warm_net(void *arg, long t, int k, char *err, size_t n_err) {
     } else {
         space_sample_path(S, &w->paths, &w->c->cfg, &a);
     }
+    /* a few-shot sub-supernet: its fixed choice replaces the drawn one, so the draws (and
+     * every other gene's choices) are those of the one-shot warm-up */
+    if (w->c->fixed) a.g[w->c->fix_gene] = w->c->fix_choice;
     net_reset(&w->net);
     w->net.share_dy = w->net.no_input_dy = 1;
     if (S->build(&w->net, &w->c->cfg, &a) || net_finalize(&w->net, NULL)) {
@@ -97,6 +100,13 @@ int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) 
     int tty = isatty(STDERR_FILENO);
     int per_step = model_warmup_paths(c->space, c->sampling, err, n_err);
     if (per_step < 0) return -1;
+    if (c->fixed && (c->space->path_choices <= 0 || c->fix_gene < 0 ||
+                     c->fix_gene >= space_path_genes(c->space, &c->cfg) || c->fix_choice < 0 ||
+                     c->fix_choice >= c->space->path_choices)) {
+        snprintf(err, n_err, "few-shot split at gene %d on choice %d: not in the %s space",
+                 c->fix_gene, c->fix_choice, c->space->name);
+        return -1;
+    }
     warm_t w = {.c = c, .d = d, .show = show, .gap = tty ? 0.5 : 5.0};
     train_t T = {
         .n_examples = d->n[FEED_TRAIN], .batch = c->batch, .epochs = c->epochs,
@@ -143,6 +153,12 @@ void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t 
         snprintf(all + l, sizeof all - l, " %s %s", ckpt_sampling_name(c->sampling),
                  optim_kind_name(c->schedule));
     }
+    char fix[32] = "";
+    if (c->fixed) { /* likewise */
+        snprintf(fix, sizeof fix, "-fix%d=%d", c->fix_gene, c->fix_choice);
+        size_t l = strlen(all);
+        snprintf(all + l, sizeof all - l, " fix%d=%d", c->fix_gene, c->fix_choice);
+    }
     sha256_t s;
     uint8_t d[32];
     char hex[65];
@@ -150,8 +166,8 @@ void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t 
     sha256_update(&s, all, strlen(all));
     sha256_final(&s, d);
     sha256_hex(d, hex);
-    snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld-%.8s.ckpt", S->name, g->C, g->N,
-             c->fraction, (long)c->epochs, (long)c->seed, hex);
+    snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld%s-%.8s.ckpt", S->name, g->C, g->N,
+             c->fraction, (long)c->epochs, (long)c->seed, fix, hex);
 }
 
 int model_warmup_declare_cli(ckpt_t *c) {

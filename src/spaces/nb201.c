@@ -190,4 +190,5 @@ const space_t space_nb201 = {
     .optimizer = OPTIMIZER_SGD,
     .path_choices = NB_N_OPS,
     .path_ends = path_ends,
+    .choice_names = nb201_op_names,
 };

@@ -3,6 +3,7 @@
 #include "spaces/space.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int64_t space_no_index(const arch_t *a) {
@@ -118,6 +119,64 @@ int space_sandwich_paths(const space_t *S, rng_t *r, const space_cfg_t *c, arch_
     S->path_ends(c, &paths[0], &paths[m - 1]);
     for (int k = 1; k < m - 1; k++) space_sample_path(S, r, c, &paths[k]);
     return m;
+}
+
+int space_path_genes(const space_t *S, const space_cfg_t *c) {
+    rng_t r;
+    arch_t a;
+    rng_seed(&r, 1); /* any path: only its length is read */
+    space_sample_path(S, &r, c, &a);
+    return a.n;
+}
+
+const char *space_choice_name(const space_t *S, int k, char *buf, size_t n) {
+    if (S->choice_names && k >= 0 && k < S->path_choices) return S->choice_names[k];
+    snprintf(buf, n, "%d", k);
+    return buf;
+}
+
+/* The choices' names for messages: "0 (none), 1 (skip_connect), ..." or "0..4". */
+static void choice_list(const space_t *S, char *buf, size_t n) {
+    size_t l = 0;
+    buf[0] = 0;
+    if (!S->choice_names) {
+        snprintf(buf, n, "0..%d", S->path_choices - 1);
+        return;
+    }
+    for (int k = 0; k < S->path_choices && l < n; k++)
+        l += (size_t)snprintf(buf + l, n - l, "%s%d (%s)", k ? ", " : "", k, S->choice_names[k]);
+}
+
+int space_fix_parse(const space_t *S, const space_cfg_t *c, const char *s, int *gene, int *choice,
+                    char *err, size_t n_err) {
+    if (S->path_choices <= 0) {
+        snprintf(err, n_err, "the %s space has no few-shot split (its genes differ in their "
+                 "choices)", S->name);
+        return -1;
+    }
+    int n_genes = space_path_genes(S, c), m = S->path_choices;
+    char list[512], *end;
+    choice_list(S, list, sizeof list);
+    const char *eq = strchr(s, '=');
+    long g = eq ? strtol(s, &end, 10) : -1;
+    if (!eq || end != eq || eq == s || g < 0 || g >= n_genes) {
+        snprintf(err, n_err, "'%s': want GENE=OP with GENE in 0..%d (the %s arch string's order) "
+                 "and OP one of %s", s, n_genes - 1, S->name, list);
+        return -1;
+    }
+    long k = -1;
+    for (int i = 0; S->choice_names && i < m; i++)
+        if (strcmp(eq + 1, S->choice_names[i]) == 0) k = i;
+    if (k < 0 && eq[1]) {
+        k = strtol(eq + 1, &end, 10);
+        if (*end || k >= m) k = -1;
+    }
+    if (k < 0) {
+        snprintf(err, n_err, "'%s': unknown op '%s'; one of %s", s, eq + 1, list);
+        return -1;
+    }
+    *gene = (int)g, *choice = (int)k;
+    return 0;
 }
 
 void space_mutate(const space_t *S, rng_t *r, const space_cfg_t *c, const arch_t *parent,

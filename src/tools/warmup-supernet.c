@@ -27,7 +27,7 @@
 #include "base/util.h"
 
 typedef struct {
-    const char *out, *data_dir, *space, *input;
+    const char *out, *data_dir, *space, *input, *fix;
     long epochs, batch, seed, threads, channels, cells, classes;
     double fraction, lr, momentum, weight_decay;
     data_spec_t spec; /* the data options (feed.h) */
@@ -61,6 +61,9 @@ static void usage(FILE *f) {
             "      --sampling S     paths per step: uniform (one), fair (every op of an\n"
             "                       edge once, in as many paths) or sandwich (the largest,\n"
             "                       the smallest and 2 uniform paths; nb201) [uniform]\n"
+            "      --fix E=OP       few-shot sub-supernet: every path takes op OP (name or\n"
+            "                       number) on edge E (0-based, the arch string's order;\n"
+            "                       nb201 0..5); score-sigeo takes one per op [none]\n"
             "      --momentum X     SGD momentum [0.9]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
@@ -74,7 +77,7 @@ static void usage(FILE *f) {
 
 enum opt_id { O_CHANNELS = 256, O_CELLS, O_INPUT, O_CLASSES, O_DATA, O_FRAC, O_EPOCHS, O_BATCH,
               O_LR, O_MOM, O_WD, O_SEED, O_THREADS, O_CACHE, O_PROGRESS, O_KEEP, O_SAMPLING,
-              O_SCHEDULE };
+              O_SCHEDULE, O_FIX };
 
 /* Options into o; -1 to go on, else the exit status (after --help, or a usage error). */
 static int parse_opts(int argc, char **argv, opts_t *o) {
@@ -84,7 +87,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         {"data", 1, 0, O_DATA},      {"fraction", 1, 0, O_FRAC}, {"epochs", 1, 0, O_EPOCHS},
         {"batch", 1, 0, O_BATCH},    {"lr", 1, 0, O_LR},         {"momentum", 1, 0, O_MOM},
         {"weight-decay", 1, 0, O_WD}, {"seed", 1, 0, O_SEED},    {"threads", 1, 0, O_THREADS},
-        {"sampling", 1, 0, O_SAMPLING}, {"schedule", 1, 0, O_SCHEDULE},
+        {"sampling", 1, 0, O_SAMPLING}, {"schedule", 1, 0, O_SCHEDULE}, {"fix", 1, 0, O_FIX},
         {"cache-name", 0, 0, O_CACHE}, FEED_LONG_OPTIONS, {"keep-going", 0, 0, O_KEEP}, {"progress", 0, 0, O_PROGRESS}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int ch;
@@ -112,6 +115,7 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
         case O_THREADS: bad = util_parse_long(optarg, 1, LAY_MAX_THREADS, &o->threads); break;
         case O_SAMPLING: bad = (o->sampling = ckpt_sampling_parse(optarg)) < 0; break;
         case O_SCHEDULE: bad = (o->schedule = optim_kind_parse(optarg)) < 0; break;
+        case O_FIX: o->fix = optarg; break;
         case O_CACHE: o->cache_name = 1; break;
         case O_KEEP: o->spec.keep_going = 1; break;
         case O_PROGRESS: o->progress = 1; break;
@@ -160,6 +164,9 @@ static int prepare(opts_t *o, const space_t *S, ckpt_t *c) {
     set_options(o, S, c);
     if (model_warmup_paths(S, o->sampling, err, sizeof err) < 0)
         return util_err("--sampling: %s", err), EXIT_USAGE;
+    if (o->fix && space_fix_parse(S, &c->cfg, o->fix, &c->fix_gene, &c->fix_choice, err, sizeof err))
+        return util_err("--fix: %s", err), EXIT_USAGE;
+    c->fixed = o->fix != NULL;
     model_warmup_name(c, o->data_dir, &o->spec, name, sizeof name);
     if (o->cache_name) return printf("%s\n", name), fflush(stdout) || ferror(stdout) ? EXIT_IO : EXIT_OK;
     if (!o->out) return util_err("no output file: give -o FILE (for example -o cache/%s)", name), EXIT_USAGE;
