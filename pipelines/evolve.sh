@@ -20,8 +20,9 @@ usage: evolve.sh --supernet FILE [options] > history.mp
   --population INT    population size [20]
   --sample INT        tournament sample size [5]
   --generations INT   children to evaluate [40]
-  --key KEY           score that ranks candidates [scores.sigeo]
-  --proxies LIST      proxies score-sigeo computes [sigeo]
+  --key KEY           score that ranks candidates [the space's, as rank's default:
+                      scores.meco for nb201, scores.sigeo otherwise]
+  --proxies LIST      proxies score-sigeo computes [the key's proxy]
   --seed INT          random seed [1]
   --data PATH         data for score-sigeo [the checkpoint's]
   --cells INT, --channels INT   space parameters passed to sample-arch
@@ -29,7 +30,7 @@ usage: evolve.sh --supernet FILE [options] > history.mp
 EOF
 }
 
-space=nasrec supernet= P=20 S=5 G=40 key=scores.sigeo proxies=sigeo seed=1 data= extra=
+space=nasrec supernet= P=20 S=5 G=40 key= proxies= seed=1 data= extra=
 while [ $# -gt 0 ]; do
     case $1 in
     --space) space=$2; shift 2 ;;
@@ -46,6 +47,9 @@ while [ $# -gt 0 ]; do
     *) echo "evolve.sh: error: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
+# the space's default ranking, as rank and warmup-supernet have it (docs/quality.md)
+case "$space" in nb201) : "${key:=scores.meco}" ;; *) : "${key:=scores.sigeo}" ;; esac
+: "${proxies:=${key#scores.}}"
 [ -n "$supernet" ] || { echo "evolve.sh: error: --supernet FILE is required" >&2; exit 2; }
 for v in "$P" "$S" "$G" "$seed"; do
     case $v in ''|*[!0-9]*) echo "evolve.sh: error: '$v' is not a non-negative integer" >&2; exit 2 ;; esac

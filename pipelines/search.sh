@@ -105,7 +105,8 @@ while [ $# -gt 0 ]; do
 done
 
 # NB201 defaults to MeCo without a warm-up: the best ranking on the tuning half of the
-# independent truth (docs/quality.md); SiGeo with a 1% warm-up elsewhere.
+# independent truth (docs/quality.md); SiGeo with a 1% warm-up elsewhere. The same defaults
+# as rank's and warmup-supernet's (the space's rank_key and zero_shot): t_defaults.sh checks.
 case "$space" in
 nb201) best=meco best_fraction=0 ;;
 *) best=sigeo best_fraction=0.01 ;;
@@ -157,7 +158,8 @@ ckpt="$cache/$("$bin/warmup-supernet" --data "$data" $wopts "$@" --cache-name)"
 if [ -f "$ckpt" ]; then
     say "reusing cached supernet $ckpt"
 else
-    say "warming up the supernet on ${fraction} of the training data -> $ckpt"
+    if awk -v f="$fraction" 'BEGIN { exit f + 0 != 0 }'; then say "writing the untrained supernet -> $ckpt"
+    else say "warming up the supernet on ${fraction} of the training data -> $ckpt"; fi
     # shellcheck disable=SC2086
     "$bin/warmup-supernet" --data "$data" $wopts "$@" -o "$ckpt"
 fi

@@ -36,8 +36,8 @@ out["curve"] = m["loss_curve"]
 print(json.dumps(out))
 EOF
 
-# --fraction 0: no data read (the data directory does not even exist), untrained lambda.
-warmup-supernet $SP --fraction 0 --data /nonexistent -o "$T/f0.ckpt"
+# --fraction 0 without --data: no data read, untrained lambda.
+warmup-supernet $SP --fraction 0 -o "$T/f0.ckpt"
 check "fraction 0 runs without data" '[ $? -eq 0 ] && [ -s "$T/f0.ckpt" ]'
 J=$($PY "$T/read.py" "$T/f0.ckpt")
 check "fraction 0 checkpoint is msgpack with a valid hash" '[ -n "$J" ]'
@@ -51,8 +51,21 @@ assert j["data"] == {"dir": None, "fingerprint": None, "options": None, "mean": 
 assert j["n_state"] > 0 and j["n_tensors"] > j["n_state"], j
 '
 check "fraction 0: header, lambda [1,50,0,30], no data" '[ $? -eq 0 ]'
-warmup-supernet $SP --fraction 0 -o "$T/f0b.ckpt"
-check "fraction 0 twice: identical bytes" 'cmp -s "$T/f0.ckpt" "$T/f0b.ckpt"'
+warmup-supernet $SP -o "$T/f0b.ckpt"
+check "no --fraction on nb201 is --fraction 0: identical bytes" 'cmp -s "$T/f0.ckpt" "$T/f0b.ckpt"'
+# --fraction 0 with --data: the data must exist, and sets the shapes and normalization
+warmup-supernet $SP --fraction 0 --data /nonexistent -o "$T/f0c.ckpt" 2> "$T/err"
+check "fraction 0 with --data /nonexistent: bad input (1) naming it, no file" \
+    '[ $? -eq 1 ] && grep -q /nonexistent "$T/err" && [ ! -e "$T/f0c.ckpt" ]'
+warmup-supernet --channels 4 --fraction 0 --data "$T/data" --holdout 0 -o "$T/f0d.ckpt"
+$PY "$T/read.py" "$T/f0d.ckpt" | $PY -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["cfg"] == {"C": 4, "N": 1, "in_ch": 1, "H": 8, "W": 8, "classes": 3}, j["cfg"]
+assert j["steps"] == 0 and j["lambda"] == [1, 50, 0, 30] and j["data"]["dir"].endswith("/data"), j
+assert len(j["data"]["fingerprint"]) == 64 and len(j["data"]["mean"]) == 1, j["data"]
+'
+check "fraction 0 with --data: the data's shape and classes, data recorded, untrained" '[ $? -eq 0 ]'
 
 # Warm-up: 4 epochs of 30 steps; the loss curve must come down.
 warmup-supernet $TR -o "$T/w.ckpt" 2>"$T/err"

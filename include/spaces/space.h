@@ -97,6 +97,12 @@ typedef struct space {
     /* Optional (NULL: numbers only): the names of those path_choices choices (NB201: the
      * op names), which options such as warmup-supernet --fix accept. */
     const char *const *choice_names;
+    /* What the tools do with this space when not told otherwise, set to the best ranking
+     * measured (docs/quality.md, "Defaults, as shipped"): the score `rank` sorts by (NULL:
+     * sigeo), and whether warmup-supernet's default is no warm-up (--fraction 0) instead
+     * of 1%. Read them through space_rank_key and space_default_fraction. */
+    const char *rank_key;
+    int zero_shot;
 } space_t;
 
 void space_sample(const space_t *S, rng_t *r, const space_cfg_t *c, arch_t *a);
@@ -149,6 +155,10 @@ int space_cfg_write(const struct space *S, const space_cfg_t *c, rec_t *e, const
 
 /* NULL if no space has that name. */
 const space_t *space_find(const char *name);
+/* The dotted key `rank` sorts S's records by unless told ("scores.sigeo" for S NULL). */
+const char *space_rank_key(const space_t *S);
+/* warmup-supernet's --fraction unless told: 0 or 0.01. */
+double space_default_fraction(const space_t *S);
 /* to_index and from_index of a space whose architectures are not numbered: -1. */
 int64_t space_no_index(const arch_t *a);
 int space_no_from_index(int64_t i, arch_t *a);

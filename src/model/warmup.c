@@ -205,7 +205,7 @@ static int open_subset(const ckpt_t *c, space_cfg_t *g, feed_t *f, const char *d
     fo.data.rows = g->extra[SPACE_CFG_ROWS];
     if (input_given) fo.data.in_c = g->in_ch, fo.data.in_h = g->H, fo.data.in_w = g->W;
     fo.seed = c->seed;
-    fo.fraction = c->fraction;
+    fo.fraction = c->fraction > 0 ? c->fraction : 1e-12; /* untrained: shapes only (1 row) */
     int frc = feed_open_cli(f, &fo);
     if (frc) return frc;
     if (!input_given) g->in_ch = f->c, g->H = f->h, g->W = f->w;
@@ -218,7 +218,7 @@ static int open_subset(const ckpt_t *c, space_cfg_t *g, feed_t *f, const char *d
         feed_close(f);
         return EXIT_BAD_INPUT;
     }
-    if (f->n[FEED_TRAIN] < c->batch) {
+    if (c->fraction > 0 && f->n[FEED_TRAIN] < c->batch) {
         util_err("%s: %d training examples at --fraction %g, fewer than one batch of %d",
                  data_dir, f->n[FEED_TRAIN], c->fraction, c->batch);
         feed_close(f);

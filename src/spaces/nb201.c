@@ -191,4 +191,7 @@ const space_t space_nb201 = {
     .path_choices = NB_N_OPS,
     .path_ends = path_ends,
     .choice_names = nb201_op_names,
+    /* MeCo on the untrained supernet ranks best on the independent truth's tuning half */
+    .rank_key = "scores.meco",
+    .zero_shot = 1,
 };

@@ -22,6 +22,14 @@ const space_t *space_find(const char *name) {
     return NULL;
 }
 
+const char *space_rank_key(const space_t *S) {
+    return S && S->rank_key ? S->rank_key : "scores.sigeo";
+}
+
+double space_default_fraction(const space_t *S) {
+    return S->zero_shot ? 0 : 0.01;
+}
+
 int space_read_record(const msgpack_object *rec, const space_t **sp, arch_t *a, space_cfg_t *c, char *err,
                       size_t n_err) {
     char name[32], s[1024];

@@ -16,13 +16,17 @@
 #include "io/rec.h"
 #include "io/reckeys.h"
 #include "io/recset.h"
+#include "spaces/space.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: rank [options] < scored.mp > ranked.mp\n"
             "Sorts records by a numeric key, best first; NaN or missing values sort last.\n"
             "  -b, --by KEY          dotted key to sort on, or 'all' (every number under\n"
-            "                        \"scores\"; needs --truth; sorts by the truth) [scores.sigeo]\n"
+            "                        \"scores\"; needs --truth; sorts by the truth) [the\n"
+            "                        default of the first record's space: scores.meco for\n"
+            "                        nb201, scores.sigeo for the others or when the first\n"
+            "                        record lacks the default (docs/quality.md)]\n"
             "  -k, --top K           keep only the first K records (0 = all) [0]\n"
             "  -a, --ascending       smaller is better\n"
             "  -F, --format FMT      msgpack, table, jsonl, or stats (one rank_stats\n"
@@ -82,7 +86,6 @@ static int parse_opts(int argc, char **argv, opts_t *op) {
     static const char *const fmts[] = {"msgpack", "table", "jsonl", "stats"};
     const char *format = "msgpack";
     int ch;
-    op->by = "scores.sigeo";
     while ((ch = getopt_long(argc, argv, "b:k:aF:t:A:fhw:p:", lo, NULL)) != -1) {
         switch (ch) {
         case 'b': op->by = optarg; break;
@@ -125,7 +128,7 @@ static int parse_opts(int argc, char **argv, opts_t *op) {
     op->fmt = -1;
     for (int i = 0; i < 4; i++)
         if (!strcmp(format, fmts[i])) op->fmt = i;
-    op->by_all = !strcmp(op->by, "all");
+    op->by_all = op->by && !strcmp(op->by, "all");
     if (optind < argc) util_err("unexpected argument '%s'", argv[optind]);
     else if (op->fmt < 0) util_err("unknown --format '%s' (msgpack, table, jsonl, stats)", format);
     else if (op->agg_log && !op->sel.agg.n) why = "--log needs --aggregate";
@@ -138,9 +141,25 @@ static int parse_opts(int argc, char **argv, opts_t *op) {
     return EXIT_USAGE;
 }
 
+/* Without --by: the default key of o's space (a record without "space" is nb201's, as
+ * everywhere), or scores.sigeo when o lacks it, so records scored without the space's
+ * default proxy still sort by sigeo. */
+static void default_key(opts_t *op, const msgpack_object *o) {
+    char name[32];
+    int r = rec_get_str(o, "space", name, sizeof name);
+    const space_t *S = space_find(r == REC_MISSING ? "nb201" : r == REC_OK ? name : "");
+    double v;
+    op->by = space_rank_key(S);
+    if (rec_get_num(o, op->by, &v) == REC_MISSING && strcmp(op->by, "scores.sigeo")) {
+        util_msg("the first record lacks %s, %s's default: sorting by scores.sigeo", op->by, S->name);
+        op->by = "scores.sigeo";
+    }
+}
+
 /* Filters record o and adds it to h. EXIT_OK, -1 when the record was skipped as bad, or
  * the exit status. */
 static int take(opts_t *op, held_t *h, const msgpack_object *o, long rn) {
+    if (!op->by) default_key(op, o);
     const char *bad = NULL, *key = op->by_all ? op->truth : op->by;
     double v[MAX_PARETO + RECKEYS_MAX], k = NAN, t = NAN;
     int sel = rec_select(&op->sel, o, v, &bad), g = REC_OK;
@@ -248,8 +267,9 @@ int main(int argc, char **argv) {
     int st = parse_opts(argc, argv, &op);
     if (st >= 0) return st;
     recset_init(&h.S, op.sel.par.n + op.sel.agg.n);
+    if (!(st = read_all(&op, &h)) && !op.by) op.by = space_rank_key(NULL); /* no records */
     /* on bad input nothing is written: sorted output of partial input would mislead */
-    if (!(st = read_all(&op, &h)) && !(st = combine(&op, &h)) &&
+    if (!st && !(st = combine(&op, &h)) &&
         !(op.truth && (st = report_stats(&op, &h))) && !(op.fmt != F_STATS && (st = write_out(&op, &h))))
         st = rec_policy_exit(&op.pol, h.pol_status);
     recset_free(&h.S); /* every path: leak checkers see a clean exit */

@@ -52,8 +52,9 @@ static void usage(FILE *f) {
             "                       spaces [" CRITEO_DEFAULT_FILE "] (docs/data.md)\n"
             FEED_USAGE
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
-            "                       supernet and reads no data [0.01, the share the\n"
-            "                       sigeo weights it writes were chosen at]\n"
+            "                       supernet and reads no data [nb201 0: its default\n"
+            "                       ranking (rank) is MeCo on the untrained supernet;\n"
+            "                       other spaces 0.01] (docs/quality.md)\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
             "      --lr X           SGD learning rate [0.1]\n"
@@ -195,7 +196,9 @@ static int run(const opts_t *o, ckpt_t *c, const feed_t *train) {
     else if (o->fraction > 0 && model_warmup(c, train, show, err, sizeof err)) rc = EXIT_BAD_INPUT;
     else if (ckpt_save(o->out, c, err, sizeof err)) rc = EXIT_IO;
     if (rc) return util_err("%s", err), rc;
-    if (show)
+    if (show && c->steps == 0)
+        util_msg("wrote %s: the untrained supernet, %zu parameters, sha256 %.12s", o->out, c->P.n_floats, c->hash);
+    else if (show)
         util_msg("wrote %s: %zu parameters, %lld steps in %.1f s, final loss %.4f, sha256 %.12s", o->out,
                  c->P.n_floats, (long long)c->steps, c->seconds, c->n_curve ? c->curve[c->n_curve - 1] : NAN,
                  c->hash);
@@ -206,7 +209,7 @@ int main(int argc, char **argv) {
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = 0.01, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = -1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
     feed_opts_t fd;
     feed_opts_default(&fd, DATA_IMAGES);
     o.spec = fd.data;
@@ -215,6 +218,7 @@ int main(int argc, char **argv) {
     const space_t *S = space_find(o.space);
     if (!S) return util_err("unknown space '%s'", o.space), EXIT_USAGE;
     if (!o.data_given) o.data_dir = feed_default_path(S->data_kind);
+    if (o.fraction < 0) o.fraction = space_default_fraction(S);
     ckpt_t *c = calloc(1, sizeof *c); /* large (the loss curve): not on the stack */
     if (!c) return util_err("out of memory"), EXIT_IO;
     feed_t train = {0};
@@ -226,7 +230,8 @@ int main(int argc, char **argv) {
         mallopt(M_MMAP_THRESHOLD, 512 << 20);
         mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 #endif
-        rc = o.fraction > 0 ? model_warmup_feed_cli(c, &train, o.data_dir, &o.spec, o.input != NULL,
+        /* untrained, the data given still sets the shapes and is recorded for score-sigeo */
+        rc = o.fraction > 0 || o.data_given ? model_warmup_feed_cli(c, &train, o.data_dir, &o.spec, o.input != NULL,
                                                      o.classes >= 0)
                             : EXIT_OK;
         if (rc == EXIT_OK) rc = run(&o, c, &train);
