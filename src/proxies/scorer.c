@@ -141,16 +141,19 @@ static int memo_init(memo_t *m, const space_t *sp, const unsigned char *on, int 
     return 0;
 }
 
-/* What scores one stream: the supernet, the working parameters, one net whose arena each
- * record's graph reuses, the proxy context, the selected proxies and the memo. */
+/* What scores one stream: the supernets (one, or the sub-supernets of a few-shot split),
+ * the working parameters, one net whose arena each record's graph reuses, the proxy
+ * context, the selected proxies and a memo per supernet (equal live networks score alike
+ * only over the same weights). */
 struct scorer {
-    ckpt_t *ck;
+    ckpt_t *ck[SCORER_MAX_SUPERNETS];
+    int n_ck;
     params_t W;
     net_t net;
     proxy_ctx_t ctx;
     batches_t bt;
     unsigned char on[PROXY_MAX];
-    memo_t memo;
+    memo_t memo[SCORER_MAX_SUPERNETS];
     long n_memo;
 };
 
@@ -177,8 +180,7 @@ static int read_candidate(const ckpt_t *ck, const msgpack_object *in, const spac
 
 /* Proxy i's outputs into out: from the memo slot on a hit, else by running it (and storing
  * them in the slot when it has one). 0, or -2 out of memory. */
-static int run_proxy(scorer_t *s, int i, int64_t slot, int hit, proxy_out_t *out) {
-    memo_t *memo = &s->memo;
+static int run_proxy(scorer_t *s, memo_t *memo, int i, int64_t slot, int hit, proxy_out_t *out) {
     memset(out, 0, sizeof *out);
     int k = slot >= 0 ? memo->px_of[i] : -1;
     memo_out_t *mo = k >= 0 ? &memo->out[slot * memo->n_px + k] : NULL;
@@ -229,6 +231,23 @@ static int scores_write(const scores_t *sc, rec_t *e) {
     return sc->why[0] && rec_set_str(e, "error", sc->why) ? -2 : 0;
 }
 
+/* The supernet that scores candidate a: the only one, or the sub-supernet split on a's
+ * choice at the split gene. Its index, or -1 with err naming the choice and the splits. */
+static int pick_supernet(const scorer_t *s, const arch_t *a, char *err, size_t n_err) {
+    for (int j = 0; j < s->n_ck; j++)
+        if (ckpt_fits(s->ck[j], a)) return j;
+    const ckpt_t *k0 = s->ck[0];
+    const space_t *S = k0->space;
+    char b[16], have[512] = "";
+    size_t l = 0;
+    for (int j = 0; j < s->n_ck && l < sizeof have; j++)
+        l += (size_t)snprintf(have + l, sizeof have - l, "%s%s", j ? ", " : "",
+                              space_choice_name(S, s->ck[j]->fix_choice, b, sizeof b));
+    snprintf(err, n_err, "the arch takes %s on edge %d; no --supernet is split on it (given: %s)",
+             space_choice_name(S, a->g[k0->fix_gene], b, sizeof b), k0->fix_gene, have);
+    return -1;
+}
+
 /* Build the record's network over W in s->net (reset first: its arena is reused from one
  * record to the next) unless the memo holds every selected proxy's outputs, run the
  * selected proxies and add their keys. 0, -1 with err for bad input, -2 out of memory. */
@@ -236,8 +255,11 @@ int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, siz
     const space_t *sp;
     arch_t a;
     space_cfg_t c;
-    if (read_candidate(s->ck, in, &sp, &a, &c, err, n_err)) return -1;
-    memo_t *memo = &s->memo;
+    if (read_candidate(s->ck[0], in, &sp, &a, &c, err, n_err)) return -1;
+    int j = pick_supernet(s, &a, err, n_err);
+    if (j < 0) return -1;
+    memo_t *memo = &s->memo[j];
+    s->ctx.src = &s->ck[j]->P; /* every proxy restores the views it uses from it */
     net_t *net = &s->net;
     /* a slot whose key differs (empty, or another key's in a large space) is overwritten */
     int64_t key = memo->n_slots ? sp->live_key(&a) : -1, slot = key >= 0 ? key % memo->n_slots : -1;
@@ -278,7 +300,7 @@ int scorer_score(scorer_t *s, const msgpack_object *in, rec_t *e, char *err, siz
     for (int i = 0; proxy_table[i] && rc == 0; i++) {
         if (!s->on[i]) continue;
         proxy_out_t out;
-        if ((rc = run_proxy(s, i, slot, hit, &out))) break;
+        if ((rc = run_proxy(s, memo, i, slot, hit, &out))) break;
         static unsigned char warned[PROXY_MAX];
         if (out.n == 0 && !warned[i] && s->on[i] == 1) {
             util_msg("%s is not defined for space '%s'; not scored", proxy_table[i]->name, sp->name);
@@ -326,20 +348,37 @@ static void resolve_lambda(scorer_opts_t *o, ckpt_t *ck, const unsigned char *on
     if (own && ck->steps > 0 && lf > 0 && (ck->fraction > 2 * lf || ck->fraction < lf / 2))
         util_msg("warning: %s was warmed up on %g%% of the data, its sigeo weights were chosen "
                  "at %g%%; they rank worse there (docs/quality.md): warm up with --fraction %g "
-                 "or give --l1..--l4", o->supernet, 100 * ck->fraction, 100 * lf, lf);
+                 "or give --l1..--l4", o->supernet[0], 100 * ck->fraction, 100 * lf, lf);
     /* ... and after uniform sampling at a constant rate */
     if (own && ck->steps > 0 && lf > 0 &&
         (ck->sampling != WARMUP_UNIFORM || ck->schedule != OPTIM_CONSTANT))
         util_msg("warning: %s was warmed up with %s sampling and a %s learning rate, its sigeo "
                  "weights were chosen after uniform sampling at a constant rate; they rank worse "
-                 "(docs/quality.md): warm up with the defaults or give --l1..--l4", o->supernet,
+                 "(docs/quality.md): warm up with the defaults or give --l1..--l4", o->supernet[0],
                  ckpt_sampling_name(ck->sampling), optim_kind_name(ck->schedule));
 }
 
-scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char *on, int *status) {
+/* 0 if the n_ck checkpoints are one supernet or sub-supernets of one split; else -1 after
+ * saying which two differ and how. */
+static int check_siblings(const scorer_opts_t *o, ckpt_t *const *ck, int n_ck) {
+    char err[2048];
+    for (int i = 1; i < n_ck; i++)
+        for (int j = 0; j < i; j++)
+            if (ckpt_siblings(ck[j], o->supernet[j], ck[i], o->supernet[i], err, sizeof err))
+                return util_err("--supernet: %s", err), -1;
+    return 0;
+}
+
+scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *const *cks, int n_ck, const unsigned char *on,
+                      int *status) {
     scorer_opts_t o = *oin;
-    scorer_t *s = calloc(1, sizeof *s);
     char err[1024];
+    if (n_ck < 1 || n_ck > SCORER_MAX_SUPERNETS || check_siblings(&o, cks, n_ck)) {
+        *status = EXIT_USAGE;
+        return NULL;
+    }
+    ckpt_t *ck = cks[0]; /* space, cfg, data and options are those of all */
+    scorer_t *s = calloc(1, sizeof *s);
     if (!s) {
         util_err("out of memory");
         *status = EXIT_IO;
@@ -353,12 +392,13 @@ scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char 
         free(s);
         return NULL;
     }
-    s->ck = ck;
+    memcpy(s->ck, cks, sizeof(ckpt_t *) * (size_t)n_ck);
+    s->n_ck = n_ck;
     if (bt->c != ck->cfg.in_ch || bt->h != ck->cfg.H || bt->w != ck->cfg.W ||
         bt->classes > ck->cfg.classes || bt->dense != ck->cfg.extra[SPACE_CFG_DENSE]) {
         util_err("%s: data is %dx%dx%d (%d dense) with %d classes, the supernet %s wants "
                  "%dx%dx%d (%d dense) and %d", dir, bt->c, bt->h, bt->w, bt->dense, bt->classes,
-                 o.supernet, ck->cfg.in_ch, ck->cfg.H, ck->cfg.W, ck->cfg.extra[SPACE_CFG_DENSE],
+                 o.supernet[0], ck->cfg.in_ch, ck->cfg.H, ck->cfg.W, ck->cfg.extra[SPACE_CFG_DENSE],
                  ck->cfg.classes);
         *status = EXIT_BAD_INPUT;
         scorer_free(s);
@@ -391,11 +431,12 @@ scorer_t *scorer_open(const scorer_opts_t *oin, ckpt_t *ck, const unsigned char 
         scorer_free(s);
         return NULL;
     }
-    if (memo_init(&s->memo, ck->space, s->on, !o.no_memo)) {
-        util_err("out of memory");
-        scorer_free(s);
-        return NULL;
-    }
+    for (int j = 0; j < n_ck; j++)
+        if (memo_init(&s->memo[j], ck->space, s->on, !o.no_memo)) {
+            util_err("out of memory");
+            scorer_free(s);
+            return NULL;
+        }
     /* one net for the whole stream: each record rebuilds its graph in the same arena */
     net_init(&s->net, &s->W, (int)o.batch);
     *status = EXIT_OK;
@@ -409,7 +450,7 @@ long scorer_memo_hits(const scorer_t *s) {
 void scorer_free(scorer_t *s) {
     if (!s) return;
     net_free(&s->net);
-    memo_free(&s->memo);
+    for (int j = 0; j < SCORER_MAX_SUPERNETS; j++) memo_free(&s->memo[j]);
     proxy_ctx_free(&s->ctx);
     params_free(&s->W);
     free(s->bt.x), free(s->bt.y);

@@ -38,7 +38,10 @@ static void usage(FILE *f) {
             "usage: score-sigeo --supernet FILE [options] < arch records > scored records\n"
             "Adds scores.<proxy> to each record (docs/proxies.md); a score that is not finite\n"
             "is NaN and the record gets an \"error\" key saying why.\n"
-            "  --supernet FILE      supernet checkpoint from warmup-supernet (required)\n"
+            "  --supernet FILE      supernet checkpoint from warmup-supernet (required);\n"
+            "                       repeated: few-shot sub-supernets of one split\n"
+            "                       (warmup-supernet --fix E=OP), one per op; a record is\n"
+            "                       scored over the one split on its op at edge E\n"
             "  --data PATH          training data [the checkpoint's data and data options, else "
             DATA_DEFAULT_DIR "]\n"
             FEED_USAGE
@@ -106,7 +109,13 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol) {
     while ((ch = getopt_long(argc, argv, "qfh", lo, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case O_SUPERNET: so->supernet = optarg; break;
+        case O_SUPERNET:
+            if (so->n_supernets == SCORER_MAX_SUPERNETS) {
+                util_err("--supernet given more than %d times", SCORER_MAX_SUPERNETS);
+                return EXIT_USAGE;
+            }
+            so->supernet[so->n_supernets++] = optarg;
+            break;
         case O_DATA: so->data_path = optarg; break;
         case O_PROXIES: o->proxies = optarg; break;
         case O_SEED: bad = util_parse_long(optarg, 0, (long)(~0ul >> 1), &so->seed); break;
@@ -230,7 +239,7 @@ int main(int argc, char **argv) {
     char err[1024];
     int rc = parse_opts(argc, argv, &o, &pol);
     if (rc >= 0) return rc;
-    if (!o.so.supernet) {
+    if (!o.so.n_supernets) {
         util_err("--supernet FILE is required (make one with warmup-supernet)");
         usage(stderr);
         return EXIT_USAGE;
@@ -238,11 +247,20 @@ int main(int argc, char **argv) {
     if (scorer_select(o.proxies, on, err, sizeof err)) return util_err("%s", err), EXIT_USAGE;
     if (util_check_binary_stdout(o.force)) return EXIT_USAGE;
     lay_set_threads((int)o.threads);
-    static ckpt_t ck; /* large (loss curve); static keeps it off the stack */
-    if (ckpt_load(o.so.supernet, &ck, err, sizeof err)) return util_err("%s", err), EXIT_BAD_INPUT;
-    scorer_t *s = scorer_open(&o.so, &ck, on, &rc);
+    static ckpt_t ck[SCORER_MAX_SUPERNETS]; /* large (loss curve); static keeps them off the stack */
+    ckpt_t *cks[SCORER_MAX_SUPERNETS];
+    int n = 0;
+    for (; n < o.so.n_supernets; n++) {
+        if (ckpt_load(o.so.supernet[n], &ck[n], err, sizeof err)) {
+            util_err("%s", err);
+            rc = EXIT_BAD_INPUT;
+            break;
+        }
+        cks[n] = &ck[n];
+    }
+    scorer_t *s = n == o.so.n_supernets ? scorer_open(&o.so, cks, n, on, &rc) : NULL;
     if (s) rc = rec_policy_exit(&pol, score_stream(&o, s, &pol));
     scorer_free(s);
-    ckpt_free(&ck);
+    for (int i = 0; i < n; i++) ckpt_free(&ck[i]);
     return rc;
 }
