@@ -1,7 +1,7 @@
 #!/bin/sh
 # warmexp-all.sh — every setting of docs/quality.md's warm-up investigation, one after the
 # other (one process at a time), then its tables (bench/warmexp.py --doc).
-#   usage: bench/warmexp-all.sh   (~35 CPU-minutes; env as bench/warmexp.sh)
+#   usage: bench/warmexp-all.sh   (~45 CPU-minutes; env as bench/warmexp.sh)
 set -eu
 cd "$(dirname "$0")/.."
 E=bench/warmexp.sh
@@ -15,6 +15,8 @@ for f in 0.01 0.1; do
     $E f$f-mom0 "--fraction $f --momentum 0"
     $E f$f-cos "--fraction $f --schedule cosine"
     $E f$f-fair "--fraction $f --sampling fair"
+    $E f$f-sand "--fraction $f --sampling sandwich"
+    $E f$f-sand-mom0 "--fraction $f --sampling sandwich --momentum 0"
 done
 $E f0.1-fair-cos "--fraction 0.1 --sampling fair --schedule cosine"
 $E f0.1-lr0.03 "--fraction 0.1 --lr 0.03"

@@ -46,6 +46,8 @@ DOC = [
     ("--schedule cosine", "f0.01-cos", "f0.1-cos"),
     ("--sampling fair", "f0.01-fair", "f0.1-fair"),
     ("--sampling fair --schedule cosine", "f0.01-fair-cos", "f0.1-fair-cos"),
+    ("--sampling sandwich", "f0.01-sand", "f0.1-sand"),
+    ("--sampling sandwich --momentum 0", "f0.01-sand-mom0", "f0.1-sand-mom0"),
     ("1% for 10 epochs (the steps of 10%)", None, "f0.01-ep10"),
 ]
 
