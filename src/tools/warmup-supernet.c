@@ -40,7 +40,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: warmup-supernet [options] -o FILE\n"
             "Trains the weight-sharing supernet of a space on a share of the training set,\n"
-            "one uniformly sampled path per step, and writes a checkpoint (msgpack) to FILE.\n"
+            "one uniformly sampled path per step (see --sampling), and writes a checkpoint\n"
+            "(msgpack) to FILE.\n"
             "  -o, --output FILE    checkpoint to write (required), atomically\n"
             "  -s, --space NAME     search space [nb201]\n"
             "      --channels INT   stem channels C [8]\n"
