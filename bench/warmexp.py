@@ -36,12 +36,12 @@ def taus(recs, key, sign, split, truth):
 # docs/quality.md's table: (setting, its run at 1%, its run at 10%); the runs as
 # bench/warmexp.sh names them in the commands given there
 DOC = [
-    ("uniform, constant lr 0.1 (the tool's defaults)", "f0.01", "f0.1"),
+    ("uniform, constant lr 0.1, momentum 0.9 (the former defaults)", "f0.01", "f0.1"),
     ("score-sigeo --step-lr 0.1", "f0.01-steplr0.1", "f0.1-steplr0.1"),
     ("score-sigeo --step-lr 0", "f0.01-steplr0", "f0.1-steplr0"),
     ("--lr 0.01", "f0.01-lr0.01", "f0.1-lr0.01"),
     ("--lr 0.03", None, "f0.1-lr0.03"),
-    ("--momentum 0", "f0.01-mom0", "f0.1-mom0"),
+    ("--momentum 0 (the tool's default)", "f0.01-mom0", "f0.1-mom0"),
     ("--weight-decay 0", None, "f0.1-wd0"),
     ("--schedule cosine", "f0.01-cos", "f0.1-cos"),
     ("--sampling fair", "f0.01-fair", "f0.1-fair"),

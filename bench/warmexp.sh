@@ -6,6 +6,8 @@
 #   usage: bench/warmexp.sh NAME "WARMUP_ARGS" ["SCORE_ARGS"]   (~1 CPU-minute per setting)
 #   e.g.   bench/warmexp.sh f0.1-steplr0 "--fraction 0.1" "--step-lr 0"
 #   a checkpoint made otherwise (bench/warmmix.py): WARMUP_ARGS "ckpt:FILE" scores FILE
+#   the warm-ups start from momentum 0.9, the default when they were measured (MOMENTUM;
+#   a --momentum in WARMUP_ARGS wins)
 #   env: TRUTH (../shared/truth/nb201-c8n1-fmnist-e1.tsv), BIN (bin), PROXIES (sigeo,jacov,meco,oneshot)
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ t0=$(now)
 case "$wargs" in
 ckpt:*) cp "${wargs#ckpt:}" "$out/$name.ckpt" ;;
 # shellcheck disable=SC2086 # the argument strings are option lists
-*) nice -n 5 "$bin/warmup-supernet" --seed 1 $wargs -q -o "$out/$name.ckpt" ;;
+*) nice -n 5 "$bin/warmup-supernet" --seed 1 --momentum "${MOMENTUM:-0.9}" $wargs -q -o "$out/$name.ckpt" ;;
 esac
 t1=$(now)
 # shellcheck disable=SC2086

@@ -66,7 +66,8 @@ static void usage(FILE *f) {
             "      --fix E=OP       few-shot sub-supernet: every path takes op OP (name or\n"
             "                       number) on edge E (0-based, the arch string's order;\n"
             "                       nb201 0..5); score-sigeo takes one per op [none]\n"
-            "      --momentum X     SGD momentum [0.9]\n"
+            "      --momentum X     SGD momentum [0: with 0.9 the ranking falls as the\n"
+            "                       warm-up grows, docs/quality.md]\n"
             "      --weight-decay X L2 on conv/linear weights [5e-4]\n"
             "      --seed INT       initialization, subset, data order, paths [1]\n"
             "      --threads INT    engine threads (results depend on it) [1]\n"
@@ -210,7 +211,7 @@ int main(int argc, char **argv) {
     util_set_prog("warmup-supernet");
     opts_t o = {.data_dir = DATA_DEFAULT_DIR, .space = "nb201", .epochs = 1, .batch = 64,
                 .seed = 1, .threads = 1, .channels = -1, .cells = -1, .classes = -1,
-                .fraction = -1, .lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4};
+                .fraction = -1, .lr = 0.1, .momentum = 0, .weight_decay = 5e-4};
     feed_opts_t fd;
     feed_opts_default(&fd, DATA_IMAGES);
     o.spec = fd.data;
