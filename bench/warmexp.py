@@ -6,9 +6,13 @@ terms, jacov and meco, and the seconds of the warm-up and of the scoring.
 
 usage: bench/warmexp.py [NAME_GLOB...] > table.md   (env GT1: the truth, as study.py)
        bench/warmexp.py --doc > table.md   the table of docs/quality.md (settings in DOC)
+       bench/warmexp.py --within EDGE NAME...   Kendall tau inside each group of cells with
+           one op on EDGE (all 224 cells), averaged over the groups weighted by their size:
+           how a score ranks cells a few-shot split on EDGE scores over one sub-supernet
 """
 import fnmatch
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,6 +73,20 @@ DOC_LONG = [
 ]
 
 
+# few-shot supernets (bench/fewshot.sh: five sub-supernets split on one edge) next to the
+# one-shot warm-ups of the same share and momentum
+DOC_FEW = [
+    ("one-shot, 1%", "f0.01"), ("few-shot edge 3, 1%", "fs3-f0.01"),
+    ("few-shot edge 5, 1%", "fs5-f0.01"),
+    ("one-shot, 10%", "f0.1"), ("few-shot edge 3, 10%", "fs3-f0.1"),
+    ("few-shot edge 5, 10%", "fs5-f0.1"),
+    ("one-shot, 1%, --momentum 0", "f0.01-mom0"), ("few-shot edge 3, 1%, --momentum 0", "fs3-f0.01-mom0"),
+    ("few-shot edge 5, 1%, --momentum 0", "fs5-f0.01-mom0"),
+    ("one-shot, 10%, --momentum 0", "f0.1-mom0"), ("few-shot edge 3, 10%, --momentum 0", "fs3-f0.1-mom0"),
+    ("few-shot edge 5, 10%, --momentum 0", "fs5-f0.1-mom0"),
+]
+
+
 def doc_table(split, truth):
     def get(name, key, sign, half):
         if not name or not os.path.exists(f"{OUT}/{name}.mp"):
@@ -100,6 +118,35 @@ def doc_table(split, truth):
                  get(a, "oneshot_acc", 1, 0), get(a, "oneshot_acc", 1, 1),
                  get(a, "oneshot_loss", -1, 1)]
         print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print("| warm-up | sigeo tune | sigeo held | jacov tune | jacov held | MeCo tune | MeCo held "
+          "| one-shot acc tune | one-shot acc held | warm-up s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, a in DOC_FEW:
+        if not os.path.exists(f"{OUT}/{a}.mp"):
+            continue
+        cells = [get(a, k, 1, h) for k in ("sigeo", "jacov", "meco", "oneshot_acc") for h in (0, 1)]
+        meta = open(f"{OUT}/{a}.meta").read().rstrip("\n").split("\t") if os.path.exists(f"{OUT}/{a}.meta") else ["—"] * 5
+        print(f"| {label} | " + " | ".join(cells) + f" | {meta[3]} |")
+
+
+def within(edge, names, truth):
+    op = lambda a: re.findall(r"\|([a-z_0-9]+)~", a)[edge]
+    keys = [("sigeo", 1), ("jacov", 1), ("meco", 1), ("oneshot_acc", 1)]
+    print(f"| setting | " + " | ".join(f"{k} within edge-{edge} groups" for k, _ in keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for n in names:
+        recs = [r for r in study.load_mp(f"{OUT}/{n}.mp") if r.get("arch") in truth]
+        cells = []
+        for key, sign in keys:
+            tot = n_all = 0
+            for o in sorted(set(op(r["arch"]) for r in recs)):
+                g = [r for r in recs if op(r["arch"]) == o]
+                xs = [sign * v if (v := r.get("scores", {}).get(key)) is not None else None for r in g]
+                tot += len(g) * study.corr(xs, [truth[r["arch"]] for r in g])[0]
+                n_all += len(g)
+            cells.append(study.fmt(tot / n_all))
+        print(f"| {n} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -108,6 +155,8 @@ def main():
     truth = {r["arch"]: r["truth"]["test_acc"] for r in gt}
     if sys.argv[1:] == ["--doc"]:
         return doc_table(split, truth)
+    if sys.argv[1:2] == ["--within"]:
+        return within(int(sys.argv[2]), sys.argv[3:], truth)
     pats = sys.argv[1:] or ["*"]
     names = sorted(f[:-3] for f in os.listdir(OUT) if f.endswith(".mp") and f != "gt.mp")
     names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in pats)]
