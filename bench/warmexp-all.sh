@@ -1,7 +1,7 @@
 #!/bin/sh
 # warmexp-all.sh — every setting of docs/quality.md's warm-up investigation, one after the
 # other (one process at a time), then its tables (bench/warmexp.py --doc).
-#   usage: bench/warmexp-all.sh   (~45 CPU-minutes; env as bench/warmexp.sh)
+#   usage: bench/warmexp-all.sh   (~60 CPU-minutes; env as bench/warmexp.sh)
 set -eu
 cd "$(dirname "$0")/.."
 E=bench/warmexp.sh
@@ -30,5 +30,12 @@ $E f1-fair "--fraction 1 --sampling fair"
 for g in conv:'\.conv\.w$' bn:'\.bn\.' head:'^head\.' cells:'^s[0-9]'; do
     bench/warmmix.py $O/f0.2.ckpt $O/f0.ckpt "${g#*:}" 1 $O/mix.ckpt
     $E "mix20-${g%%:*}" "ckpt:$O/mix.ckpt"
+done
+# few-shot: the five sub-supernets of a split on edge 3 (input to output) and on edge 5
+for e in 3 5; do
+    for f in 0.01 0.1; do
+        bench/fewshot.sh fs$e-f$f $e "--fraction $f"
+        bench/fewshot.sh fs$e-f$f-mom0 $e "--fraction $f --momentum 0"
+    done
 done
 bench/warmexp.py --doc

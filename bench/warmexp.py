@@ -120,20 +120,17 @@ def doc_table(split, truth):
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
     print("| warm-up | sigeo tune | sigeo held | jacov tune | jacov held | MeCo tune | MeCo held "
-          "| one-shot acc tune | one-shot acc held | warm-up s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| one-shot acc tune | one-shot acc held |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, a in DOC_FEW:
-        if not os.path.exists(f"{OUT}/{a}.mp"):
-            continue
         cells = [get(a, k, 1, h) for k in ("sigeo", "jacov", "meco", "oneshot_acc") for h in (0, 1)]
-        meta = open(f"{OUT}/{a}.meta").read().rstrip("\n").split("\t") if os.path.exists(f"{OUT}/{a}.meta") else ["—"] * 5
-        print(f"| {label} | " + " | ".join(cells) + f" | {meta[3]} |")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def within(edge, names, truth):
     op = lambda a: re.findall(r"\|([a-z_0-9]+)~", a)[edge]
     keys = [("sigeo", 1), ("jacov", 1), ("meco", 1), ("oneshot_acc", 1)]
-    print(f"| setting | " + " | ".join(f"{k} within edge-{edge} groups" for k, _ in keys) + " |")
+    print("| setting | " + " | ".join(f"{k} within edge-{edge} groups" for k, _ in keys) + " |")
     print("|---|" + "---|" * len(keys))
     for n in names:
         recs = [r for r in study.load_mp(f"{OUT}/{n}.mp") if r.get("arch") in truth]
