@@ -7,10 +7,12 @@
 # warm-up seconds are the five warm-ups' sum); bench/warmexp.py reads them with the others.
 #   usage: bench/fewshot.sh NAME EDGE "WARMUP_ARGS" ["SCORE_ARGS"]   (~2-3 CPU-minutes)
 #   e.g.   bench/fewshot.sh fs3-f0.1 3 "--fraction 0.1"
+#   the warm-ups start from momentum 0.9, as bench/warmexp.sh's (MOMENTUM; a --momentum in
+#   WARMUP_ARGS wins)
 #   env: TRUTH (../shared/truth/nb201-c8n1-fmnist-e1.tsv), BIN (bin), PROXIES (sigeo,jacov,meco,oneshot)
 set -eu
 cd "$(dirname "$0")/.."
-[ $# -ge 3 ] || { sed -n 2,10p "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n 2,12p "$0" >&2; exit 2; }
 name=$1 edge=$2 wargs=$3 sargs=${4:-}
 truth=${TRUTH:-../shared/truth/nb201-c8n1-fmnist-e1.tsv}
 [ -f "$truth" ] || truth=/work/shared/truth/nb201-c8n1-fmnist-e1.tsv   # from a worktree
@@ -27,7 +29,7 @@ t0=$(now)
 sn=""
 for op in none skip_connect nor_conv_1x1 nor_conv_3x3 avg_pool_3x3; do
     # shellcheck disable=SC2086 # the argument strings are option lists
-    nice -n 5 "$bin/warmup-supernet" --seed 1 $wargs --fix "$edge=$op" -q -o "$out/$name.d/$op.ckpt"
+    nice -n 5 "$bin/warmup-supernet" --seed 1 --momentum "${MOMENTUM:-0.9}" $wargs --fix "$edge=$op" -q -o "$out/$name.d/$op.ckpt"
     sn="$sn --supernet $out/$name.d/$op.ckpt"
 done
 t1=$(now)

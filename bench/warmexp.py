@@ -75,16 +75,10 @@ DOC_LONG = [
 
 # few-shot supernets (bench/fewshot.sh: five sub-supernets split on one edge) next to the
 # one-shot warm-ups of the same share and momentum
-DOC_FEW = [
-    ("one-shot, 1%", "f0.01"), ("few-shot edge 3, 1%", "fs3-f0.01"),
-    ("few-shot edge 5, 1%", "fs5-f0.01"),
-    ("one-shot, 10%", "f0.1"), ("few-shot edge 3, 10%", "fs3-f0.1"),
-    ("few-shot edge 5, 10%", "fs5-f0.1"),
-    ("one-shot, 1%, --momentum 0", "f0.01-mom0"), ("few-shot edge 3, 1%, --momentum 0", "fs3-f0.01-mom0"),
-    ("few-shot edge 5, 1%, --momentum 0", "fs5-f0.01-mom0"),
-    ("one-shot, 10%, --momentum 0", "f0.1-mom0"), ("few-shot edge 3, 10%, --momentum 0", "fs3-f0.1-mom0"),
-    ("few-shot edge 5, 10%, --momentum 0", "fs5-f0.1-mom0"),
-]
+DOC_FEW = [(f"{kind}, {pct}, momentum {m}", f"{pre}f{f}{suf}")
+           for m, suf in (("0.9", ""), ("0", "-mom0"))
+           for f, pct in (("0.01", "1%"), ("0.1", "10%"))
+           for kind, pre in (("one-shot", ""), ("few-shot edge 3", "fs3-"), ("few-shot edge 5", "fs5-"))]
 
 
 def doc_table(split, truth):
