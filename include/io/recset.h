@@ -82,6 +82,11 @@ typedef struct {
 /* The correlations of column c (-1: the items' keys; negated with asc, so larger ranks
  * better) with the truth, top-k hit rate at k. 0, or -1 out of memory. */
 int recset_correlate(const recset_t *s, int c, int asc, size_t k, recset_corr_t *r);
+/* Kendall tau-b, Spearman rho and the top-k hit rate with the truth to stderr, of the key
+ * by (NULL: every collected column, named "scores.NAME"), and as rank_stats records on
+ * stdout when records is set (docs/records.md). 0, -1 write error (reported), -3 out of
+ * memory. */
+int recset_report(const recset_t *s, const char *by, const char *truth, int asc, size_t k, int records);
 
 /* Grow *p to hold need elements of elem bytes (doubling). 0, or -1 out of memory. */
 int recset_grow(void **p, size_t *cap, size_t need, size_t elem);

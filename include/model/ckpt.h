@@ -60,6 +60,9 @@ int ckpt_save(const char *path, ckpt_t *c, char *err, size_t n_err);
 /* Read and verify (hash, tensor names and shapes against the space's supernet for
  * the stored cfg). On success c owns c->P. 0, or -1 with err naming the file. */
 int ckpt_load(const char *path, ckpt_t *c, char *err, size_t n_err);
+/* ckpt_load of paths[0..n) into ck[], with ptr[i] = &ck[i]: the number loaded, n unless
+ * one failed (err says which; the ones before it are loaded and need ckpt_free). */
+int ckpt_load_all(const char *const *paths, int n, ckpt_t *ck, ckpt_t **ptr, char *err, size_t n_err);
 void ckpt_free(ckpt_t *c);
 /* Non-zero if c may score candidate a: c is not a few-shot sub-supernet, or a takes its
  * fixed choice at its fixed gene. */

@@ -1,6 +1,7 @@
 /* recset.c — records held as packed bytes (see recset.h). */
 #include "io/recset.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,4 +258,35 @@ int recset_write(recset_t *s, size_t n, int fmt, const char *key, const char *tr
         else putchar('\n');
     }
     return 0;
+}
+
+int recset_report(const recset_t *s, const char *by, const char *truth, int asc, size_t k, int records) {
+    size_t n_cols = by ? 1 : s->n_col;
+    rec_writer_t *w = records ? rec_writer_new(STDOUT_FILENO) : NULL;
+    if (records && !w) return -3;
+    if (!by && n_cols == 0) util_msg("no numeric keys under \"scores\"");
+    int rc = 0;
+    for (size_t c = 0; !rc && c < n_cols; c++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", by ? "" : "scores.", by ? by : s->col[c].name);
+        recset_corr_t r;
+        if (recset_correlate(s, by ? -1 : (int)c, asc, k, &r)) {
+            rc = -3;
+            break;
+        }
+        util_msg("%s vs %s: n=%zu kendall_tau_b=%.4f spearman_rho=%.4f top%zu_hit=%.4f%s", name, truth, r.n,
+                 r.kendall_tau_b, r.spearman_rho, r.k, r.topk_hit, asc ? " (ascending)" : "");
+        if (!w) continue;
+        rec_t e;
+        int bad = rec_new(&e) || rec_set_str(&e, "kind", "rank_stats") || rec_set_str(&e, "by", name) ||
+                  rec_set_str(&e, "truth", truth) || rec_set_bool(&e, "ascending", asc) ||
+                  rec_set_i64(&e, "n", (int64_t)r.n) || rec_set_i64(&e, "k", (int64_t)r.k) ||
+                  rec_set_f64(&e, "kendall_tau_b", r.kendall_tau_b) || rec_set_f64(&e, "spearman_rho", r.spearman_rho) ||
+                  rec_set_f64(&e, "topk_hit", r.topk_hit);
+        if (bad) rc = -3;
+        else if (rec_write(w, &e.root)) util_err("write: %s", strerror(errno)), rc = -1;
+        rec_edit_end(&e);
+    }
+    rec_writer_free(w);
+    return rc;
 }

@@ -338,3 +338,9 @@ void ckpt_free(ckpt_t *c) {
     params_free(&c->P);
     params_init(&c->P);
 }
+
+int ckpt_load_all(const char *const *paths, int n, ckpt_t *ck, ckpt_t **ptr, char *err, size_t n_err) {
+    int i = 0;
+    for (; i < n && !ckpt_load(paths[i], &ck[i], err, n_err); i++) ptr[i] = &ck[i];
+    return i;
+}

@@ -219,30 +219,9 @@ static int combine(const opts_t *op, held_t *h) {
 
 /* Correlations with the truth to stderr, and with --format stats as records. */
 static int report_stats(const opts_t *op, held_t *h) {
-    size_t k = op->top > 0 ? (size_t)op->top : 10, n_cols = op->by_all ? h->S.n_col : 1;
-    rec_writer_t *w = rec_writer_new(STDOUT_FILENO);
-    int rc = w ? EXIT_OK : (util_err("out of memory"), EXIT_IO);
-    if (!rc && op->by_all && n_cols == 0) util_msg("no numeric keys under \"scores\"");
-    for (size_t c = 0; !rc && c < n_cols; c++) {
-        char name[256];
-        snprintf(name, sizeof name, "%s%s", op->by_all ? "scores." : "", op->by_all ? h->S.col[c].name : op->by);
-        recset_corr_t r;
-        if (recset_correlate(&h->S, op->by_all ? (int)c : -1, op->asc, k, &r))
-            return rec_writer_free(w), util_err("out of memory"), EXIT_IO;
-        util_msg("%s vs %s: n=%zu kendall_tau_b=%.4f spearman_rho=%.4f top%zu_hit=%.4f%s", name, op->truth, r.n,
-                 r.kendall_tau_b, r.spearman_rho, r.k, r.topk_hit, op->asc ? " (ascending)" : "");
-        if (op->fmt != F_STATS) continue;
-        rec_t e;
-        int bad = rec_new(&e) || rec_set_str(&e, "kind", "rank_stats") || rec_set_str(&e, "by", name) ||
-                  rec_set_str(&e, "truth", op->truth) || rec_set_bool(&e, "ascending", op->asc) ||
-                  rec_set_i64(&e, "n", (int64_t)r.n) || rec_set_i64(&e, "k", (int64_t)r.k) ||
-                  rec_set_f64(&e, "kendall_tau_b", r.kendall_tau_b) || rec_set_f64(&e, "spearman_rho", r.spearman_rho) ||
-                  rec_set_f64(&e, "topk_hit", r.topk_hit);
-        if (bad || rec_write(w, &e.root)) util_err("write: %s", bad ? "out of memory" : strerror(errno)), rc = EXIT_IO;
-        rec_edit_end(&e);
-    }
-    rec_writer_free(w);
-    return rc;
+    size_t k = op->top > 0 ? (size_t)op->top : 10;
+    int r = recset_report(&h->S, op->by_all ? NULL : op->by, op->truth, op->asc, k, op->fmt == F_STATS);
+    return r == -3 ? (util_err("out of memory"), EXIT_IO) : r ? EXIT_IO : EXIT_OK;
 }
 
 /* The sorted records in the chosen format. EXIT_OK or the exit status. */

@@ -160,10 +160,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, rec_policy_t *pol) {
             so->dopt_ch[so->n_dopt] = ch, so->dopt_arg[so->n_dopt++] = optarg;
         }
         }
-        if (bad) {
-            util_bad_option(lo, ch, optarg);
-            return EXIT_USAGE;
-        }
+        if (bad) return util_bad_option(lo, ch, optarg), EXIT_USAGE;
     }
     if (optind < argc) {
         util_err("unexpected argument '%s' (records come on stdin)", argv[optind]);
@@ -249,15 +246,8 @@ int main(int argc, char **argv) {
     lay_set_threads((int)o.threads);
     static ckpt_t ck[SCORER_MAX_SUPERNETS]; /* large (loss curve); static keeps them off the stack */
     ckpt_t *cks[SCORER_MAX_SUPERNETS];
-    int n = 0;
-    for (; n < o.so.n_supernets; n++) {
-        if (ckpt_load(o.so.supernet[n], &ck[n], err, sizeof err)) {
-            util_err("%s", err);
-            rc = EXIT_BAD_INPUT;
-            break;
-        }
-        cks[n] = &ck[n];
-    }
+    int n = ckpt_load_all(o.so.supernet, o.so.n_supernets, ck, cks, err, sizeof err);
+    if (n < o.so.n_supernets) util_err("%s", err), rc = EXIT_BAD_INPUT;
     scorer_t *s = n == o.so.n_supernets ? scorer_open(&o.so, cks, n, on, &rc) : NULL;
     if (s) rc = rec_policy_exit(&pol, score_stream(&o, s, &pol));
     scorer_free(s);
