@@ -34,8 +34,8 @@ done
 # few-shot: the five sub-supernets of a split on edge 3 (input to output) and on edge 5
 for e in 3 5; do
     for f in 0.01 0.1; do
-        bench/fewshot.sh fs$e-f$f $e "--fraction $f"
-        bench/fewshot.sh fs$e-f$f-mom0 $e "--fraction $f --momentum 0"
+        $E fs$e-f$f "split:$e --fraction $f"
+        $E fs$e-f$f-mom0 "split:$e --fraction $f --momentum 0"
     done
 done
 bench/warmexp.py --doc

@@ -73,7 +73,7 @@ DOC_LONG = [
 ]
 
 
-# few-shot supernets (bench/fewshot.sh: five sub-supernets split on one edge) next to the
+# few-shot supernets (bench/warmexp.sh "split:EDGE ...": five sub-supernets split on one edge) next to the
 # one-shot warm-ups of the same share and momentum
 DOC_FEW = [(f"{kind}, {pct}, momentum {m}", f"{pre}f{f}{suf}")
            for m, suf in (("0.9", ""), ("0", "-mom0"))
