@@ -25,14 +25,14 @@ CHECK_ERR=$T/huge.err check "train-arch --save of a network over the model-file 
 sample-arch -n 3 --seed 4 --input 1x8x8 --classes 3 > "$T/a.mp"
 train-arch --data "$T/d/png" $TR --save "$T/m" < "$T/a.mp" > "$T/t.mp" 2> "$T/err"
 CHECK_ERR=$T/err check "train-arch --save: exit 0, one model file per record" \
-    '[ $? -eq 0 ] && [ $(ls "$T/m" | grep -c "^nb201-[0-9]*\.model$") -eq 3 ]'
+    '[ $? -eq 0 ] && [ $(ls "$T/m" | grep -c "^nb201-[0-9]*-[0-9a-f]\{8\}\.model$") -eq 3 ]'
 # the record names its file; the file holds what the record says; the hash is the slice
 $PY - "$T/t.mp" > "$T/py.out" 2>&1 <<'PY'
 import hashlib, msgpack, sys
 for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
     b = open(r["model"], "rb").read()
     m = msgpack.unpackb(b, raw=False)
-    assert r["model"].endswith("/nb201-%d.model" % r["index"]), r["model"]
+    assert ("/nb201-%d-" % r["index"]) in r["model"], r["model"]  # cfg not the default: suffixed
     assert m["kind"] == "model" and m["arch"] == r["arch"] and m["cfg"] == r["cfg"], m["arch"]
     assert m["metrics"]["test_acc"] == r["truth"]["test_acc"]
     assert m["data"]["classes"] == ["a", "b", "c"] or len(m["data"]["classes"]) == 3, m["data"]
@@ -44,6 +44,19 @@ print("ok")
 PY
 CHECK_ERR=$T/py.out check "records name their model files; arch, cfg, metrics, classes, hash" \
     'grep -q "^ok$" "$T/py.out"'
+# one arch at two cfgs in one stream: two files, each holding its record's network
+{ sample-arch -n 1 --seed 4 --input 1x8x8 --classes 3 --channels 4
+  sample-arch -n 1 --seed 4 --input 1x8x8 --classes 3 --channels 6; } > "$T/two.mp"
+train-arch --data "$T/d/png" $TR --save "$T/m5" < "$T/two.mp" > "$T/t5.mp" 2> "$T/err"
+$PY -c '
+import msgpack, sys
+rs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+assert len(rs) == 2 and rs[0]["arch"] == rs[1]["arch"] and rs[0]["model"] != rs[1]["model"], rs
+for r in rs:
+    assert msgpack.unpackb(open(r["model"], "rb").read(), raw=False)["cfg"] == r["cfg"], r["model"]
+' "$T/t5.mp" 2> "$T/py2.out"
+CHECK_ERR=$T/py2.out check "one arch at two cfgs: two model files, each with its record's cfg" \
+    '[ $? -eq 0 ] && [ $(ls "$T/m5" | wc -l) -eq 2 ]'
 train-arch --data "$T/d/png" $TR --save "$T/m" < "$T/a.mp" > "$T/t2.mp" 2> "$T/err"
 cmp -s "$T/t.mp" "$T/t2.mp" 2>/dev/null # seconds differ; compare the files instead
 (cd "$T/m" && sha256sum *.model) > "$T/h1"
@@ -67,12 +80,12 @@ gen-criteo --rows 2000 --seed 4 -o "$T/c.tsv" || exit 1
 sample-arch --space nasrec -n 2 --seed 3 --cells 2 --channels 32 |
     train-arch --data "$T/c.tsv" --batch 32 -q --save "$T/mr" > "$T/r.mp" 2> "$T/err"
 CHECK_ERR=$T/err check "nasrec: model files named by arch hash, path in the record" \
-    '[ $? -eq 0 ] && [ $(ls "$T/mr" | grep -c "^nasrec-[0-9a-f]\{16\}\.model$") -eq 2 ] &&
+    '[ $? -eq 0 ] && [ $(ls "$T/mr" | grep -c "^nasrec-[0-9a-f]\{16\}-[0-9a-f]\{8\}\.model$") -eq 2 ] &&
      mp2json < "$T/r.mp" | grep -q "\"model\":\"$T/mr/nasrec-"'
 sample-arch --space darts -n 1 --seed 3 --input 1x8x8 --classes 3 --channels 4 --cells 2 |
     train-arch --data "$T/d/idx" --batch 16 -q --save "$T/md" > "$T/dd.mp" 2> "$T/err"
 CHECK_ERR=$T/err check "darts: a model file named by arch hash" \
-    '[ $? -eq 0 ] && [ $(ls "$T/md" | grep -c "^darts-[0-9a-f]\{16\}\.model$") -eq 1 ]'
+    '[ $? -eq 0 ] && [ $(ls "$T/md" | grep -c "^darts-[0-9a-f]\{16\}-[0-9a-f]\{8\}\.model$") -eq 1 ]'
 
 # --- predict: exactly train-arch's numbers --------------------------------------------
 # same_metrics RECORDS MODEL-DIR [predict options]: predict --eval on each record's model

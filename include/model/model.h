@@ -83,10 +83,12 @@ void model_free(model_t *m);
 /* Build m's network for batch B over m->P into net (net_init is called; the caller
  * net_free's it), in inference mode (BN running statistics). 0, or -1 with err. */
 int model_net(model_t *m, net_t *net, int batch, char *err, size_t n_err);
-/* The name train-arch --save gives the model file of arch a of space sp, stable across
- * runs: "<space>-<index>.model", or "<space>-<h>.model" with h the first 16 hex digits of
- * the SHA-256 of the arch string where the space has no index. */
-void model_file_name(const space_t *sp, const arch_t *a, char *buf, size_t n);
+/* The name train-arch --save gives the model file of arch a of space sp at cfg c, stable
+ * across runs: "<space>-<index>.model", or "<space>-<h>.model" with h the first 16 hex
+ * digits of the SHA-256 of the arch string where the space has no index; at a cfg other
+ * than the space's default, "-<g>" before ".model", g 8 hex digits of the SHA-256 of the
+ * cfg's keys and values, so one arch at two cfgs never shares a file. */
+void model_file_name(const space_t *sp, const arch_t *a, const space_cfg_t *c, char *buf, size_t n);
 /* Class name k, or NULL when the data had none. */
 const char *model_class_name(const model_t *m, int k);
 

@@ -304,19 +304,34 @@ const char *model_class_name(const model_t *m, int k) {
     return p;
 }
 
-void model_file_name(const space_t *sp, const arch_t *a, char *buf, size_t n) {
-    int64_t i = sp->to_index(a);
-    if (i >= 0) {
-        snprintf(buf, n, "%s-%lld.model", sp->name, (long long)i);
-        return;
-    }
-    char s[MODEL_MAX_ARCH], hex[65];
+/* The SHA-256 of the string s as 64 hex digits into hex (65 bytes). */
+static void sha_hex(const char *s, char *hex) {
     uint8_t d[32];
     sha256_t h;
-    if (sp->format(a, s, sizeof s) < 0) s[0] = 0;
     sha256_init(&h);
     sha256_update(&h, s, strlen(s));
     sha256_final(&h, d);
     sha256_hex(d, hex);
-    snprintf(buf, n, "%s-%.16s.model", sp->name, hex);
+}
+
+void model_file_name(const space_t *sp, const arch_t *a, const space_cfg_t *c, char *buf, size_t n) {
+    char s[MODEL_MAX_ARCH], hex[65], cfg[17] = "";
+    space_cfg_t d;
+    space_cfg_default(sp, &d);
+    if (!space_cfg_equal(c, &d)) {
+        size_t m = 0;
+        for (int k = 0; k < sp->n_cfg_keys && m < sizeof s; k++)
+            m += (size_t)snprintf(s + m, sizeof s - m, "%s=%d;", sp->cfg_keys[k].key,
+                                  *(const int *)((const char *)c + sp->cfg_keys[k].off));
+        sha_hex(s, hex);
+        snprintf(cfg, sizeof cfg, "-%.8s", hex);
+    }
+    int64_t i = sp->to_index(a);
+    if (i >= 0) {
+        snprintf(buf, n, "%s-%lld%s.model", sp->name, (long long)i, cfg);
+        return;
+    }
+    if (sp->format(a, s, sizeof s) < 0) s[0] = 0;
+    sha_hex(s, hex);
+    snprintf(buf, n, "%s-%.16s%s.model", sp->name, hex, cfg);
 }

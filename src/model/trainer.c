@@ -63,7 +63,7 @@ static int save_model(const trainer_opts_t *o, const space_t *sp, const space_cf
                                   clicks ? res->test_loss : NAN, clicks ? res->auc : NAN,
                                   f->n[FEED_TEST], (int64_t)res->params};
     char name[256];
-    model_file_name(sp, a, name, sizeof name);
+    model_file_name(sp, a, c, name, sizeof name);
     snprintf(res->model, sizeof res->model, "%s/%s", o->save, name);
     return model_save(res->model, &m, err, n_err);
 }

@@ -44,7 +44,8 @@ static void usage(FILE *f) {
             FEED_USAGE
             "  --threads INT        engine threads (results depend on it) [1]\n"
             "  --save DIR           write each trained network as DIR/<space>-<index>.model\n"
-            "                       (or <space>-<arch hash>.model) and its path as \"model\"\n"
+            "                       (or <space>-<arch hash>.model; -<cfg hash> before .model\n"
+            "                       at a cfg not the space's default) and its path as \"model\"\n"
             "                       [none] (docs/models.md)\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  -q, --quiet          no progress, even on a terminal\n"
