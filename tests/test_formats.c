@@ -49,7 +49,7 @@ static void be32(unsigned char *p, unsigned v) { p[0] = v >> 24, p[1] = v >> 16,
 static void write_idx(const char *dir) {
     static unsigned char b[16 + NTR * H * W];
     const char *stem[2] = {"train", "t10k"};
-    char p[512];
+    char p[1024]; /* dir is one of the callers' 512-byte paths */
     for (int s = 0; s < 2; s++) {
         be32(b, 0x803), be32(b + 4, n_of[s]), be32(b + 8, H), be32(b + 12, W);
         for (int i = 0; i < n_of[s]; i++)
@@ -91,7 +91,7 @@ static void write_npys(const char *dir) {
         y[i] = label(0, i);
         for (int j = 0; j < H * W; j++) x[i * H * W + j] = pixel(0, i, j), xf[i * H * W + j] = pixel(0, i, j) / 255.0f;
     }
-    char p[512], shape[64];
+    char p[1024], shape[64];
     snprintf(shape, sizeof shape, "(%d, %d, %d)", NTR, H, W);
     snprintf(p, sizeof p, "%s/X.npy", dir);
     write_npy(p, "|u1", shape, x, sizeof x, NULL);
@@ -106,7 +106,7 @@ static void write_npys(const char *dir) {
 /* Class folders dir/{train,test}/c<k>/<i>.png (or .jpg) */
 static void write_images(const char *dir, int jpeg) {
     const char *split[2] = {"train", "test"};
-    char p[512];
+    char p[1024];
     unsigned char img[H * W];
     for (int s = 0; s < 2; s++) {
         snprintf(p, sizeof p, "%s/%s", dir, split[s]);
@@ -281,7 +281,7 @@ static void test_options_text(void) {
         int rc = feed_options_string(&a, text, sizeof text);
         rc |= feed_options_parse(&b, text, store, sizeof store, err, sizeof err);
         char what[256];
-        snprintf(what, sizeof what, "options text round trip of --labels %s: %s", labels[i], text);
+        snprintf(what, sizeof what, "options text round trip of --labels %s: %.180s", labels[i], text);
         check(rc == 0 && b.labels && strcmp(b.labels, a.labels) == 0 && b.label_col &&
                   strcmp(b.label_col, "my col") == 0, what);
     }
