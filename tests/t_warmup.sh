@@ -178,9 +178,13 @@ warmup-supernet $SP --fraction 1.5 -o "$T/x.ckpt" 2>/dev/null
 check "fraction out of range: usage error (2)" '[ $? -eq 2 ]'
 warmup-supernet $SP --data "$T/nodata" -o "$T/x.ckpt" 2>"$T/err"
 check "missing data: bad input (1), no file" '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "nodata" "$T/err"'
-warmup-supernet --data "$T/data" --input 1x28x28 --fraction 1 -o "$T/x.ckpt" 2>"$T/err"
-check "data shape differs from --input: bad input (1)" \
-    '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "8x8" "$T/err"'
+warmup-supernet --data "$T/data" --input 3x28x28 --fraction 1 -o "$T/x.ckpt" 2>"$T/err"
+check "data channels differ from --input: bad input (1) naming both" \
+    '[ $? -eq 1 ] && [ ! -e "$T/x.ckpt" ] && grep -q "1x8x8" "$T/err" && grep -q "3x28x28" "$T/err"'
+warmup-supernet --channels 4 --data "$T/data" --holdout 0 --input 1x12x12 --fraction 1 --batch 16 -q \
+    -o "$T/x12.ckpt" 2>"$T/err"
+check "8x8 IDX data with --input 1x12x12: resized, trained at 12x12" \
+    '[ $? -eq 0 ] && $PY "$T/read.py" "$T/x12.ckpt" | grep -q "\"H\": 12, \"W\": 12"'
 warmup-supernet $SP --data "$T/data" --fraction 0.01 -o "$T/x.ckpt" 2>"$T/err"
 check "fewer examples than a batch: bad input (1)" '[ $? -eq 1 ] && grep -q "fewer than one batch" "$T/err"'
 warmup-supernet $SP --fraction 0 -o "$T/nodir/x.ckpt" 2>"$T/err"

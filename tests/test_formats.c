@@ -346,6 +346,47 @@ static int same(char **argv) {
     return ok ? 0 : 1;
 }
 
+/* --input of another size: IDX (resized after decoding, plane by plane) and the same
+ * images as PNG (resized while decoding) give the same pixels, bit for bit, down and up;
+ * another channel count is left as it is (the tools refuse it). */
+static void test_resize(void) {
+    static float a[NTR * 2 * H * 2 * W], b[NTR * 2 * H * 2 * W];
+    static int ya[NTR], yb[NTR];
+    const int size[2][2] = {{H / 2, W / 2}, {2 * H - 3, 2 * W + 1}};
+    for (int k = 0; k < 2; k++) {
+        feed_t f[2];
+        int ok = 1;
+        const char *path[2] = {DIR "/idx", DIR "/png"};
+        for (int t = 0; t < 2; t++) {
+            feed_opts_t o;
+            feed_opts_default(&o, DATA_IMAGES);
+            o.data.path = path[t], o.data.holdout = 0.1, o.want_test = 1;
+            o.data.in_c = 1, o.data.in_h = size[k][0], o.data.in_w = size[k][1];
+            char err[512];
+            ok &= feed_open(&f[t], &o, err, sizeof err) == 0 && f[t].h == size[k][0] && f[t].w == size[k][1];
+            int pos[NTR];
+            for (int i = 0; ok && i < f[t].n[FEED_TRAIN]; i++) pos[i] = i;
+            if (ok) feed_batch(&f[t], FEED_TRAIN, pos, f[t].n[FEED_TRAIN], t ? b : a, t ? yb : ya);
+        }
+        size_t n = ok ? (size_t)f[0].n[FEED_TRAIN] * (size_t)(size[k][0] * size[k][1]) : 0;
+        char what[160];
+        snprintf(what, sizeof what, "--input 1x%dx%d: IDX resized as PNG is, bit for bit (%dx%d images)",
+                 size[k][0], size[k][1], H, W);
+        check(ok && f[0].n[FEED_TRAIN] == f[1].n[FEED_TRAIN] && !memcmp(a, b, sizeof(float) * n) &&
+                  f[0].mean[0] == f[1].mean[0],
+              what);
+        feed_close(&f[0]), feed_close(&f[1]);
+    }
+    feed_t f;
+    feed_opts_t o;
+    feed_opts_default(&o, DATA_IMAGES);
+    o.data.path = DIR "/idx", o.data.in_c = 3, o.data.in_h = H / 2, o.data.in_w = W / 2;
+    char err[512];
+    check(feed_open(&f, &o, err, sizeof err) == 0 && f.c == 1 && f.h == H && f.w == W,
+          "--input of 3 channels on 1-channel IDX: left as it is, for the tool to refuse");
+    feed_close(&f);
+}
+
 int main(int argc, char **argv) {
     if (argc == 6 && !strcmp(argv[1], "same")) return same(argv + 2);
     if (argc == 3 && !strcmp(argv[1], "export")) {
@@ -356,6 +397,7 @@ int main(int argc, char **argv) {
     if (system("rm -rf " DIR)) return 2;
     write_all(DIR);
     test_equivalence();
+    test_resize();
     test_bad();
     test_options_text();
     if (!fails && system("rm -rf " DIR)) return 2;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stb_image_resize.h>
+
 #include "base/util.h"
 #include "data/criteo.h"
 
@@ -107,6 +109,34 @@ static int split_rows(feed_t *f, const feed_opts_t *o) {
     return 0;
 }
 
+/* --input on data of another size: the store's images resized to in_h x in_w, plane by
+ * plane, with the resampler image folders use while decoding (so an IDX set and the same
+ * images as PNG give the same pixels). A store of other channels is left for the caller
+ * to refuse. 0, or -2 out of memory (err set). */
+static int resize_store(dataset_t *d, const data_spec_t *s, char *err, size_t n_err) {
+    if (s->in_h <= 0 || s->in_w <= 0 || d->n == 0 || (s->in_c > 0 && s->in_c != d->c) ||
+        (d->h == s->in_h && d->w == s->in_w))
+        return 0;
+    size_t plane = (size_t)s->in_h * (size_t)s->in_w, planes = (size_t)d->n * (size_t)d->c;
+    void *out = planes * plane > DATA_MAX_FILE ? NULL : malloc(planes * plane * (d->u8 ? 1 : sizeof(float)));
+    if (!out) {
+        snprintf(err, n_err, "%s: %d images of %dx%dx%d resized to %dx%d do not fit in memory", s->path,
+                 d->n, d->c, d->h, d->w, s->in_h, s->in_w);
+        return -2;
+    }
+    size_t from = (size_t)d->h * (size_t)d->w;
+    for (size_t i = 0; i < planes; i++) {
+        if (d->u8)
+            stbir_resize_uint8(d->u8 + i * from, d->w, d->h, 0, (uint8_t *)out + i * plane, s->in_w, s->in_h, 0, 1);
+        else
+            stbir_resize_float(d->x + i * from, d->w, d->h, 0, (float *)out + i * plane, s->in_w, s->in_h, 0, 1);
+    }
+    if (d->u8) free(d->u8), d->u8 = out;
+    else free(d->x), d->x = out;
+    d->h = s->in_h, d->w = s->in_w;
+    return 0;
+}
+
 int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err) {
     memset(f, 0, sizeof *f);
     if (strlen(o->data.path) >= sizeof f->path) {
@@ -127,6 +157,9 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err) {
     s.test_fraction = o->test_fraction;
     int rc = f->fmt->load(&s, &f->store[0], &f->store[1], &f->has_test, err, n_err);
     if (rc) return rc;
+    if (f->fmt->kind == DATA_IMAGES && ((rc = resize_store(&f->store[0], &s, err, n_err)) ||
+                                        (rc = resize_store(&f->store[1], &s, err, n_err))))
+        return rc;
     const dataset_t *tr = &f->store[0], *te = &f->store[1];
     if (o->want_test && f->has_test && !(f->fmt->flags & DATA_FMT_SPLITS) &&
         (te->c != tr->c || te->h != tr->h || te->w != tr->w || te->classes > tr->classes)) {
