@@ -175,10 +175,10 @@ bad "a missing model" "$T/none.model" "none.model: cannot open"
 warmup-supernet --fraction 0 -o "$T/sn.ckpt" 2> /dev/null
 bad "a supernet checkpoint as model" "$T/sn.ckpt" 'sn.ckpt: not a model file (kind is "supernet"'
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-    bad "data of another shape" "$m1" "fashion-mnist has 1x28x28 inputs and 10 classes, the model .*$m1 was trained on 1x8x8 and 3 classes" \
+    bad "data of other classes" "$m1" "fashion-mnist has 1x8x8 inputs (resized from 28x28) and 10 classes, the model .*$m1 was trained on 1x8x8 and 3 classes" \
         --data /usr/share/datasets/fashion-mnist
 else
-    echo "skip: data of another shape needs /usr/share/datasets/fashion-mnist"
+    echo "skip: data of other classes needs /usr/share/datasets/fashion-mnist"
 fi
 bad "data that is not there" "$m1" "$T/nodata" --data "$T/nodata"
 # rehash MODEL OUT KEY JSON: a model with one header key replaced and its hash made right

@@ -37,6 +37,7 @@ typedef struct {
     int dense;      /* clicks: leading dense columns of a row (the rest are categorical) */
     int n[2];       /* examples of each split after the fractions */
     int n_train;    /* examples of the training split before --fraction */
+    int h0, w0;     /* images: the data's own height and width (h, w after --input resizing) */
     int has_test;   /* the data came with its own test split */
     int normalize;  /* images: (x - mean) / std per channel, the statistics of the training
                        split (exact sums for 8-bit data); clicks: as read */

@@ -157,6 +157,7 @@ int feed_open(feed_t *f, const feed_opts_t *o, char *err, size_t n_err) {
     s.test_fraction = o->test_fraction;
     int rc = f->fmt->load(&s, &f->store[0], &f->store[1], &f->has_test, err, n_err);
     if (rc) return rc;
+    f->h0 = f->store[0].h, f->w0 = f->store[0].w;
     if (f->fmt->kind == DATA_IMAGES && ((rc = resize_store(&f->store[0], &s, err, n_err)) ||
                                         (rc = resize_store(&f->store[1], &s, err, n_err))))
         return rc;

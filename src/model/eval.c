@@ -94,10 +94,12 @@ int model_feed_open(const model_t *m, const char *model_path, const model_feed_t
     if (rc) return rc;
     if (c->in_ch != f->c || c->H != f->h || c->W != f->w || c->classes != f->classes ||
         c->extra[SPACE_CFG_DENSE] != f->dense) {
-        char dd[32] = "", dm[32] = ""; /* click data: the dense columns too */
+        char dd[48] = "", dm[32] = ""; /* click data: the dense columns too */
         if (f->kind == DATA_CLICKS) {
             snprintf(dd, sizeof dd, " (%d dense)", f->dense);
             snprintf(dm, sizeof dm, " (%d dense)", c->extra[SPACE_CFG_DENSE]);
+        } else if (f->h0 != f->h || f->w0 != f->w) {
+            snprintf(dd, sizeof dd, " (resized from %dx%d)", f->h0, f->w0);
         }
         snprintf(err, n_err, "%s has %dx%dx%d inputs%s and %d classes, the model %s was trained "
                  "on %dx%dx%d%s and %d classes", f->path, f->c, f->h, f->w, dd, f->classes,
