@@ -67,4 +67,5 @@ def main():
         print("| " + " | ".join(cells) + " |")
 
 
-main()
+if __name__ == "__main__":
+    main()
