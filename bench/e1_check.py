@@ -52,8 +52,16 @@ for rs, w, label in ((z0, 0.25, "untrained"), (z1, 2, "1% warm-up")):
 gt1 = os.environ.get("GT1", "../shared/truth/nb201-c8n1-fmnist-e1.tsv")
 ind = {r["arch"]: r["truth"]["test_acc"] for r in study.load_truth(gt1)}
 chk = [r for r in study.load_jsonl("bench/data/gt-e1-check.jsonl") if r["arch"] in ind]
+s2 = {r["arch"]: r["truth"]["test_acc"] for r in study.load_jsonl("bench/data/gt-e1-check-seed2.jsonl")}
 a, b = [r["truth"]["test_acc"] for r in chk], [ind[r["arch"]] for r in chk]
 t, rho, n = study.corr(a, b)
 print(f"\nThis trainer against the independent one on {n} cells of its truth: Kendall tau "
       f"{t:.3f}, Spearman rho {rho:.3f}; mean test accuracy {100 * sum(a) / n:.2f}% against "
       f"{100 * sum(b) / n:.2f}%, mean |difference| {100 * sum(abs(x - y) for x, y in zip(a, b)) / n:.2f} points.")
+both = [r for r in chk if r["arch"] in s2]
+t2, rho2, n2 = study.corr([r["truth"]["test_acc"] for r in both], [s2[r["arch"]] for r in both])
+m = [(r["truth"]["test_acc"] + s2[r["arch"]]) / 2 for r in both]
+t3, rho3, n3 = study.corr(m, [ind[r["arch"]] for r in both])
+print(f"Two seeds of this trainer on the same {n2} cells: tau {t2:.3f}, rho {rho2:.3f}; the mean "
+      f"of its two seeds against the independent truth (a mean of two runs too): tau {t3:.3f}, "
+      f"rho {rho3:.3f}.")
