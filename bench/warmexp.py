@@ -81,44 +81,43 @@ DOC_FEW = [(f"{kind}, {pct}, momentum {m}", f"{pre}f{f}{suf}")
            for kind, pre in (("one-shot", ""), ("few-shot edge 3", "fs3-"), ("few-shot edge 5", "fs5-"))]
 
 
+# The doc's tables: (header, rows, columns); a row is (label, run, ...), a column
+# (which of the row's runs, score key, sign, half: 0 tune, 1 held).
+DOC_TABLES = [
+    (["setting", "sigeo 1% tune", "sigeo 1% held", "sigeo 10% tune", "sigeo 10% held",
+      "jacov 10% held", "MeCo 10% held", "-L 10% held", "one-shot acc 10% held"], DOC,
+     [(0, "sigeo", 1, 0), (0, "sigeo", 1, 1), (1, "sigeo", 1, 0), (1, "sigeo", 1, 1),
+      (1, "jacov", 1, 1), (1, "meco", 1, 1), (1, "sigeo_loss", -1, 1), (1, "oneshot_acc", 1, 1)]),
+    (["trained tensors", "sigeo tune", "sigeo held", "jacov held", "MeCo tune", "MeCo held"], DOC_MIX,
+     [(0, "sigeo", 1, 0), (0, "sigeo", 1, 1), (0, "jacov", 1, 1), (0, "meco", 1, 0), (0, "meco", 1, 1)]),
+    (["warm-up", "sigeo held", "jacov held", "MeCo held", "-L tune", "-L held",
+      "one-shot acc tune", "one-shot acc held", "-one-shot loss held"], DOC_LONG,
+     [(0, "sigeo", 1, 1), (0, "jacov", 1, 1), (0, "meco", 1, 1), (0, "sigeo_loss", -1, 0),
+      (0, "sigeo_loss", -1, 1), (0, "oneshot_acc", 1, 0), (0, "oneshot_acc", 1, 1),
+      (0, "oneshot_loss", -1, 1)]),
+    (["warm-up", "sigeo tune", "sigeo held", "jacov tune", "jacov held", "MeCo tune", "MeCo held",
+      "one-shot acc tune", "one-shot acc held"], DOC_FEW,
+     [(0, k, 1, h) for k in ("sigeo", "jacov", "meco", "oneshot_acc") for h in (0, 1)]),
+]
+
+
 def doc_table(split, truth):
+    runs = {}  # each run's records, read once
+
     def get(name, key, sign, half):
         if not name or not os.path.exists(f"{OUT}/{name}.mp"):
             return "—"
-        recs = [r for r in study.load_mp(f"{OUT}/{name}.mp") if r.get("arch") in split]
-        return study.fmt(taus(recs, key, sign, split, truth)[half])
-    print("| setting | sigeo 1% tune | sigeo 1% held | sigeo 10% tune | sigeo 10% held "
-          "| jacov 10% held | MeCo 10% held | -L 10% held | one-shot acc 10% held |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for label, a, b in DOC:
-        cells = [get(a, "sigeo", 1, 0), get(a, "sigeo", 1, 1), get(b, "sigeo", 1, 0),
-                 get(b, "sigeo", 1, 1), get(b, "jacov", 1, 1), get(b, "meco", 1, 1),
-                 get(b, "sigeo_loss", -1, 1), get(b, "oneshot_acc", 1, 1)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print()
-    print("| trained tensors | sigeo tune | sigeo held | jacov held | MeCo tune | MeCo held |")
-    print("|---|---|---|---|---|---|")
-    for label, a in DOC_MIX:
-        cells = [get(a, "sigeo", 1, 0), get(a, "sigeo", 1, 1), get(a, "jacov", 1, 1),
-                 get(a, "meco", 1, 0), get(a, "meco", 1, 1)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print()
-    print("| warm-up | sigeo held | jacov held | MeCo held | -L tune | -L held "
-          "| one-shot acc tune | one-shot acc held | -one-shot loss held |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for label, a in DOC_LONG:
-        cells = [get(a, "sigeo", 1, 1), get(a, "jacov", 1, 1), get(a, "meco", 1, 1),
-                 get(a, "sigeo_loss", -1, 0), get(a, "sigeo_loss", -1, 1),
-                 get(a, "oneshot_acc", 1, 0), get(a, "oneshot_acc", 1, 1),
-                 get(a, "oneshot_loss", -1, 1)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print()
-    print("| warm-up | sigeo tune | sigeo held | jacov tune | jacov held | MeCo tune | MeCo held "
-          "| one-shot acc tune | one-shot acc held |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for label, a in DOC_FEW:
-        cells = [get(a, k, 1, h) for k in ("sigeo", "jacov", "meco", "oneshot_acc") for h in (0, 1)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        if name not in runs:
+            runs[name] = [r for r in study.load_mp(f"{OUT}/{name}.mp") if r.get("arch") in split]
+        return study.fmt(taus(runs[name], key, sign, split, truth)[half])
+    for i, (head, rows, cols) in enumerate(DOC_TABLES):
+        if i:
+            print()
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for label, *names in rows:
+            cells = [get(names[r], k, sign, h) for r, k, sign, h in cols]
+            print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def within(edge, names, truth):
