@@ -126,6 +126,9 @@ int space_path_genes(const space_t *S, const space_cfg_t *c);
  * only in spaces with path_choices. 0, or -1 with err giving the ranges and names. */
 int space_fix_parse(const space_t *S, const space_cfg_t *c, const char *s, int *gene, int *choice,
                     char *err, size_t n_err);
+/* Non-zero if S has few-shot splits and gene, choice name one of c's paths' genes and one
+ * of its choices (what space_fix_parse accepts). */
+int space_fix_valid(const space_t *S, const space_cfg_t *c, int64_t gene, int64_t choice);
 /* Choice k's name (its number in buf when the space names none). */
 const char *space_choice_name(const space_t *S, int k, char *buf, size_t n);
 

@@ -133,8 +133,8 @@ static int read_fix(const msgpack_object *tr, ckpt_t *c, char *err, size_t n_err
     int rg = rec_get_int(tr, "fix_gene", &g), rk = rec_get_int(tr, "fix_choice", &k);
     c->fixed = 0, c->fix_gene = c->fix_choice = -1;
     if (rg == REC_MISSING && rk == REC_MISSING) return 0;
-    int n_genes = S->path_choices > 0 ? space_path_genes(S, &c->cfg) : 0;
-    if (rg != REC_OK || rk != REC_OK || g < 0 || g >= n_genes || k < 0 || k >= S->path_choices) {
+    if (rg != REC_OK || rk != REC_OK || !space_fix_valid(S, &c->cfg, g, k)) {
+        int n_genes = S->path_choices > 0 ? space_path_genes(S, &c->cfg) : 0;
         snprintf(err, n_err, "train: fix_gene and fix_choice must both be integers, in 0..%d and "
                  "0..%d (%s)", n_genes - 1, S->path_choices - 1, S->name);
         return -1;

@@ -3,6 +3,7 @@
  * time-dependent is stored, so the same training gives the same bytes. */
 #include "model/model.h"
 
+#include "data/data.h"
 #include "engine/optim.h"
 #include "io/container.h"
 #include "model/ckpt.h"
@@ -304,16 +305,6 @@ const char *model_class_name(const model_t *m, int k) {
     return p;
 }
 
-/* The SHA-256 of the string s as 64 hex digits into hex (65 bytes). */
-static void sha_hex(const char *s, char *hex) {
-    uint8_t d[32];
-    sha256_t h;
-    sha256_init(&h);
-    sha256_update(&h, s, strlen(s));
-    sha256_final(&h, d);
-    sha256_hex(d, hex);
-}
-
 void model_file_name(const space_t *sp, const arch_t *a, const space_cfg_t *c, char *buf, size_t n) {
     char s[MODEL_MAX_ARCH], hex[65], cfg[17] = "";
     space_cfg_t d;
@@ -323,7 +314,7 @@ void model_file_name(const space_t *sp, const arch_t *a, const space_cfg_t *c, c
         for (int k = 0; k < sp->n_cfg_keys && m < sizeof s; k++)
             m += (size_t)snprintf(s + m, sizeof s - m, "%s=%d;", sp->cfg_keys[k].key,
                                   *(const int *)((const char *)c + sp->cfg_keys[k].off));
-        sha_hex(s, hex);
+        data_sha2(s, strlen(s), NULL, 0, hex);
         snprintf(cfg, sizeof cfg, "-%.8s", hex);
     }
     int64_t i = sp->to_index(a);
@@ -332,6 +323,6 @@ void model_file_name(const space_t *sp, const arch_t *a, const space_cfg_t *c, c
         return;
     }
     if (sp->format(a, s, sizeof s) < 0) s[0] = 0;
-    sha_hex(s, hex);
+    data_sha2(s, strlen(s), NULL, 0, hex);
     snprintf(buf, n, "%s-%.16s%s.model", sp->name, hex, cfg);
 }

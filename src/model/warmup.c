@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "data/data.h"
 #include "engine/net.h"
 #include "engine/train.h"
 #include "spaces/space.h"
@@ -100,9 +101,7 @@ int model_warmup(ckpt_t *c, const feed_t *d, int show, char *err, size_t n_err) 
     int tty = isatty(STDERR_FILENO);
     int per_step = model_warmup_paths(c->space, c->sampling, err, n_err);
     if (per_step < 0) return -1;
-    if (c->fixed && (c->space->path_choices <= 0 || c->fix_gene < 0 ||
-                     c->fix_gene >= space_path_genes(c->space, &c->cfg) || c->fix_choice < 0 ||
-                     c->fix_choice >= c->space->path_choices)) {
+    if (c->fixed && !space_fix_valid(c->space, &c->cfg, c->fix_gene, c->fix_choice)) {
         snprintf(err, n_err, "few-shot split at gene %d on choice %d: not in the %s space",
                  c->fix_gene, c->fix_choice, c->space->name);
         return -1;
@@ -159,13 +158,8 @@ void model_warmup_name(const ckpt_t *c, const char *data_dir, const data_spec_t 
         size_t l = strlen(all);
         snprintf(all + l, sizeof all - l, " fix%d=%d", c->fix_gene, c->fix_choice);
     }
-    sha256_t s;
-    uint8_t d[32];
     char hex[65];
-    sha256_init(&s);
-    sha256_update(&s, all, strlen(all));
-    sha256_final(&s, d);
-    sha256_hex(d, hex);
+    data_sha2(all, strlen(all), NULL, 0, hex);
     snprintf(buf, n, "supernet-%s-C%d-N%d-f%g-e%ld-s%ld%s-%.8s.ckpt", S->name, g->C, g->N,
              c->fraction, (long)c->epochs, (long)c->seed, fix, hex);
 }

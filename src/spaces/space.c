@@ -137,6 +137,11 @@ int space_path_genes(const space_t *S, const space_cfg_t *c) {
     return a.n;
 }
 
+int space_fix_valid(const space_t *S, const space_cfg_t *c, int64_t gene, int64_t choice) {
+    return S->path_choices > 0 && gene >= 0 && gene < space_path_genes(S, c) && choice >= 0 &&
+           choice < S->path_choices;
+}
+
 const char *space_choice_name(const space_t *S, int k, char *buf, size_t n) {
     if (S->choice_names && k >= 0 && k < S->path_choices) return S->choice_names[k];
     snprintf(buf, n, "%d", k);
