@@ -53,9 +53,9 @@ static void usage(FILE *f) {
             "                       spaces [" CRITEO_DEFAULT_FILE "] (docs/data.md)\n"
             FEED_USAGE
             "      --fraction F     share of the training set, [0,1]; 0 writes the untrained\n"
-            "                       supernet and reads no data [nb201 0: its default\n"
-            "                       ranking (rank) is MeCo on the untrained supernet;\n"
-            "                       other spaces 0.01] (docs/quality.md)\n"
+            "                       supernet, reading --data only for its shapes [nb201 0:\n"
+            "                       its default ranking (rank) is MeCo on the untrained\n"
+            "                       supernet; other spaces 0.01] (docs/quality.md)\n"
             "      --epochs INT     passes over that share [1]\n"
             "      --batch INT      batch size [64]\n"
             "      --lr X           SGD learning rate [0.1]\n"
